@@ -1,0 +1,40 @@
+"""painkg: why does this patient's pain persist?
+
+A knowledge graph of one source text on muscle spasm, muscle knots and low
+back strain, and a traced experta engine that reasons over patient facts.
+Every conclusion comes with the rule, premises, causal edge and source quote
+behind it. A reasoning aid, not a diagnosis.
+
+Example
+-------
+>>> import kg
+>>> e = kg.explain({"id": "p1", "assessed_on": "2026-03-21",
+...     "injuries": [{"kind": "strain", "site": "lower_back", "onset": "2026-03-01",
+...                   "mechanism": "lifting_while_twisting"}]})
+>>> e.pain_persists
+True
+>>> e.chain("persistent_pain").steps[-1].evidence[0].text
+'As one muscle spasms to protect an injured area, it affects the muscles around it, and your pain just continues to build.'
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .api import DEFAULT_THRESHOLD_DAYS, Reasoner, explain
+from .errors import InputError, PainkgError
+from .explanation import Chain, Evidence, Explanation, Fact, Step
+from .ontology_model import Ontology, load_ontology
+from .patient import Patient, load_patient, parse_patient
+from .terms import terms
+
+try:
+    __version__ = version("painkg")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "explain", "Reasoner", "DEFAULT_THRESHOLD_DAYS",
+    "Explanation", "Fact", "Chain", "Step", "Evidence",
+    "Patient", "parse_patient", "load_patient",
+    "Ontology", "load_ontology", "terms",
+    "PainkgError", "InputError",
+]

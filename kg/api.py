@@ -1,0 +1,93 @@
+"""``kg.explain``: reason over one patient and explain the result.
+
+A :class:`Reasoner` holds one engine and the ontology; reuse it across
+patients (``reset()`` between them, never a new engine per patient). Without
+an explicit reasoner, :func:`explain` uses one reasoner per thread, created on
+first use.
+
+Example
+-------
+>>> import kg
+>>> r = kg.Reasoner()
+>>> e = r.explain({"id": "p2", "assessed_on": "2026-03-10",
+...     "injuries": [{"kind": "strain", "site": "lower_back", "days_since_onset": 5}]})
+>>> e.pain_persists, bool(e.chain("muscle_spasm"))
+(False, True)
+>>> r.explain(e.patient, threshold_days=5).pain_persists
+True
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .errors import InputError
+from .explanation import Explanation, build_explanation
+from .ontology_model import Ontology, load_ontology
+from .patient import PatientLike, load_patient
+from .rules.engine import PainEngine, observed_facts
+
+__all__ = ["Reasoner", "explain", "DEFAULT_THRESHOLD_DAYS", "check_threshold"]
+
+#: "Usually this happens about two weeks after the initial injury." (s04)
+DEFAULT_THRESHOLD_DAYS = 14
+_MAX_DAYS = 36500
+
+
+def check_threshold(value: object) -> int:
+    """Validate a knot-formation threshold in days.
+
+    >>> check_threshold(-1)
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: threshold_days: -1 is not allowed; expected a whole number of days from 0 to 36500
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_DAYS:
+        raise InputError("threshold_days", value, f"a whole number of days from 0 to {_MAX_DAYS}")
+    return value
+
+
+class Reasoner:
+    """One traced engine plus the ontology. Not thread-safe: one per thread or worker."""
+
+    def __init__(self, ontology: Ontology | None = None):
+        self.ontology = ontology or load_ontology()
+        self.engine = PainEngine()
+
+    def explain(self, patient: PatientLike, *, as_of: object = None,
+                threshold_days: int = DEFAULT_THRESHOLD_DAYS) -> Explanation:
+        """Reason over ``patient`` (dict, path, ``"-"`` or :class:`~kg.patient.Patient`)."""
+        threshold = check_threshold(threshold_days)
+        parsed = load_patient(patient, as_of=as_of, ontology=self.ontology)
+        trace = self.engine.infer(observed_facts(parsed), threshold_days=threshold)
+        return build_explanation(parsed, trace, self.ontology, threshold)
+
+
+_per_thread = threading.local()
+
+
+def _thread_reasoner() -> Reasoner:
+    reasoner = getattr(_per_thread, "reasoner", None)
+    if reasoner is None:
+        reasoner = _per_thread.reasoner = Reasoner()
+    return reasoner
+
+
+def explain(patient: PatientLike, *, as_of: object = None, threshold_days: int = DEFAULT_THRESHOLD_DAYS,
+            reasoner: Reasoner | None = None) -> Explanation:
+    """Explain why (or whether) the patient's pain persists.
+
+    ``patient`` is a dict in the JSON contract, a path to a JSON file, ``"-"``
+    for standard input, or a :class:`~kg.patient.Patient`. ``as_of`` overrides
+    the assessment date; ``threshold_days`` is how long the injury must stay
+    unresolved before knots are concluded (inclusive). Raises
+    :class:`~kg.errors.InputError` on bad input.
+
+    >>> explain({"id": "x", "findings": ["muscle_knots"]}, as_of="2026-01-01").pain_persists
+    True
+    >>> explain({"id": "x", "findings": ["knee_pain"]})
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: findings[0]: 'knee_pain' is not allowed; expected one of better_at_rest, difficulty_moving, localized_pain, muscle_knots, muscle_spasm, radiating_pain_to_leg, severe_low_back_pain, tender_to_touch
+    """
+    return (reasoner or _thread_reasoner()).explain(patient, as_of=as_of, threshold_days=threshold_days)

@@ -1,0 +1,65 @@
+"""The ``painkg`` command line: one command per API function.
+
+Every command turns :class:`~kg.errors.PainkgError` and usage mistakes into
+``error: ...`` on standard error and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import PainkgError
+from ..text_report import DISCLAIMER
+
+__all__ = ["cli", "main"]
+
+
+class _PainkgGroup(click.Group):
+    """A click group whose errors read ``error: ...`` and exit with status 2."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args=args, prog_name=prog_name or "painkg", standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = f"\nTry '{exc.ctx.command_path} --help' for help." if exc.ctx else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            sys.exit(2)
+        except PainkgError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(2)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:  # e.g. `painkg explain ... | head`
+            sys.stderr.close()
+            sys.exit(0)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_PainkgGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=DISCLAIMER)
+@click.version_option(package_name="painkg", prog_name="painkg")
+def cli():
+    """painkg: why does this patient's pain persist?
+
+    Reasons over a patient's injuries and findings with rules built from one
+    source text on muscle spasm, muscle knots and low back strain, and shows
+    every step: the rule, the facts it used, and the sentence it rests on.
+
+    painkg is a reasoning aid, not a diagnosis.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="painkg")
+
+
+# Commands register themselves on `cli` when imported.
+from . import explain_cmd, terms_cmd  # noqa: E402,F401

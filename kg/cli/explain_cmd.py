@@ -1,0 +1,44 @@
+"""``painkg explain``: mirrors :func:`kg.explain`."""
+
+from __future__ import annotations
+
+import click
+
+from ..api import DEFAULT_THRESHOLD_DAYS, explain
+from ..text_report import report_lines
+from . import cli
+from .output import write_output, write_report
+
+#: Output formats of `painkg explain`: name -> function(explanation) -> str.
+EXPLAIN_FORMATS = {
+    "text": lambda e: e.to_text(),
+    "json": lambda e: e.to_json(),
+}
+
+
+@cli.command("explain")
+@click.argument("patient", metavar="FILE|-")
+@click.option("--format", "fmt", type=click.Choice(sorted(EXPLAIN_FORMATS)), default="text",
+              show_default=True, help="Output format.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
+@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
+              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+def explain_command(patient, fmt, as_of, threshold_days, output):
+    """Explain why (or whether) a patient's pain persists.
+
+    FILE is a patient JSON file, or - for standard input. Text output shows
+    each chain step with its rule, premises and the source sentence; JSON
+    output is the machine-readable contract (see README).
+
+    Example:
+
+        painkg explain examples/lower-back-strain-day20.json
+
+        painkg explain examples/neck-strain-acute.json --format json --as-of 2026-04-30
+    """
+    e = explain(patient, as_of=as_of, threshold_days=threshold_days)
+    if fmt == "text":
+        write_report(report_lines(e), e.to_text(), output)
+    else:
+        write_output(EXPLAIN_FORMATS[fmt](e), output)

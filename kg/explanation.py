@@ -1,0 +1,230 @@
+"""The result of :func:`kg.explain`: facts, chains, and their JSON and text forms.
+
+Example
+-------
+>>> import kg
+>>> e = kg.explain({"id": "p1", "assessed_on": "2026-03-21",
+...     "injuries": [{"kind": "strain", "site": "lower_back", "onset": "2026-03-01"}]})
+>>> e.pain_persists
+True
+>>> [s.rule for s in e.chain("persistent_pain").steps if s.rule][-3:]
+['overload-after-threshold', 'knots-from-overload', 'persistent-pain-from-knots']
+>>> e.chain("atypical_for_muscle_strain") is None
+True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .chains import RawStep, chain_steps, depths, main_path, sorted_justifications
+from .errors import InputError
+from .ontology_model import Ontology
+from .patient import Patient
+from .rules.tracing import Justification, Trace, TracedFact
+
+__all__ = ["Evidence", "Fact", "Step", "Chain", "Explanation", "build_explanation"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A verbatim quote of the source that supports a step."""
+
+    passage: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"passage": self.passage, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact about the patient, given (``observed``) or concluded (``derived``)."""
+
+    id: str
+    concept: str
+    label: str
+    site: str | None
+    status: str
+    detail: str | None
+    justifications: tuple[Justification, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "concept": self.concept, "label": self.label, "site": self.site,
+                "status": self.status, "detail": self.detail,
+                "justifications": [{"rule": j.rule, "premises": list(j.premises)}
+                                   for j in self.justifications]}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a chain: a fact as observed, or as concluded by one rule firing."""
+
+    fact: str
+    concept: str
+    site: str | None
+    status: str
+    rule: str | None
+    premises: tuple[str, ...]
+    edge: str | None
+    condition: str | None
+    evidence: tuple[Evidence, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fact": self.fact, "concept": self.concept, "site": self.site, "status": self.status,
+                "rule": self.rule, "premises": list(self.premises), "edge": self.edge,
+                "condition": self.condition, "evidence": [e.to_dict() for e in self.evidence]}
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The steps from patient input to one conclusion.
+
+    ``path`` is the longest single line of facts from an input fact to the
+    conclusion (the story in one sentence); ``steps`` hold every step.
+    """
+
+    concept: str
+    fact: str
+    site: str | None
+    path: tuple[str, ...]
+    steps: tuple[Step, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"concept": self.concept, "fact": self.fact, "site": self.site,
+                "path": list(self.path), "steps": [s.to_dict() for s in self.steps]}
+
+
+class Explanation:
+    """What painkg concluded about one patient, and why.
+
+    Attributes: ``patient``, ``assessed_on`` (ISO date), ``threshold_days``,
+    ``facts`` (tuple of :class:`Fact`), ``chains`` (tuple of :class:`Chain`),
+    ``pain_persists``, ``trace`` (the raw engine trace) and ``ontology``.
+    """
+
+    def __init__(self, patient: Patient, threshold_days: int, facts: tuple[Fact, ...],
+                 chains: tuple[Chain, ...], trace: Trace, ontology: Ontology):
+        self.patient = patient
+        self.assessed_on = patient.assessed_on.isoformat()
+        self.threshold_days = threshold_days
+        self.facts = facts
+        self.chains = chains
+        self.trace = trace
+        self.ontology = ontology
+        self._by_id = {f.id: f for f in facts}
+
+    @property
+    def pain_persists(self) -> bool:
+        """True exactly when ``persistent_pain`` was concluded (at any site)."""
+        return any(f.concept == "persistent_pain" for f in self.facts)
+
+    def fact(self, fact_id: str) -> Fact:
+        """The fact with this id; :class:`~kg.errors.InputError` if there is none."""
+        try:
+            return self._by_id[fact_id]
+        except KeyError:
+            raise InputError("fact", fact_id, "one of " + ", ".join(sorted(self._by_id))) from None
+
+    def facts_of(self, concept: str) -> list[Fact]:
+        """Facts of a concept (a key or alias), in site order."""
+        key = self.ontology.resolve(concept, field="concept")
+        return [f for f in self.facts if f.concept == key]
+
+    def chain(self, concept: str, site: str | None = None) -> Chain | None:
+        """The chain that concludes ``concept`` (at ``site``), or None if not concluded.
+
+        ``concept`` may be any key or alias; an unknown one raises
+        :class:`~kg.errors.InputError` listing the keys.
+        """
+        key = self.ontology.resolve(concept, field="concept")
+        where = self.ontology.resolve(site, "site", field="site") if site else None
+        for fact in self.facts:
+            if fact.concept == key and (where is None or fact.site == where):
+                return _chain(self, fact)
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (see README, "JSON output")."""
+        return {"patient": self.patient.id, "assessed_on": self.assessed_on,
+                "threshold_days": self.threshold_days, "pain_persists": self.pain_persists,
+                "facts": [f.to_dict() for f in self.facts],
+                "chains": [c.to_dict() for c in self.chains]}
+
+    def to_json(self) -> str:
+        """Deterministic JSON text (same input, same bytes), ending in a newline."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_text(self) -> str:
+        """The explanation in plain language, with the source quotes."""
+        from .text_report import render_text
+
+        return render_text(self)
+
+    def __repr__(self) -> str:
+        return (f"<Explanation patient={self.patient.id!r} assessed_on={self.assessed_on} "
+                f"pain_persists={self.pain_persists} facts={len(self.facts)} chains={len(self.chains)}>")
+
+
+def _detail(fact: TracedFact, onto: Ontology, patient: Patient) -> str | None:
+    role = fact.details.get("role")
+    if role == "injury":
+        days = fact.details["days"]
+        state = "resolved" if fact.details["resolved"] else "not resolved"
+        mechanism = fact.details.get("mechanism")
+        how = f" after {onto.concepts[mechanism].label}" if mechanism else ""
+        return f"onset {fact.details['onset']}{how}, {days} day{'s' * (days != 1)} before assessment; {state}"
+    if role == "status":
+        injury = onto.concepts[fact.details["injury"]].label
+        return f"the {injury} of the {onto.concepts[fact.site].label} is not resolved"
+    if role == "mechanism":
+        return f"how the injury of the {onto.concepts[fact.site].label} happened"
+    return None
+
+
+def _condition(explanation: "Explanation", raw: RawStep, edge) -> str | None:
+    if edge is None or edge.condition is None:
+        return None
+    cond = edge.condition
+    values = dict(raw.justification.bindings) if raw.justification else {}
+    if cond.requires_unresolved and "days" in values:
+        kind = explanation.ontology.concepts[values["kind"]].label
+        return (f"{cond.label}: the {kind} has been unresolved for {values['days']} days "
+                f"(threshold {values['threshold']} days)")
+    return cond.label
+
+
+def _step(explanation: "Explanation", raw: RawStep) -> Step:
+    onto = explanation.ontology
+    fact = explanation.trace[raw.fact]
+    if raw.rule is None:
+        return Step(raw.fact, fact.concept, fact.site, "observed", None, (), None, None, ())
+    edge = onto.edge_for(raw.rule, fact.concept, fact.site)
+    evidence = tuple(Evidence(p, onto.passages[p].text) for p in onto.evidence(raw.rule))
+    return Step(raw.fact, fact.concept, fact.site, "derived", raw.rule, raw.premises,
+                edge.id if edge else None, _condition(explanation, raw, edge), evidence)
+
+
+def _chain(explanation: "Explanation", fact: Fact) -> Chain:
+    raw = chain_steps(explanation.trace, fact.id, explanation._depths)
+    path = tuple(main_path(explanation.trace, fact.id))
+    return Chain(fact.concept, fact.id, fact.site, path, tuple(_step(explanation, r) for r in raw))
+
+
+def build_explanation(patient: Patient, trace: Trace, ontology: Ontology, threshold_days: int) -> Explanation:
+    """Turn an engine trace into an :class:`Explanation` (sorted, stable)."""
+    depth = depths(trace)
+    order = sorted(trace, key=lambda k: (depth[k], k))
+    facts = tuple(
+        Fact(k, trace[k].concept, ontology.concepts[trace[k].concept].label, trace[k].site,
+             "observed" if trace[k].observed else "derived", _detail(trace[k], ontology, patient),
+             tuple(sorted_justifications(trace[k])))
+        for k in order)
+    explanation = Explanation(patient, threshold_days, facts, (), trace, ontology)
+    explanation._depths = depth
+    ranked = [f for f in facts if ontology.concepts[f.concept].key_rank is not None]
+    ranked.sort(key=lambda f: (ontology.concepts[f.concept].key_rank, f.site or "", f.id))
+    explanation.chains = tuple(_chain(explanation, f) for f in ranked)
+    return explanation

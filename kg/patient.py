@@ -1,0 +1,324 @@
+"""Patient input: parse, validate against the ontology, normalise.
+
+The JSON contract::
+
+    {"id": "p1", "assessed_on": "2026-03-21",
+     "injuries": [{"kind": "strain", "site": "lower_back", "onset": "2026-03-01",
+                   "mechanism": "lifting_while_twisting", "resolved": false}],
+     "findings": ["localized_pain", {"kind": "muscle_spasm", "site": "lower_back"}]}
+
+Keys and aliases come from the ontology (``painkg terms``). Every problem
+raises :class:`~kg.errors.InputError` naming the field, the value and what is
+allowed.
+
+Example
+-------
+>>> from kg.patient import parse_patient
+>>> p = parse_patient({"id": "p1", "assessed_on": "2026-03-21",
+...     "injuries": [{"kind": "pulled_muscle", "site": "lower_back", "days_since_onset": 20}],
+...     "findings": ["tender_to_touch"]})
+>>> p.injuries[0].kind, p.injuries[0].onset.isoformat(), p.findings[0].site
+('muscle_strain', '2026-03-01', 'lower_back')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
+
+from .errors import InputError
+from .ontology_model import Ontology, load_ontology
+
+__all__ = ["Injury", "Finding", "Patient", "parse_patient", "load_patient", "parse_date", "PatientLike"]
+
+_DATE_HELP = "a date as YYYY-MM-DD"
+
+
+def parse_date(value: object, field: str) -> dt.date:
+    """Parse an ISO calendar date strictly (``YYYY-MM-DD``).
+
+    >>> parse_date("2026-02-30", "onset")
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: onset: '2026-02-30' is not allowed; expected a date as YYYY-MM-DD (day is out of range for month)
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise InputError(field, value, _DATE_HELP)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(field, value, f"{_DATE_HELP} ({exc})") from None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _InjuryIn(_Strict):
+    kind: StrictStr
+    site: StrictStr
+    onset: Union[StrictStr, dt.date, None] = None
+    days_since_onset: Union[StrictInt, None] = None
+    mechanism: Union[StrictStr, None] = None
+    resolved: StrictBool = False
+
+
+class _FindingIn(_Strict):
+    kind: StrictStr
+    site: Union[StrictStr, None] = None
+
+
+class _PatientIn(_Strict):
+    id: StrictStr
+    assessed_on: Union[StrictStr, dt.date, None] = None
+    injuries: list[_InjuryIn] = []
+    findings: list[Union[StrictStr, _FindingIn]] = []
+
+    @field_validator("id")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("empty")
+        return value
+
+
+@dataclass(frozen=True)
+class Injury:
+    """One injury, normalised: canonical keys, both onset and days since onset."""
+
+    index: int
+    kind: str
+    site: str
+    onset: dt.date
+    days_since_onset: int
+    mechanism: str | None
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A reported finding; ``site`` is None when it cannot be placed."""
+
+    concept: str
+    site: str | None
+
+
+@dataclass(frozen=True)
+class Patient:
+    """A validated patient. Build it with :func:`parse_patient`."""
+
+    id: str
+    assessed_on: dt.date
+    injuries: tuple[Injury, ...]
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The patient in the input JSON form, with canonical keys.
+
+        >>> parse_patient({"id": "x", "assessed_on": "2026-01-02"}).to_dict()
+        {'id': 'x', 'assessed_on': '2026-01-02', 'injuries': [], 'findings': []}
+        """
+        return {
+            "id": self.id,
+            "assessed_on": self.assessed_on.isoformat(),
+            "injuries": [
+                {"kind": i.kind, "site": i.site, "onset": i.onset.isoformat(),
+                 **({"mechanism": i.mechanism} if i.mechanism else {}), "resolved": i.resolved}
+                for i in self.injuries
+            ],
+            "findings": [f.concept if f.site is None else {"kind": f.concept, "site": f.site}
+                         for f in self.findings],
+        }
+
+
+PatientLike = Union[Patient, dict, str, os.PathLike]
+
+_FIELD_HELP = {
+    "id": "a non-empty string",
+    "assessed_on": _DATE_HELP,
+    "injuries": "a list of injury objects",
+    "findings": "a list of finding keys or {\"kind\": ..., \"site\": ...} objects",
+    "kind": "a string key (see `painkg terms`)",
+    "site": "a string key (see `painkg terms`)",
+    "onset": _DATE_HELP,
+    "days_since_onset": "a whole number of days (>= 0)",
+    "mechanism": "a string key (see `painkg terms`)",
+    "resolved": "true or false",
+}
+
+
+def _path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in ("str", "_FindingIn", "date", "int", "bool") or part.startswith("function-"):
+            continue
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "patient"
+
+
+def _value_at(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _first_error(data: dict, error: ValidationError) -> InputError:
+    errors = error.errors(include_url=False)
+    # A finding can be a string or an object; report the simpler reading.
+    errors.sort(key=lambda e: (e["loc"][:2], "_FindingIn" in e["loc"]))
+    err = errors[0]
+    loc = tuple(p for p in err["loc"] if p not in ("str", "_FindingIn", "date") and not str(p).startswith("function-"))
+    field = _path(err["loc"])
+    last = next((p for p in reversed(loc) if isinstance(p, str)), "patient")
+    if err["type"] == "extra_forbidden":
+        model = {"patient": _PatientIn, "injuries": _InjuryIn, "findings": _FindingIn}
+        owner = next((p for p in reversed(loc[:-1]) if isinstance(p, str)), "patient")
+        allowed = sorted(model.get(owner, _PatientIn).model_fields)
+        return InputError(field, None, message=f"unknown field; allowed fields are {', '.join(allowed)}")
+    if err["type"] == "missing":
+        return InputError(field, message=f"is missing; expected {_FIELD_HELP.get(last, 'a value')}")
+    value = _value_at(data, loc)
+    if last == "findings" and isinstance(loc[-1], int):
+        return InputError(field, value, 'a finding key or a {"kind": ..., "site": ...} object')
+    return InputError(field, value, _FIELD_HELP.get(last, err["msg"]))
+
+
+def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None = None) -> Patient:
+    """Validate ``data`` (the JSON object) and return a :class:`Patient`.
+
+    ``as_of`` (a date or ``YYYY-MM-DD``) overrides ``assessed_on``; without
+    either, the assessment date is today.
+
+    >>> parse_patient({"id": "p", "injuries": [{"kind": "strain", "site": "neck",
+    ...     "onset": "2026-05-02"}]}, as_of="2026-05-01")
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: injuries[0].onset: '2026-05-02' is after the assessment date 2026-05-01
+    """
+    onto = ontology or load_ontology()
+    if not isinstance(data, dict):
+        raise InputError("patient", type(data).__name__, "a JSON object with id, assessed_on, injuries, findings")
+    try:
+        raw = _PatientIn.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(data, exc) from None
+
+    if as_of is not None:
+        assessed = parse_date(as_of, "as_of")
+    elif raw.assessed_on is not None:
+        assessed = parse_date(raw.assessed_on, "assessed_on")
+    else:
+        assessed = dt.date.today()
+
+    injuries: list[Injury] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(raw.injuries):
+        at = f"injuries[{i}]"
+        kind = onto.resolve(item.kind, "injury", f"{at}.kind")
+        site = onto.resolve(item.site, "site", f"{at}.site")
+        mechanism = onto.resolve(item.mechanism, "mechanism", f"{at}.mechanism") if item.mechanism else None
+        onset, days = _onset_and_days(item, assessed, at)
+        if (kind, site) in seen:
+            raise InputError(f"{at}", f"{kind} at {site}",
+                             message=f"repeats injuries[{seen[(kind, site)]}] (same kind and site); "
+                                     "give each injury once")
+        seen[(kind, site)] = i
+        injuries.append(Injury(i, kind, site, onset, days, mechanism, item.resolved))
+
+    sites = {inj.site for inj in injuries}
+    default_site = next(iter(sites)) if len(sites) == 1 else None
+    findings: dict[tuple[str, str | None], Finding] = {}
+    for i, item in enumerate(raw.findings):
+        at = f"findings[{i}]"
+        if isinstance(item, str):
+            concept, site = onto.resolve(item, "finding", at), default_site
+        else:
+            concept = onto.resolve(item.kind, "finding", f"{at}.kind")
+            site = onto.resolve(item.site, "site", f"{at}.site") if item.site else default_site
+        findings[(concept, site)] = Finding(concept, site)
+    ordered = tuple(findings[k] for k in sorted(findings, key=lambda k: (k[0], k[1] or "")))
+    return Patient(raw.id, assessed, tuple(injuries), ordered)
+
+
+def _onset_and_days(item: _InjuryIn, assessed: dt.date, at: str) -> tuple[dt.date, int]:
+    if item.onset is None and item.days_since_onset is None:
+        raise InputError(f"{at}.onset", message="is missing; give onset (YYYY-MM-DD) or days_since_onset (a whole number >= 0)")
+    if item.days_since_onset is not None and item.days_since_onset < 0:
+        raise InputError(f"{at}.days_since_onset", item.days_since_onset, "a whole number of days (>= 0)")
+    if item.days_since_onset is not None and item.days_since_onset > 36500:
+        raise InputError(f"{at}.days_since_onset", item.days_since_onset, "a whole number of days from 0 to 36500")
+    if item.onset is not None:
+        onset = parse_date(item.onset, f"{at}.onset")
+        if onset > assessed:
+            raise InputError(f"{at}.onset", onset.isoformat(),
+                             message=f"{onset.isoformat()!r} is after the assessment date {assessed.isoformat()}")
+        days = (assessed - onset).days
+        if item.days_since_onset is not None and item.days_since_onset != days:
+            raise InputError(f"{at}.days_since_onset", item.days_since_onset,
+                             message=f"{item.days_since_onset} disagrees with onset {onset.isoformat()} "
+                                     f"({days} days before {assessed.isoformat()}); give one of them")
+        return onset, days
+    days = item.days_since_onset
+    try:
+        return assessed - dt.timedelta(days=days), days
+    except OverflowError:
+        raise InputError(f"{at}.days_since_onset", days, f"at most {(assessed - dt.date.min).days}") from None
+
+
+def load_patient(source: PatientLike, *, as_of: object = None, ontology: Ontology | None = None) -> Patient:
+    """Return a :class:`Patient` from a Patient, a dict, a JSON file path, or ``"-"`` (stdin).
+
+    >>> load_patient("no/such/file.json")
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: file: 'no/such/file.json' is not allowed; expected a readable JSON file (not found)
+    """
+    if isinstance(source, Patient):
+        if as_of is None:
+            return source
+        return parse_patient(source.to_dict(), as_of=as_of, ontology=ontology)
+    if isinstance(source, dict):
+        return parse_patient(source, as_of=as_of, ontology=ontology)
+    if isinstance(source, (str, os.PathLike)):
+        text = _read(source)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError("file", str(source),
+                             message=f"{str(source)!r} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        return parse_patient(data, as_of=as_of, ontology=ontology)
+    raise InputError("patient", type(source).__name__, "a dict, a kg.Patient, or a path to a JSON file")
+
+
+def _read(source: str | os.PathLike) -> str:
+    import sys
+
+    if str(source) == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file", str(source), "a readable JSON file (not found)") from None
+    except IsADirectoryError:
+        raise InputError("file", str(source), "a readable JSON file (it is a directory)") from None
+    except UnicodeDecodeError:
+        raise InputError("file", str(source), "a readable JSON file (not UTF-8 text)") from None
+    except OSError as exc:
+        raise InputError("file", str(source), f"a readable JSON file ({exc.strerror})") from None

@@ -1,0 +1,1 @@
+"""The painkg ontology as Turtle files (installed as the resource package ``kg.ontology``)."""

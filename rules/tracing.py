@@ -1,0 +1,102 @@
+"""Generic provenance for experta: which rule, from which facts, made each fact.
+
+experta keeps the activation that is firing in a local variable of ``run()``.
+:class:`_TracingAgenda` remembers the activation it hands out, and
+:meth:`TracingEngine.declare` files every declared fact under it: a fact
+declared outside a rule is patient input; one declared inside a rule gets a
+justification (rule id, premise fact ids, bindings). Declaring a fact that
+already exists returns ``None`` in experta; that is where a second, alternative
+justification is recorded. No rule has to do anything for this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ._experta_compat import experta
+from .facts import C, fact_id
+
+__all__ = ["Justification", "TracedFact", "Trace", "TracingEngine", "rule_id"]
+
+
+def rule_id(rule) -> str:
+    """Stable id of an experta rule: its method name with ``_`` read as ``-``."""
+    return rule.__name__.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Justification:
+    """One way a fact was concluded."""
+
+    rule: str
+    premises: tuple[str, ...]
+    bindings: tuple[tuple[str, object], ...]
+
+
+@dataclass
+class TracedFact:
+    """A fact of one run: content, whether it was input, and every justification."""
+
+    id: str
+    concept: str
+    site: str | None
+    observed: bool
+    details: dict = field(default_factory=dict)
+    justifications: list[Justification] = field(default_factory=list)
+
+
+class Trace(dict):
+    """``fact id -> TracedFact`` for one run."""
+
+
+class _TracingAgenda(experta.agenda.Agenda):
+    current = None
+
+    def get_next(self):
+        self.current = super().get_next()
+        return self.current
+
+
+def _key(fact: C) -> str:
+    return fact_id(fact["concept"], fact.get("site"), fact.get("injury"))
+
+
+class TracingEngine(experta.KnowledgeEngine):
+    """A KnowledgeEngine that records a :class:`Trace` of every run."""
+
+    def __init__(self):
+        super().__init__()
+        self.trace = Trace()
+
+    def reset(self, **kwargs):
+        self.trace = Trace()
+        super().reset(**kwargs)
+        agenda = _TracingAgenda()
+        agenda.activations = self.agenda.activations
+        self.agenda = agenda
+
+    def declare(self, *facts):
+        activation = self.agenda.current if self.running else None
+        result = None
+        for fact in facts:
+            result = super().declare(fact)
+            if isinstance(fact, C):
+                self._record(fact, activation)
+        return result
+
+    def _record(self, fact: C, activation) -> None:
+        key = _key(fact)
+        traced = self.trace.get(key)
+        if traced is None:
+            details = {k: v for k, v in fact.as_dict().items() if k not in ("concept", "site")}
+            traced = self.trace[key] = TracedFact(key, fact["concept"], fact.get("site"),
+                                                  observed=activation is None, details=details)
+        if activation is None:
+            traced.observed = True
+            return
+        premises = tuple(sorted(_key(f) for f in activation.facts if isinstance(f, C)))
+        bindings = tuple(sorted((k, v) for k, v in activation.context.items()
+                                if not k.startswith("__")))
+        justification = Justification(rule_id(activation.rule), premises, bindings)
+        if justification not in traced.justifications:
+            traced.justifications.append(justification)
