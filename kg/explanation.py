@@ -157,6 +157,32 @@ class Explanation:
         """Deterministic JSON text (same input, same bytes), ending in a newline."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
+    # Views computed by other modules; imported lazily so `painkg explain`
+    # does not pay for networkx or RDF serialisers it does not use.
+    def graph(self, compact: bool = False):
+        """The explanation as a ``networkx.MultiDiGraph`` (see :mod:`kg.explain_graph`)."""
+        from .explain_graph import explanation_graph
+
+        return explanation_graph(self, compact=compact)
+
+    def to_rdf(self, format: str = "trig") -> str:
+        """The observed facts and derivations as RDF with PROV-O (see :mod:`kg.rdf_export`)."""
+        from .rdf_export import explanation_rdf
+
+        return explanation_rdf(self, format=format)
+
+    def why_not(self, concept: str, site: str | None = None):
+        """Why ``concept`` was not concluded (see :mod:`kg.why_not`)."""
+        from .why_not import why_not
+
+        return why_not(self, concept, site=site)
+
+    def timeline(self):
+        """Dated events from onset to assessment and beyond (see :mod:`kg.timeline`)."""
+        from .timeline import timeline
+
+        return timeline(self)
+
     def to_text(self) -> str:
         """The explanation in plain language, with the source quotes."""
         from .text_report import render_text

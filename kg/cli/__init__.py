@@ -61,5 +61,15 @@ def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="painkg")
 
 
-# Commands register themselves on `cli` when imported.
-from . import explain_cmd, terms_cmd  # noqa: E402,F401
+def _register_commands() -> None:
+    # Each kg/cli/*_cmd.py module registers its command on `cli` when imported;
+    # discovering them keeps this file free of a list every command must edit.
+    import importlib
+    import pkgutil
+
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.endswith("_cmd"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_register_commands()
