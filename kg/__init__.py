@@ -31,10 +31,31 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
+# Heavier features load on first use, so `import kg` and `painkg explain` stay
+# fast (networkx and the RDF stores cost ~150 ms each to import).
+_LAZY = {
+    "causal_graph": "kg.explain_graph",
+    "query": "kg.sparql",
+    "dataset": "kg.sparql",
+    "what_if": "kg.what_if",
+    "interventions": "kg.interventions",
+}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kg' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
     "explain", "Reasoner", "DEFAULT_THRESHOLD_DAYS",
     "Explanation", "Fact", "Chain", "Step", "Evidence",
     "Patient", "parse_patient", "load_patient",
     "Ontology", "load_ontology", "terms",
     "PainkgError", "InputError",
+    *_LAZY,
 ]
