@@ -180,8 +180,16 @@ def _value_at(data: Any, loc: tuple) -> Any:
 
 def _first_error(data: dict, error: ValidationError) -> InputError:
     errors = error.errors(include_url=False)
-    # A finding can be a string or an object; report the simpler reading.
-    errors.sort(key=lambda e: (e["loc"][:2], "_FindingIn" in e["loc"]))
+
+    # A finding can be a string or an object: report the reading that matches
+    # what was given (an object's missing "kind", not "expected a string").
+    def as_given(e) -> bool:
+        loc = e["loc"]
+        if len(loc) >= 2 and loc[0] == "findings" and isinstance(loc[1], int):
+            return ("_FindingIn" in loc) != isinstance(_value_at(data, loc[:2]), dict)
+        return False
+
+    errors.sort(key=lambda e: (e["loc"][:2], as_given(e)))
     err = errors[0]
     loc = tuple(p for p in err["loc"] if p not in ("str", "_FindingIn", "date") and not str(p).startswith("function-"))
     field = _path(err["loc"])

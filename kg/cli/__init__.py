@@ -41,8 +41,13 @@ class _PainkgGroup(click.Group):
             sys.exit(0)
         sys.exit(code if isinstance(code, int) else 0)
 
+    def command(self, *args, **kwargs):
+        # Every command's --help ends with the disclaimer.
+        kwargs.setdefault("epilog", DISCLAIMER)
+        return super().command(*args, **kwargs)
 
-@click.group(cls=_PainkgGroup, context_settings={"help_option_names": ["-h", "--help"]},
+
+@click.group(name="painkg", cls=_PainkgGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=DISCLAIMER)
 @click.version_option(package_name="painkg", prog_name="painkg")
 def cli():
