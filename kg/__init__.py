@@ -17,7 +17,18 @@ True
 'As one muscle spasms to protect an injured area, it affects the muscles around it, and your pain just continues to build.'
 """
 
+import os as _os
 from importlib.metadata import PackageNotFoundError, version
+
+# In a source checkout, rules/ and ontology/ sit beside kg/ and are installed as
+# kg.rules and kg.ontology. When Python imports kg from the checkout itself (the
+# checkout is the working directory and the install is not editable), let the
+# package find them there as well, instead of failing on `import kg.rules`.
+_checkout = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if (_os.path.isfile(_os.path.join(_checkout, "rules", "tracing.py"))
+        and _os.path.isfile(_os.path.join(_checkout, "ontology", "painkg.ttl"))
+        and _checkout not in __path__):
+    __path__.append(_checkout)
 
 from .api import DEFAULT_THRESHOLD_DAYS, Reasoner, explain
 from .errors import InputError, PainkgError

@@ -12,8 +12,9 @@ import kg
 
 import kg.rules
 
-# kg.rules is installed from rules/, outside kg/, so walk both trees.
-MODULES = sorted(m.name for pkg in (kg, kg.rules) for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")
+# kg.rules is installed from rules/, outside kg/, so walk both trees (only their first
+# path entry: a source checkout adds its root to kg.__path__).
+MODULES = sorted(m.name for pkg in (kg, kg.rules) for m in pkgutil.walk_packages(pkg.__path__[:1], pkg.__name__ + ".")
                  if not m.name.endswith("__main__"))
 
 
