@@ -48,8 +48,8 @@ _LAZY = {
     "causal_graph": "kg.explain_graph",
     "query": "kg.sparql",
     "dataset": "kg.sparql",
-    "what_if": "kg.what_if",
-    "interventions": "kg.interventions",
+    "what_if": "kg.scenarios",
+    "interventions": "kg.intervention_search",
 }
 
 

@@ -27,7 +27,7 @@ from .ontology_model import Ontology, load_ontology
 from .patient import PatientLike, load_patient
 from .rules.engine import PainEngine, observed_facts
 
-__all__ = ["Reasoner", "explain", "DEFAULT_THRESHOLD_DAYS", "check_threshold"]
+__all__ = ["Reasoner", "explain", "thread_reasoner", "DEFAULT_THRESHOLD_DAYS", "check_threshold"]
 
 #: "Usually this happens about two weeks after the initial injury." (s04)
 DEFAULT_THRESHOLD_DAYS = 14
@@ -66,7 +66,15 @@ class Reasoner:
 _per_thread = threading.local()
 
 
-def _thread_reasoner() -> Reasoner:
+def thread_reasoner() -> Reasoner:
+    """The calling thread's own :class:`Reasoner`, created on first use.
+
+    Functions that take ``reasoner=None`` use it, so a program that never
+    builds a reasoner still runs one engine per thread, not one per patient.
+
+    >>> thread_reasoner() is thread_reasoner()
+    True
+    """
     reasoner = getattr(_per_thread, "reasoner", None)
     if reasoner is None:
         reasoner = _per_thread.reasoner = Reasoner()
@@ -90,4 +98,4 @@ def explain(patient: PatientLike, *, as_of: object = None, threshold_days: int =
     ...
     kg.errors.InputError: findings[0]: 'knee_pain' is not allowed; expected one of better_at_rest, difficulty_moving, localized_pain, muscle_knots, muscle_spasm, radiating_pain_to_leg, severe_low_back_pain, tender_to_touch
     """
-    return (reasoner or _thread_reasoner()).explain(patient, as_of=as_of, threshold_days=threshold_days)
+    return (reasoner or thread_reasoner()).explain(patient, as_of=as_of, threshold_days=threshold_days)

@@ -1,0 +1,39 @@
+"""``painkg interventions``: mirrors :func:`kg.interventions`."""
+
+from __future__ import annotations
+
+import click
+
+from ..api import DEFAULT_THRESHOLD_DAYS
+from ..intervention_search import MAX_CHANGES, interventions
+from . import cli
+from .output import write_output
+
+
+@cli.command("interventions")
+@click.argument("patient", metavar="FILE|-")
+@click.option("--max-changes", type=int, default=MAX_CHANGES, show_default=True,
+              help="Largest number of changes combined in one intervention (1 to 5).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
+@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
+              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+def interventions_command(patient, max_changes, fmt, as_of, threshold_days, output):
+    """The smallest treatment changes that stop the pain persisting.
+
+    Tries the treatments the ontology names that a patient record can express
+    (today: fixing the basic injury), alone and combined, re-running the
+    reasoning each time, and lists the minimal sets after which persistent
+    pain is no longer concluded, with the source sentences. Treatments the
+    source only says "help" or "may work" are listed as considered.
+
+    Example:
+
+        painkg interventions examples/two-injuries.json
+
+        painkg interventions examples/knots-first-report.json --format json
+    """
+    result = interventions(patient, as_of=as_of, threshold_days=threshold_days, max_changes=max_changes)
+    write_output(result.to_json() if fmt == "json" else result.to_text(), output)

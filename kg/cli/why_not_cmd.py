@@ -1,0 +1,42 @@
+"""``painkg why-not``: mirrors :meth:`kg.Explanation.why_not`."""
+
+from __future__ import annotations
+
+import click
+
+from ..api import DEFAULT_THRESHOLD_DAYS, explain
+from ..why_not import DEFAULT_DEPTH, why_not
+from . import cli
+from .output import write_output
+
+
+@cli.command("why-not")
+@click.argument("patient", metavar="FILE|-")
+@click.argument("concept")
+@click.option("--site", metavar="SITE", help="Only this site (default: every site of the patient's injuries and findings).")
+@click.option("--depth", type=int, default=DEFAULT_DEPTH, show_default=True,
+              help="How many levels of failed premises that could be concluded are explained in turn.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
+@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
+              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+def why_not_command(patient, concept, site, depth, fmt, as_of, threshold_days, output):
+    """Why was CONCEPT not concluded? Every rule that could conclude it, and what failed.
+
+    For each site: the premises that held (with the facts that matched), the
+    ones that failed (with the values, the source sentences that set the
+    condition, and a patient change that would make them hold), and the
+    why-not of failed premises that could themselves be concluded. A concept
+    that WAS concluded is answered with its chain.
+
+    Example:
+
+        painkg why-not examples/lower-back-strain-acute.json muscle_knots
+
+        painkg why-not examples/two-injuries.json persistent_pain --site neck --format json
+    """
+    e = explain(patient, as_of=as_of, threshold_days=threshold_days)
+    answer = why_not(e, concept, site=site, depth=depth)
+    write_output(answer.to_json() if fmt == "json" else answer.to_text(), output)

@@ -1,0 +1,186 @@
+"""When: dated events from each injury's onset to the assessment and beyond.
+
+For every injury: its onset; the inflammation and protective spasm the
+engine concluded from it while it is unresolved (dated "from onset": the
+source gives no day count, so none is invented); the date knots are expected
+if it stays unresolved (onset + threshold, the condition of
+``overload-after-threshold``), said to be past, today or future at the
+assessment date and checked by running the engine on that date and the day
+before; and, for a resolved injury, that knots are not expected. Reported
+knots and the assessment itself are events too. Each event says what its
+date depends on. Events are ordered by date, then kind, then site.
+
+Example
+-------
+>>> import kg
+>>> t = kg.explain("examples/lower-back-strain-acute.json").timeline()
+>>> [(ev.date, ev.kind, ev.relative) for ev in t.events]
+[('2026-03-01', 'onset', 'past'), ('2026-03-01', 'inflammation_expected', 'past'), ('2026-03-01', 'spasm_expected', 'past'), ('2026-03-06', 'assessment', 'today'), ('2026-03-15', 'knots_expected', 'future'), ('2026-03-15', 'persistent_pain_expected', 'future')]
+>>> t.events[-2].depends_on
+('injuries[0].onset', 'threshold_days', 'injuries[0].resolved')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from .explanation import Evidence
+from .text_report import DISCLAIMER
+
+__all__ = ["Event", "Timeline", "timeline", "EVENT_KINDS"]
+
+#: Event kinds, in the order they sort within one date.
+EVENT_KINDS = ("onset", "inflammation_expected", "spasm_expected", "resolved", "assessment", "knots_reported",
+               "knots_expected", "persistent_pain_expected", "knots_not_expected")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One dated event; ``relative`` is past, today or future at the assessment date."""
+
+    date: str
+    kind: str
+    site: str | None
+    injury: int | None
+    label: str
+    relative: str
+    depends_on: tuple[str, ...]
+    confirmed: bool | None
+    evidence: tuple[Evidence, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.date, "kind": self.kind, "site": self.site, "injury": self.injury,
+                "label": self.label, "relative": self.relative, "depends_on": list(self.depends_on),
+                "confirmed_by_engine": self.confirmed, "evidence": [e.to_dict() for e in self.evidence]}
+
+
+class Timeline:
+    """The dated events of one explanation."""
+
+    def __init__(self, explanation, events: tuple[Event, ...]):
+        self.explanation = explanation
+        self.events = events
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (see docs/clinician-questions.md)."""
+        e = self.explanation
+        return {"patient": e.patient.id, "assessed_on": e.assessed_on, "threshold_days": e.threshold_days,
+                "pain_persists": e.pain_persists, "events": [ev.to_dict() for ev in self.events]}
+
+    def to_json(self) -> str:
+        """Deterministic JSON text, ending in a newline."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_text(self) -> str:
+        """One line per event, with what the date depends on."""
+        e = self.explanation
+        lines = [f"painkg: timeline (patient {e.patient.id})",
+                 f"assessed on {e.assessed_on}; threshold {e.threshold_days} days", ""]
+        for ev in self.events:
+            where = f" [{ev.site}]" if ev.site else ""
+            lines += textwrap.wrap(f"{ev.date}  {ev.relative:<6}  {ev.kind}{where}: {ev.label}", 88,
+                                   subsequent_indent=" " * 20)
+            if ev.depends_on:
+                lines.append(" " * 20 + "depends on: " + ", ".join(ev.depends_on))
+        lines += ["", DISCLAIMER]
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self) -> str:
+        return f"<Timeline patient={self.explanation.patient.id!r} events={len(self.events)}>"
+
+
+def _relative(date: dt.date, assessed: dt.date) -> str:
+    return "past" if date < assessed else "today" if date == assessed else "future"
+
+
+def _derived_from(e, concept: str, site: str, rule: str, status_id: str) -> bool:
+    fact = e.trace.get(f"{concept}@{site}")
+    return fact is not None and any(j.rule == rule and status_id in j.premises for j in fact.justifications)
+
+
+def _knots_on(reasoner, injury, day: dt.date, threshold: int) -> bool:
+    # The engine, not arithmetic here, decides whether knots follow on `day`
+    # from this injury alone, still unresolved.
+    patient = {"id": "timeline", "assessed_on": day.isoformat(),
+               "injuries": [{"kind": injury.kind, "site": injury.site, "onset": injury.onset.isoformat()}]}
+    e = reasoner.explain(patient, threshold_days=threshold)
+    return any(f.id == f"muscle_knots@{injury.site}" for f in e.facts)
+
+
+def timeline(e) -> Timeline:
+    """The dated events for the explanation ``e`` (see the module doc).
+
+    >>> import kg
+    >>> t = timeline(kg.explain("examples/lower-back-strain-resolved.json"))
+    >>> [(ev.kind, ev.label) for ev in t.events if ev.kind.startswith("knots")]
+    [('knots_not_expected', 'the muscle strain is marked resolved; if it was fixed before this date, knots are not expected from it (the date it was fixed is not given)')]
+    """
+    from .api import thread_reasoner
+
+    onto = e.ontology
+    label = lambda key: onto.concepts[key].label  # noqa: E731
+    ev_of = lambda rule: tuple(Evidence(p, onto.passages[p].text) for p in onto.evidence(rule))  # noqa: E731
+    assessed = e.patient.assessed_on
+    threshold = e.threshold_days
+    events: list[Event] = []
+    reasoner = None
+    for inj in e.patient.injuries:
+        at = f"injuries[{inj.index}]"
+        name = f"the {label(inj.kind)} of the {label(inj.site)}"
+        events.append(Event(inj.onset.isoformat(), "onset", inj.site, inj.index, f"{name} began",
+                            _relative(inj.onset, assessed), (f"{at}.onset",), None, ()))
+        status = f"injury_unresolved@{inj.site}/{inj.kind}"
+        for concept, rule, kind in (("inflammation", "inflammation-from-muscle-injury", "inflammation_expected"),
+                                    ("muscle_spasm", "spasm-protective", "spasm_expected")):
+            if _derived_from(e, concept, inj.site, rule, status):
+                events.append(Event(
+                    inj.onset.isoformat(), kind, inj.site, inj.index,
+                    f"{label(concept)} expected after the injury, while it is not fixed (the source gives no "
+                    "day count)", _relative(inj.onset, assessed), (f"{at}.onset", f"{at}.resolved"), True,
+                    ev_of(rule)))
+        try:
+            due = inj.onset + dt.timedelta(days=threshold)
+        except OverflowError:
+            continue
+        depends = (f"{at}.onset", "threshold_days", f"{at}.resolved")
+        if inj.resolved:
+            events.append(Event(assessed.isoformat(), "resolved", inj.site, inj.index,
+                                f"{name} is marked resolved at assessment", "today", (f"{at}.resolved",),
+                                None, ()))
+            events.append(Event(
+                due.isoformat(), "knots_not_expected", inj.site, inj.index,
+                f"the {label(inj.kind)} is marked resolved; if it was fixed before this date, knots are not "
+                "expected from it (the date it was fixed is not given)", _relative(due, assessed), depends,
+                None, ev_of("break-cycle-fix-injury")))
+            continue
+        reasoner = reasoner or thread_reasoner()
+        confirmed = _knots_on(reasoner, inj, due, threshold) and (
+            threshold == 0 or not _knots_on(reasoner, inj, due - dt.timedelta(days=1), threshold))
+        rel = _relative(due, assessed)
+        gap = abs((due - assessed).days)
+        when = {"past": f"reached {gap} day{'s' * (gap != 1)} before assessment",
+                "today": "reached on the assessment date",
+                "future": f"{gap} day{'s' * (gap != 1)} after assessment"}[rel]
+        events.append(Event(
+            due.isoformat(), "knots_expected", inj.site, inj.index,
+            f"muscle knots expected at the {label(inj.site)} if {name} is still not fixed: onset + {threshold} "
+            f"days ({when})", rel, depends, confirmed, ev_of("overload-after-threshold")))
+        events.append(Event(
+            due.isoformat(), "persistent_pain_expected", inj.site, inj.index,
+            f"persistent pain expected from the knots at the {label(inj.site)}, on the same condition", rel,
+            depends, confirmed, ev_of("persistent-pain-from-knots")))
+    for finding in e.patient.findings:
+        if finding.concept == "muscle_knots":
+            where = f" at the {label(finding.site)}" if finding.site else ""
+            events.append(Event(assessed.isoformat(), "knots_reported", finding.site, None,
+                                f"muscle knots reported{where} (when they formed is not given)", "today",
+                                ("findings",), None, ev_of("persistent-pain-from-knots")))
+    events.append(Event(assessed.isoformat(), "assessment", None, None, "assessment", "today",
+                        ("assessed_on",), None, ()))
+    rank = {k: i for i, k in enumerate(EVENT_KINDS)}
+    events.sort(key=lambda ev: (ev.date, rank[ev.kind], ev.site or "", -1 if ev.injury is None else ev.injury))
+    return Timeline(e, tuple(events))

@@ -1,0 +1,520 @@
+"""Why was a concept NOT concluded? Every rule that could conclude it, and what failed.
+
+For each site in question, :func:`why_not` lists every route to the concept:
+the patient reporting it (for input concepts) and every engine rule whose
+ontology entry says it concludes the concept. Each rule's premises are
+matched against the run's facts by :func:`kg.rule_premises.best_match` (the
+engine's own patterns and predicates, not a copy), so the answer shows the
+premises that held, with the facts that matched, and the ones that failed,
+with the values involved, the passages that set the condition, a patient
+change in :mod:`kg.scenarios` syntax that would make the premise hold, and (for
+a premise that could itself be concluded) its own why-not, to a bounded depth.
+Asking about a concept that WAS concluded answers with its chain.
+
+Example
+-------
+>>> import kg
+>>> e = kg.explain({"id": "p", "assessed_on": "2026-03-10",
+...     "injuries": [{"kind": "strain", "site": "lower_back", "days_since_onset": 5}]})
+>>> w = e.why_not("muscle_knots")
+>>> w.concluded, [r.rule for r in w.sites[0].routes]
+(False, [None, 'knots-from-overload'])
+>>> print(w.sites[0].routes[1].failed[0].why_not.routes[0].failed[0].reason)
+days >= threshold is false (days = 5, threshold = 14): the muscle strain of the lower back began 5 days before assessment; the condition "only if the basic injury stays unresolved for about two weeks" needs it unresolved for at least 14 days (9 more days, from 2026-03-19)
+>>> w.sites[0].routes[1].changes
+('assessed_on=+9d',)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import textwrap
+from dataclasses import dataclass, replace
+from typing import Any, Iterator
+
+from .explanation import Chain, Evidence
+from .rules.facts import fact_id
+from .text_report import DISCLAIMER
+from .rule_premises import MISSING, Premise, RulePremises, best_match, fact_fields, rule_premises
+
+__all__ = ["HeldPremise", "FailedPremise", "Route", "SiteAnswer", "WhyNot", "why_not", "site_answer",
+           "merge_changes", "DEFAULT_DEPTH"]
+
+#: How many levels of failed, derivable premises are explained in turn.
+DEFAULT_DEPTH = 3
+_WIDTH = 88
+
+
+@dataclass(frozen=True)
+class HeldPremise:
+    """A premise that held, and the facts that satisfied it (none for a test or setting)."""
+
+    premise: str
+    facts: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"premise": self.premise, "facts": list(self.facts)}
+
+
+@dataclass(frozen=True)
+class FailedPremise:
+    """A premise that is false for this patient, why, and what would make it hold.
+
+    ``fact`` is the id of the fact the premise needed, when its bindings
+    name one that is absent from the run (None when the fact exists but fails
+    a predicate, or the premise is a test). ``changes`` are patient changes (:mod:`kg.scenarios` syntax) that together
+    make the premise hold, or None when no patient change can (a rule that
+    only applies at another site) or the depth bound stopped the search.
+    """
+
+    premise: str
+    reason: str
+    values: tuple[tuple[str, Any], ...]
+    evidence: tuple[Evidence, ...]
+    changes: tuple[str, ...] | None
+    why_not: "SiteAnswer | None"
+    fact: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"premise": self.premise, "fact": self.fact, "reason": self.reason, "values": dict(self.values),
+                "evidence": [e.to_dict() for e in self.evidence],
+                "changes": None if self.changes is None else list(self.changes),
+                "why_not": None if self.why_not is None else self.why_not.to_dict()}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way the concept could be concluded: a rule (``rule`` set) or a report by the patient."""
+
+    rule: str | None
+    label: str
+    edge: str | None
+    applies_at_site: bool
+    held: tuple[HeldPremise, ...]
+    failed: tuple[FailedPremise, ...]
+
+    @property
+    def changes(self) -> tuple[str, ...] | None:
+        """Patient changes that make every failed premise hold, or None if some cannot."""
+        if not self.applies_at_site or any(f.changes is None for f in self.failed):
+            return None
+        return merge_changes(c for f in self.failed for c in f.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"route": "rule" if self.rule else "reported", "rule": self.rule, "label": self.label,
+                "edge": self.edge, "applies_at_site": self.applies_at_site,
+                "held": [h.to_dict() for h in self.held], "failed": [f.to_dict() for f in self.failed],
+                "changes": None if self.changes is None else list(self.changes)}
+
+
+@dataclass(frozen=True)
+class SiteAnswer:
+    """The answer at one site: the chain if concluded, otherwise every route."""
+
+    concept: str
+    site: str | None
+    concluded: bool
+    chain: Chain | None
+    routes: tuple[Route, ...]
+
+    @property
+    def changes(self) -> tuple[str, ...] | None:
+        """The smallest set of patient changes, over all routes, that concludes the concept here."""
+        options = [r.changes for r in self.routes if r.changes is not None]
+        return min(options, key=lambda c: (len(c), c)) if options else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"concept": self.concept, "site": self.site, "concluded": self.concluded,
+                "chain": None if self.chain is None else self.chain.to_dict(),
+                "routes": [r.to_dict() for r in self.routes],
+                "changes": None if self.changes is None else list(self.changes)}
+
+
+class WhyNot:
+    """The answer to "why was CONCEPT not concluded?" for one patient.
+
+    ``sites`` holds one :class:`SiteAnswer` per site asked about; ``message``
+    says so plainly when nothing at all could lead to the concept.
+    """
+
+    def __init__(self, explanation, concept: str, site: str | None, sites: tuple[SiteAnswer, ...],
+                 message: str):
+        self.explanation = explanation
+        self.concept = concept
+        self.site = site
+        self.sites = sites
+        self.message = message
+
+    @property
+    def concluded(self) -> bool:
+        """True when the concept was concluded at some site asked about."""
+        return any(s.concluded for s in self.sites)
+
+    def at(self, site: str) -> SiteAnswer:
+        """The answer at ``site`` (KeyError if that site was not asked about)."""
+        for answer in self.sites:
+            if answer.site == site:
+                return answer
+        raise KeyError(site)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (see docs/clinician-questions.md)."""
+        e = self.explanation
+        return {"patient": e.patient.id, "assessed_on": e.assessed_on, "threshold_days": e.threshold_days,
+                "concept": self.concept, "label": e.ontology.concepts[self.concept].label,
+                "site": self.site, "concluded": self.concluded, "message": self.message,
+                "sites": [s.to_dict() for s in self.sites]}
+
+    def to_json(self) -> str:
+        """Deterministic JSON text, ending in a newline."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_text(self) -> str:
+        """Plain-language answer with the source quotes."""
+        return "\n".join(_text_lines(self)) + "\n"
+
+    def __repr__(self) -> str:
+        return f"<WhyNot concept={self.concept!r} site={self.site!r} concluded={self.concluded}>"
+
+
+def merge_changes(changes) -> tuple[str, ...]:
+    """Deduplicate changes in order; of several relative ``assessed_on=+Nd`` keep the latest.
+
+    >>> merge_changes(["assessed_on=+3d", "findings+=x", "assessed_on=+9d", "findings+=x"])
+    ('findings+=x', 'assessed_on=+9d')
+    """
+    out: list[str] = []
+    later = None
+    for change in changes:
+        if change.startswith("assessed_on=+") and change.endswith("d"):
+            days = int(change[len("assessed_on=+"):-1])
+            later = days if later is None else max(later, days)
+        elif change not in out:
+            out.append(change)
+    if later is not None:
+        out.append(f"assessed_on=+{later}d")
+    return tuple(out)
+
+
+class _Asker:
+    """Answers why-not questions about one explanation (facts indexed once)."""
+
+    def __init__(self, e):
+        self.e = e
+        self.onto = e.ontology
+        self.facts = {fid: fact_fields(tf) for fid, tf in sorted(e.trace.items())}
+        self.setting = {"threshold_days": e.threshold_days}
+        self.assessed = dt.date.fromisoformat(e.assessed_on)
+
+    # ------------------------------------------------------------ labels
+    def label(self, key: Any) -> str:
+        concept = self.onto.concepts.get(key) if isinstance(key, str) else None
+        return concept.label if concept else str(key)
+
+    def injury_index(self, kind: str, site: str) -> int | None:
+        return next((i.index for i in self.e.patient.injuries if i.kind == kind and i.site == site), None)
+
+    def evidence(self, ids) -> tuple[Evidence, ...]:
+        ordered = sorted(set(ids), key=lambda p: self.onto.passages[p].number)
+        return tuple(Evidence(p, self.onto.passages[p].text) for p in ordered)
+
+    # ------------------------------------------------------------ answers
+    def answer(self, concept: str, site: str | None, depth: int, seen: frozenset) -> SiteAnswer:
+        concluded = [f for f in self.e.facts if f.concept == concept and f.site == site]
+        if concluded:
+            return SiteAnswer(concept, site, True, self.e.chain(concept, site) if site else None, ())
+        routes = []
+        role = self.onto.concepts[concept].input_role
+        if role in ("finding", "injury", "mechanism"):
+            routes.append(self.reported_route(concept, site, role))
+        seen = seen | {(concept, site)}
+        for rule_id, info in sorted(self.onto.rules.items()):
+            if concept in info.concludes:
+                routes.append(self.rule_route(rule_premises()[rule_id], concept, site, depth, seen))
+        return SiteAnswer(concept, site, False, None, tuple(routes))
+
+    def reported_route(self, concept: str, site: str | None, role: str) -> Route:
+        where = f" at the {self.label(site)}" if site else ""
+        changes: tuple[str, ...] | None
+        if role == "finding":
+            item = {"kind": concept, "site": site} if site else concept
+            changes = (f"findings+={json.dumps(item)}",)
+        elif role == "injury":
+            changes = (f"injuries+={json.dumps(self.new_injury(concept, site, 0))}",) if site else None
+        else:  # a mechanism belongs to an injury at the site
+            index = next((i.index for i in self.e.patient.injuries if i.site == site), None)
+            changes = (f"injuries[{index}].mechanism={concept}",) if index is not None else None
+        reason = f"the patient did not report {self.label(concept)}{where}"
+        evidence = self.evidence(self.onto.concepts[concept].passages)
+        failed = FailedPremise(f"{concept}@{site} reported", reason, (), evidence, changes, None)
+        return Route(None, f"reported by the patient ({role})", None, True, (), (failed,))
+
+    def new_injury(self, kind: str, site: str, days: int) -> dict[str, Any]:
+        return {"kind": kind, "site": site, "days_since_onset": days}
+
+    def rule_route(self, rp: RulePremises, concept: str, site: str | None, depth: int, seen) -> Route:
+        info = self.onto.rules[rp.id]
+        edge = self.onto.edge_for(rp.id, concept, site)
+        where = rp.conclusion_site
+        bindings, applies = {}, True
+        if where is not None and where.startswith("?"):
+            if site is not None:
+                bindings[where[1:]] = site
+        elif where is not None and where != site:
+            applies = False
+        match = best_match(rp, self.facts, self.setting, bindings)
+        env = dict(match.bindings)
+        held = []
+        for index, fid in match.held:
+            premise = rp.premises[index]
+            held.append(HeldPremise(premise.describe(env), (fid,) if fid else ()))
+        failed = [self.failed(rp, rp.premises[i], env, edge, depth if applies else 0, seen)
+                  for i in match.failed]
+        return Route(rp.id, info.label, edge.id if edge else None, applies, tuple(held), tuple(failed))
+
+    # ------------------------------------------------------------ failed premises
+    def condition_passages(self, edge, rp: RulePremises) -> tuple[str, ...]:
+        if edge is not None and edge.condition is not None:
+            return edge.condition.passages
+        return self.onto.evidence(rp.id)
+
+    def failed(self, rp: RulePremises, premise: Premise, env: dict, edge, depth: int, seen) -> FailedPremise:
+        result = self._failed(rp, premise, env, edge, depth, seen)
+        if premise.kind != "fact":
+            return result
+        parts = [premise.value(name, env) for name in ("concept", "site")]
+        injury = premise.value("injury", env) if premise.field("injury") else None
+        needed = None if MISSING in parts or injury is MISSING else fact_id(parts[0], parts[1], injury)
+        # A fact that exists but fails a predicate is not a missing fact.
+        return result if needed is None or needed in self.e.trace else replace(result, fact=needed)
+
+    def _failed(self, rp: RulePremises, premise: Premise, env: dict, edge, depth: int, seen) -> FailedPremise:
+        text = premise.describe(env)
+        if premise.kind == "test":
+            return self.failed_test(rp, premise, env, edge, text)
+        role = premise.value("role", env)
+        concept = premise.value("concept", env)
+        site = premise.value("site", env)
+        site = None if site is MISSING else site
+        if role == "status":
+            return self.failed_status(rp, premise, env, edge, text, site)
+        if role in ("injury", "mechanism"):
+            return self.failed_input(rp, premise, env, edge, text, site, role)
+        if concept is MISSING:  # pragma: no cover - every engine pattern names its concept
+            return FailedPremise(text, "no fact matches", (), self.evidence(self.onto.evidence(rp.id)), None, None)
+        return self.failed_fact(rp, premise, env, edge, text, concept, site, depth, seen)
+
+    def failed_test(self, rp, premise, env, edge, text) -> FailedPremise:
+        test = premise.test
+        values = tuple((a, env[a]) for a in test.args if a in env)
+        missing = [a for a in test.args if a not in env]
+        evidence = self.evidence(self.condition_passages(edge, rp))
+        if missing:
+            reason = (f"{test.text} cannot be checked: {', '.join(missing)} unknown because "
+                      "an earlier premise failed")
+            return FailedPremise(text, reason, values, evidence, (), None)
+        shown = ", ".join(f"{a} = {v}" for a, v in values)
+        reason = f"{test.text} is false ({shown})"
+        changes: tuple[str, ...] | None = None
+        cond = edge.condition if edge is not None else None
+        if cond is not None and cond.requires_unresolved and {"days", "threshold", "kind", "site"} <= set(env):
+            days, threshold = env["days"], env["threshold"]
+            onset = self.assessed - dt.timedelta(days=days)
+            due = onset + dt.timedelta(days=threshold)
+            more = threshold - days
+            reason += (f": the {self.label(env['kind'])} of the {self.label(env['site'])} began {days} "
+                       f"day{'s' * (days != 1)} before assessment; the condition \"{cond.label}\" needs it "
+                       f"unresolved for at least {threshold} days ({more} more day{'s' * (more != 1)}, "
+                       f"from {due.isoformat()})")
+            # Time passing with the injury still unresolved is what makes this hold.
+            changes = (f"assessed_on=+{more}d",)
+        return FailedPremise(text, reason, values, evidence, changes, None)
+
+    def failed_status(self, rp, premise, env, edge, text, site) -> FailedPremise:
+        kind = premise.value("injury", env)
+        evidence = self.evidence(self.condition_passages(edge, rp) + self.onto.concepts["injury_unresolved"].passages)
+        injuries = [i for i in self.e.patient.injuries if i.site == site and (kind is MISSING or i.kind == kind)]
+        if injuries:
+            inj = injuries[0]
+            reason = (f"the {self.label(inj.kind)} of the {self.label(site)} (injuries[{inj.index}]) is "
+                      "marked resolved: the basic injury is fixed")
+            return FailedPremise(text, reason, (("resolved", True),), evidence,
+                                 (f"injuries[{inj.index}].resolved=false",), None)
+        where = f" at the {self.label(site)}" if site else ""
+        add = self.addable_injury(rp, site)
+        changes = (f"injuries+={json.dumps(add)}",) if add else None
+        return FailedPremise(text, f"there is no unresolved injury{where}", (), evidence, changes, None)
+
+    def addable_injury(self, rp: RulePremises, site: str | None) -> dict[str, Any] | None:
+        """An injury at ``site`` that passes the rule's injury pattern (kind predicates, days)."""
+        if site is None:
+            return None
+        pattern = next((p for p in rp.premises if p.value("role", {}) == "injury"), None)
+        kinds = self.onto.keys("injury")
+        test = pattern.field("concept") if pattern else None
+        if test is not None:
+            kinds = [k for k in kinds if all(pred.holds({pred.args[0]: k}) for pred in test.predicates)]
+        if not kinds:  # pragma: no cover - every injury rule accepts some kind
+            return None
+        timed = any(p.kind == "test" for p in rp.premises)
+        return self.new_injury(kinds[0], site, self.e.threshold_days if timed else 0)
+
+    def failed_input(self, rp, premise, env, edge, text, site, role) -> FailedPremise:
+        evidence = self.evidence(self.onto.evidence(rp.id))
+        near = []
+        for fid, fields in self.facts.items():
+            if fields.get("role") != role or fields.get("site") != site:
+                continue
+            problems = [p for p in (t.check(fields.get(t.field, MISSING), env) for t in premise.fields) if p]
+            near.append(f"{fid}: {'; '.join(problems)}")
+        where = f" at the {self.label(site)}" if site else ""
+        if role == "mechanism":
+            index = next((i.index for i in self.e.patient.injuries if i.site == site), None)
+            mech = self.onto.keys("mechanism")[0]
+            changes = (f"injuries[{index}].mechanism={mech}",) if index is not None else None
+            reason = f"no injury mechanism is recorded{where}"
+        else:
+            add = self.addable_injury(rp, site)
+            changes = (f"injuries+={json.dumps(add)}",) if add else None
+            reason = f"there is no matching injury{where}"
+        if near:
+            reason += " (" + "; ".join(near) + ")"
+        return FailedPremise(text, reason, (), evidence, changes, None)
+
+    def failed_fact(self, rp, premise, env, edge, text, concept, site, depth, seen) -> FailedPremise:
+        where = f" at the {self.label(site)}" if site else ""
+        elsewhere = sorted(f["site"] or "" for f in self.facts.values() if f["concept"] == concept
+                           and f["site"] != site)
+        reason = f"{self.label(concept)}{where} was neither reported nor concluded"
+        if elsewhere:
+            reason += f" (it holds at: {', '.join(s or 'no site' for s in elsewhere)})"
+        passages = set(self.onto.evidence(rp.id)) if edge is None else set(edge.passages)
+        cond = edge.condition if edge is not None else None
+        if cond is not None and (concept == cond.cooccurring or (cond.site and cond.site == site)):
+            passages |= set(cond.passages)
+        sub = None
+        changes: tuple[str, ...] | None = None
+        if depth > 0 and (concept, site) not in seen:
+            sub = self.answer(concept, site, depth - 1, seen)
+            changes = sub.changes
+        elif self.onto.concepts[concept].input_role == "finding" and site is not None:
+            changes = (f"findings+={json.dumps({'kind': concept, 'site': site})}",)
+        return FailedPremise(text, reason, (), self.evidence(passages), changes, sub)
+
+
+def _sites(e, concept: str) -> list[str]:
+    sites = {i.site for i in e.patient.injuries}
+    sites |= {f.site for f in e.patient.findings if f.site}
+    sites |= {f.site for f in e.facts if f.concept == concept and f.site}
+    return sorted(sites)
+
+
+def why_not(e, concept: str, site: str | None = None, *, depth: int = DEFAULT_DEPTH) -> WhyNot:
+    """Why ``concept`` was (not) concluded for the explanation ``e``, per site.
+
+    ``concept`` and ``site`` may be keys or aliases; an unknown one raises
+    :class:`~kg.errors.InputError` listing the keys. Without ``site`` the
+    answer covers the patient's injury and finding sites. ``depth`` bounds how
+    many levels of failed premises that could themselves be concluded are
+    explained in turn.
+
+    >>> import kg
+    >>> e = kg.explain("examples/radiating-pain.json")
+    >>> w = why_not(e, "persistent_pain", site="lower_back")
+    >>> [(r.rule, r.changes) for r in w.at("lower_back").routes]
+    [('persistent-pain-from-knots', ('assessed_on=+5d',))]
+    >>> try:
+    ...     why_not(e, "knee")
+    ... except kg.InputError as err:
+    ...     print(str(err)[:60])
+    concept: 'knee' is not allowed; expected one of acute_low_ba
+    """
+    onto = e.ontology
+    key = onto.resolve(concept, field="concept")
+    where = onto.resolve(site, "site", field="site") if site else None
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= 10:
+        from .errors import InputError
+
+        raise InputError("depth", depth, "a whole number from 0 to 10")
+    asker = _Asker(e)
+    label = onto.concepts[key].label
+    has_rules = any(key in r.concludes for r in onto.rules.values())
+    reportable = onto.concepts[key].input_role in ("finding", "injury", "mechanism")
+    sites = [where] if where else _sites(e, key)
+    if not has_rules and not reportable:
+        return WhyNot(e, key, where, (), f"nothing can lead to {label}: no rule of the engine concludes it "
+                                         "and it is not something a patient reports")
+    if not sites:
+        return WhyNot(e, key, where, (), f"nothing could lead to {label} for this patient: it has no injury "
+                                         "or finding at any site, and every route to it needs one")
+    answers = tuple(asker.answer(key, s, depth, frozenset()) for s in sites)
+    done = [a.site for a in answers if a.concluded]
+    if done:
+        message = f"{label} was concluded at: {', '.join(done)}"
+        rest = [a.site for a in answers if not a.concluded]
+        if rest:
+            message += f"; not at: {', '.join(rest)}"
+    else:
+        message = f"{label} was not concluded at: {', '.join(sites)}"
+    return WhyNot(e, key, where, answers, message)
+
+
+# ---------------------------------------------------------------- text form
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent + "    ") or [indent]
+
+
+def _answer_lines(w: WhyNot, answer: SiteAnswer, indent: str) -> Iterator[str]:
+    onto = w.explanation.ontology
+    where = onto.concepts[answer.site].label if answer.site else "no site"
+    head = f"{onto.concepts[answer.concept].label} at the {where}"
+    if answer.concluded:
+        yield from _wrap(f"{head}: CONCLUDED, so there is no why-not; its chain:", indent)
+        for step in answer.chain.steps if answer.chain else ():
+            how = "given" if step.rule is None else f"by {step.rule} from {', '.join(step.premises)}"
+            yield from _wrap(f"- {step.fact}: {how}", indent + "  ")
+        return
+    yield from _wrap(f"{head}: not concluded. Every way it could be:", indent)
+    for route in answer.routes:
+        name = f"rule {route.rule}: {route.label}" if route.rule else route.label
+        yield from _wrap(f"- {name}", indent + "  ")
+        pad = indent + "    "
+        if not route.applies_at_site:
+            yield from _wrap("this rule only concludes at another site (its premises name the site)", pad)
+        for h in route.held:
+            facts = f" [{', '.join(h.facts)}]" if h.facts else ""
+            yield from _wrap(f"held: {h.premise}{facts}", pad)
+        for f in route.failed:
+            yield from _wrap(f"FAILED: {f.premise}: {f.reason}", pad)
+            for ev in f.evidence:
+                yield from _wrap(f'source {ev.passage}: "{ev.text}"', pad + "  ")
+            if f.why_not is not None and not f.why_not.concluded:
+                yield from _answer_lines(w, f.why_not, pad + "  ")
+        if route.changes is not None:
+            yield from _wrap("would hold with: " + " ".join(route.changes), pad)
+
+
+def _text_lines(w: WhyNot) -> Iterator[str]:
+    e = w.explanation
+    label = e.ontology.concepts[w.concept].label
+    yield f"painkg: why not {w.concept} ({label})? (patient {e.patient.id})"
+    yield f"assessed on {e.assessed_on}; threshold {e.threshold_days} days"
+    yield ""
+    yield from _wrap(w.message, "")
+    for answer in w.sites:
+        yield ""
+        yield from _answer_lines(w, answer, "")
+    yield ""
+    yield DISCLAIMER
+
+
+def site_answer(e, concept: str, site: str | None, *, depth: int = DEFAULT_DEPTH) -> SiteAnswer:
+    """The why-not answer for one canonical ``concept`` key at one ``site`` (may be None).
+
+    >>> import kg
+    >>> a = site_answer(kg.explain("examples/lower-back-strain-resolved.json"), "muscle_spasm", "lower_back")
+    >>> [(r.rule, r.changes) for r in a.routes]
+    [(None, ('findings+={"kind": "muscle_spasm", "site": "lower_back"}',)), ('spasm-from-inflammation', ('injuries[0].resolved=false',)), ('spasm-protective', ('injuries[0].resolved=false',))]
+    """
+    return _Asker(e).answer(concept, site, depth, frozenset())

@@ -1,0 +1,125 @@
+"""Interventions: minimal treatment changes found by reasoning, honest about what is not modelled."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kg
+import kg.api
+from kg.cli import cli
+from kg.intervention_search import interventions
+from kg.scenarios import what_if
+
+from support import EXAMPLES, strain
+
+ONTO = kg.load_ontology()
+REASONER = kg.Reasoner()
+THERAPIES = sorted(k for k in ONTO.concepts if k != "therapy" and "therapy" in ONTO.ancestors(k))
+
+
+def test_fixing_the_injury_stops_persistent_pain_with_its_passages():
+    r = interventions(EXAMPLES / "lower-back-strain-day20.json", reasoner=REASONER)
+    assert r.pain_persists
+    [i] = r.interventions
+    assert i.changes == ("injuries[0].resolved=true",)
+    assert i.descriptions == ("fix the muscle strain of the lower back",)
+    assert i.therapies == ("injury_resolution",) and i.edges == ("injury-resolution-prevents-knots",)
+    assert [e.passage for e in i.evidence] == ["s03", "s14"]
+    assert i.stops == ("persistent_pain@lower_back",)
+
+
+def test_only_the_injury_past_the_threshold_needs_fixing():
+    r = interventions(EXAMPLES / "two-injuries.json", reasoner=REASONER)
+    assert r.candidates == ("injuries[0].resolved=true", "injuries[1].resolved=true")
+    assert [i.changes for i in r.interventions] == [("injuries[0].resolved=true",)]
+
+
+def test_two_injuries_at_one_site_must_both_be_fixed():
+    patient = strain(20)
+    patient["injuries"].append({"kind": "ligament_sprain", "site": "lower_back", "days_since_onset": 16})
+    r = interventions(patient, reasoner=REASONER)
+    assert [i.changes for i in r.interventions] == [
+        ("injuries[0].resolved=true", "injuries[1].resolved=true")]
+
+
+def test_reported_knots_cannot_be_stopped_and_the_answer_says_why():
+    r = interventions(EXAMPLES / "knots-first-report.json", reasoner=REASONER)
+    assert r.pain_persists and r.interventions == () and r.candidates == ()
+    assert "muscle_knots@upper_back" in r.message and "persistent-pain-from-knots" in r.message
+    assert [c.fact for c in r.blocking] == ["persistent_pain@upper_back"]
+    assert r.blocking[0].path == ("muscle_knots@upper_back", "persistent_pain@upper_back")
+    knots_and_injury = strain(20, findings=["muscle_knots"])
+    r = interventions(knots_and_injury, reasoner=REASONER)
+    assert r.interventions == () and "tried: injuries[0].resolved=true" in r.message
+
+
+def test_no_persistent_pain_means_nothing_to_stop():
+    r = interventions(EXAMPLES / "lower-back-strain-acute.json", reasoner=REASONER)
+    assert not r.pain_persists and r.interventions == ()
+    assert r.message.startswith("persistent pain is not concluded")
+    assert interventions(EXAMPLES / "lower-back-strain-acute.json", as_of="2026-03-20",
+                         reasoner=REASONER).interventions[0].changes == ("injuries[0].resolved=true",)
+
+
+def test_unmodelled_therapies_are_considered_honestly():
+    r = interventions(EXAMPLES / "lower-back-strain-day20.json", reasoner=REASONER)
+    modelled = {t for i in r.interventions for t in i.therapies}
+    assert sorted(modelled | {c.therapy for c in r.considered}) == THERAPIES
+    spasm = next(c for c in r.considered if c.therapy == "spasm_treatment")
+    assert "helps reduce" in spasm.reason and "not model it as sufficient" in spasm.reason
+    assert [e.passage for e in spasm.evidence] == ["s13"]
+    heat = next(c for c in r.considered if c.therapy == "heat_therapy")
+    assert "may work best" in heat.reason and [e.passage for e in heat.evidence] == ["s26"]
+
+
+def test_every_rerun_reuses_the_one_reasoner(monkeypatch):
+    def no_new_engines():
+        raise AssertionError("a new engine was built")
+
+    monkeypatch.setattr(kg.api, "PainEngine", no_new_engines)
+    patient = strain(20)
+    patient["injuries"].append({"kind": "ligament_sprain", "site": "neck", "days_since_onset": 16})
+    assert len(interventions(patient, reasoner=REASONER).interventions) == 1
+
+
+def test_max_changes_is_validated():
+    with pytest.raises(kg.InputError, match="max_changes"):
+        interventions(strain(20), max_changes=0, reasoner=REASONER)
+
+
+injury = st.fixed_dictionaries({"kind": st.sampled_from(ONTO.keys("injury")),
+                                "site": st.sampled_from(ONTO.keys("site")),
+                                "days_since_onset": st.integers(0, 30), "resolved": st.booleans()})
+patients = st.fixed_dictionaries({
+    "id": st.just("g"), "assessed_on": st.just("2026-06-30"),
+    "injuries": st.lists(injury, max_size=3, unique_by=lambda i: (i["kind"], i["site"])),
+    "findings": st.lists(st.fixed_dictionaries({"kind": st.sampled_from(["muscle_knots", "muscle_spasm"]),
+                                                "site": st.sampled_from(ONTO.keys("site"))}), max_size=1)})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patients)
+def test_interventions_stop_the_pain_and_are_minimal(patient):
+    r = interventions(patient, reasoner=REASONER)
+    for i in r.interventions:
+        assert not what_if(patient, list(i.changes), reasoner=REASONER).pain_persists_after
+        for n in range(len(i.changes)):
+            fewer = i.changes[:n] + i.changes[n + 1:]
+            assert what_if(patient, list(fewer), reasoner=REASONER).pain_persists_after
+    if r.pain_persists and not r.interventions:
+        assert what_if(patient, list(r.candidates), reasoner=REASONER).pain_persists_after
+    assert r.to_json() == interventions(patient, reasoner=REASONER).to_json()
+
+
+def test_cli_matches_the_api():
+    path = str(EXAMPLES / "two-injuries.json")
+    result = CliRunner().invoke(cli, ["interventions", path, "--format", "json"])
+    assert result.exit_code == 0 and result.stdout == interventions(path).to_json()
+    assert json.loads(result.stdout)["interventions"][0]["changes"] == ["injuries[0].resolved=true"]
+    bad = CliRunner().invoke(cli, ["interventions", path, "--threshold-days", "-3"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: threshold_days: -3 is not allowed")

@@ -1,0 +1,105 @@
+"""Timeline: onset, expected spasm and inflammation, the knot date (onset + threshold), assessment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kg
+from kg.cli import cli
+from kg.timeline import EVENT_KINDS, timeline
+
+from support import EXAMPLES, strain
+
+ONTO = kg.load_ontology()
+REASONER = kg.Reasoner()
+
+
+def test_acute_strain_knots_are_expected_in_the_future():
+    t = REASONER.explain(EXAMPLES / "lower-back-strain-acute.json").timeline()
+    assert [(ev.date, ev.kind, ev.site, ev.relative) for ev in t.events] == [
+        ("2026-03-01", "onset", "lower_back", "past"),
+        ("2026-03-01", "inflammation_expected", "lower_back", "past"),
+        ("2026-03-01", "spasm_expected", "lower_back", "past"),
+        ("2026-03-06", "assessment", None, "today"),
+        ("2026-03-15", "knots_expected", "lower_back", "future"),  # onset + 14 days
+        ("2026-03-15", "persistent_pain_expected", "lower_back", "future"),
+    ]
+    knots = t.events[4]
+    assert knots.confirmed and "(9 days after assessment)" in knots.label
+    assert knots.depends_on == ("injuries[0].onset", "threshold_days", "injuries[0].resolved")
+    assert [e.passage for e in knots.evidence] == ["s03", "s04", "s11", "s12", "s14"]
+    assert "no day count" in t.events[2].label
+
+
+def test_threshold_moves_the_knot_date_and_past_dates_say_so():
+    t = REASONER.explain(EXAMPLES / "lower-back-strain-acute.json", threshold_days=3).timeline()
+    knots = next(ev for ev in t.events if ev.kind == "knots_expected")
+    assert (knots.date, knots.relative) == ("2026-03-04", "past")
+    assert "reached 2 days before assessment" in knots.label
+
+
+def test_resolved_injury_knots_not_expected_and_no_spasm_from_it():
+    t = REASONER.explain(EXAMPLES / "lower-back-strain-resolved.json").timeline()
+    kinds = [ev.kind for ev in t.events]
+    assert kinds == ["onset", "knots_not_expected", "resolved", "assessment"]
+    assert "knots are not expected" in t.events[1].label and "not given" in t.events[1].label
+
+
+def test_ligament_sprain_expects_spasm_but_not_inflammation():
+    t = REASONER.explain(strain(3, kind="ligament_sprain")).timeline()
+    assert "spasm_expected" in [ev.kind for ev in t.events]
+    assert "inflammation_expected" not in [ev.kind for ev in t.events]
+
+
+def test_reported_knots_are_an_event_at_assessment():
+    t = REASONER.explain(EXAMPLES / "knots-first-report.json").timeline()
+    assert [(ev.kind, ev.site) for ev in t.events] == [("assessment", None), ("knots_reported", "upper_back")]
+
+
+injury = st.fixed_dictionaries({"kind": st.sampled_from(ONTO.keys("injury")),
+                                "site": st.sampled_from(ONTO.keys("site")),
+                                "days_since_onset": st.integers(0, 40), "resolved": st.booleans()})
+patients = st.fixed_dictionaries({
+    "id": st.just("g"), "assessed_on": st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)).map(dt.date.isoformat),
+    "injuries": st.lists(injury, max_size=3, unique_by=lambda i: (i["kind"], i["site"])),
+    "findings": st.lists(st.fixed_dictionaries({"kind": st.just("muscle_knots"),
+                                                "site": st.sampled_from(ONTO.keys("site"))}), max_size=1)})
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patients, st.integers(0, 30))
+def test_knot_dates_agree_with_the_engine(patient, threshold):
+    e = REASONER.explain(patient, threshold_days=threshold)
+    t = e.timeline()
+    rank = {k: i for i, k in enumerate(EVENT_KINDS)}
+    keys = [(ev.date, rank[ev.kind], ev.site or "", -1 if ev.injury is None else ev.injury) for ev in t.events]
+    assert keys == sorted(keys)
+    for ev in t.events:
+        if ev.kind == "knots_expected":
+            inj = e.patient.injuries[ev.injury]
+            assert not inj.resolved and ev.confirmed is True
+            assert ev.date == (inj.onset + dt.timedelta(days=threshold)).isoformat()
+            assert ev.relative == ("past" if ev.date < e.assessed_on else "today" if ev.date == e.assessed_on
+                                   else "future")
+    # Knots are concluded at a site exactly when a knot date there has come, or knots were reported.
+    for site in ONTO.keys("site"):
+        due = any(ev.kind in ("knots_expected", "knots_reported") and ev.site == site and ev.relative != "future"
+                  for ev in t.events)
+        assert due == any(f.id == f"muscle_knots@{site}" for f in e.facts)
+    assert t.to_json() == timeline(REASONER.explain(patient, threshold_days=threshold)).to_json()
+
+
+def test_cli_matches_the_api():
+    path = str(EXAMPLES / "two-injuries.json")
+    result = CliRunner().invoke(cli, ["timeline", path, "--format", "json"])
+    assert result.exit_code == 0 and result.stdout == kg.explain(path).timeline().to_json()
+    data = json.loads(result.stdout)
+    assert [(ev["date"], ev["relative"]) for ev in data["events"] if ev["kind"] == "knots_expected"] == [
+        ("2026-07-15", "past"), ("2026-08-02", "future")]
+    text = CliRunner().invoke(cli, ["timeline", path, "--as-of", "2026-08-02"])
+    assert text.exit_code == 0 and "2026-08-02  today   knots_expected [neck]" in text.stdout

@@ -1,0 +1,254 @@
+"""Why-not: introspected premises agree with the engine; answers are complete, sound, flippable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kg
+from kg.cli import cli
+from kg.rule_premises import best_match, fact_fields, rule_premises
+from kg.rules.engine import engine_rule_ids
+from kg.scenarios import what_if
+from kg.why_not import site_answer, why_not
+
+from support import EXAMPLES, strain
+
+ONTO = kg.load_ontology()
+REASONER = kg.Reasoner()
+SITES = ONTO.keys("site")
+CONCLUDABLE = sorted({c for r in ONTO.rules.values() for c in r.concludes})
+injury = st.fixed_dictionaries(
+    {"kind": st.sampled_from(ONTO.keys("injury")), "site": st.sampled_from(SITES),
+     "days_since_onset": st.integers(0, 30)},
+    optional={"mechanism": st.sampled_from(ONTO.keys("mechanism")), "resolved": st.booleans()})
+finding = st.fixed_dictionaries({"kind": st.sampled_from(ONTO.keys("finding")), "site": st.sampled_from(SITES)})
+patients = st.fixed_dictionaries({
+    "id": st.just("g"),
+    "assessed_on": st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat),
+    "injuries": st.lists(injury, max_size=3, unique_by=lambda i: (i["kind"], i["site"])),
+    "findings": st.lists(finding, max_size=3),
+})
+fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def fired_sites(e, rule):
+    """Sites at which the engine fired ``rule`` (from the trace, not from kg.why_not)."""
+    return {f.site for f in e.trace.values() for j in f.justifications if j.rule == rule}
+
+
+# ---------------------------------------------------------------- introspection
+def test_every_engine_rule_is_introspected_and_in_the_ontology():
+    assert sorted(rule_premises()) == engine_rule_ids() == sorted(ONTO.rules)
+    assert len(rule_premises()) == 18
+
+
+def test_threshold_rule_is_read_from_the_engine():
+    rp = rule_premises()["overload-after-threshold"]
+    test = rp.premises[-1].test
+    assert test.text == "days >= threshold" and test.args == ("days", "threshold")
+    assert test.holds({"days": 14, "threshold": 14}) and not test.holds({"days": 13, "threshold": 14})
+    inflammation = rule_premises()["inflammation-from-muscle-injury"].premises[0].field("concept")
+    assert inflammation.predicates[0].text == "k in MUSCLE_INJURIES"
+    assert rule_premises()["severe-low-back-pain"].conclusion_site == "lower_back"
+
+
+@fast
+@given(patients, st.integers(0, 30))
+def test_introspected_premises_fire_exactly_when_the_engine_does(patient, threshold):
+    e = REASONER.explain(patient, threshold_days=threshold)
+    facts = {k: fact_fields(f) for k, f in e.trace.items()}
+    sites = {f.site for f in e.trace.values()} | set(SITES)
+    for rid, rp in rule_premises().items():
+        fired = fired_sites(e, rid)
+        if rp.conclusion_site and rp.conclusion_site.startswith("?"):
+            matched = {s for s in sites
+                       if best_match(rp, facts, {"threshold_days": threshold}, {"site": s}).complete}
+            assert matched == fired, rid
+        else:
+            complete = best_match(rp, facts, {"threshold_days": threshold}).complete
+            assert complete == bool(fired), rid
+            assert fired <= {rp.conclusion_site}
+
+
+@fast
+@given(patients, st.integers(0, 30))
+def test_rules_conclude_what_the_ontology_says_at_the_site_they_bind(patient, threshold):
+    e = REASONER.explain(patient, threshold_days=threshold)
+    for fact in e.trace.values():
+        for j in fact.justifications:
+            assert fact.concept in ONTO.rules[j.rule].concludes, (j.rule, fact.id)
+            where = rule_premises()[j.rule].conclusion_site
+            expected = dict(j.bindings)[where[1:]] if where.startswith("?") else where
+            assert fact.site == expected
+
+
+def test_every_declared_conclusion_is_produced_by_the_engine():
+    # Together with the property above: the ontology's pk:concludes is exactly what the engine does.
+    pairs = set()
+    for patient in (strain(20, findings=["localized_pain", "tender_to_touch", "better_at_rest",
+                                         "radiating_pain_to_leg"], mechanism="fall"),):
+        e = REASONER.explain(patient)
+        pairs |= {(j.rule, f.concept) for f in e.trace.values() for j in f.justifications}
+    declared = {(rid, c) for rid, info in ONTO.rules.items() for c in info.concludes}
+    assert pairs == declared
+
+
+# ---------------------------------------------------------------- complete, sound, flippable
+@fast
+@given(patients, st.integers(0, 30), st.sampled_from(CONCLUDABLE))
+def test_why_not_is_complete_and_sound(patient, threshold, concept):
+    e = REASONER.explain(patient, threshold_days=threshold)
+    w = why_not(e, concept)
+    rules = sorted(rid for rid, info in ONTO.rules.items() if concept in info.concludes)
+    for answer in w.sites:
+        concluded = any(f.concept == concept and f.site == answer.site for f in e.facts)
+        assert answer.concluded == concluded
+        if concluded:
+            assert answer.chain is not None and answer.chain.steps[-1].concept == concept
+            continue
+        # Complete: every rule that could conclude the concept is there.
+        assert [r.rule for r in answer.routes if r.rule] == rules
+        for route in answer.routes:
+            if route.rule is None:
+                continue
+            # Sound: the rule really did not fire here, and some premise is reported failed.
+            assert answer.site not in fired_sites(e, route.rule) or not route.applies_at_site
+            assert route.failed or not route.applies_at_site
+            for failed in route.failed:
+                if failed.fact is not None:
+                    assert failed.fact not in e.trace, failed
+                else:  # a test, a predicate that fails, or a premise left open by an earlier failure
+                    assert failed.values or "fails `" in failed.reason or "?" in failed.premise, failed
+                values = dict(failed.values)
+                if "days" in values and "threshold" in values:
+                    assert values["days"] < values["threshold"] == threshold
+                if values.get("resolved"):
+                    assert any(i.resolved and i.site == answer.site for i in e.patient.injuries)
+            for held in route.held:
+                assert set(held.facts) <= set(e.trace)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patients, st.integers(0, 30), st.sampled_from(CONCLUDABLE))
+def test_making_the_failed_premises_true_concludes_the_concept(patient, threshold, concept):
+    e = REASONER.explain(patient, threshold_days=threshold)
+    for answer in why_not(e, concept).sites:
+        for route in answer.routes:
+            if answer.concluded or route.changes is None:
+                continue
+            after = what_if(e.patient, list(route.changes), threshold_days=threshold, reasoner=REASONER).after
+            assert any(f.concept == concept and f.site == answer.site for f in after.facts), \
+                (route.rule, route.changes)
+
+
+# ---------------------------------------------------------------- the source's conditions
+def test_threshold_not_reached_names_the_days_and_the_passages():
+    e = REASONER.explain(strain(5))
+    route = why_not(e, "knots", site="lower_back").at("lower_back").routes[1]
+    assert route.rule == "knots-from-overload" and route.held == ()
+    overload = route.failed[0]
+    assert overload.fact == "muscle_overload@lower_back"
+    inner = overload.why_not.routes[0]
+    assert inner.rule == "overload-after-threshold"
+    assert [h.premise for h in inner.held] == [
+        "continuous_contraction@lower_back", "injury muscle_strain@lower_back (days 5)",
+        "injury_unresolved@lower_back/muscle_strain", "threshold_days 14"]
+    test = inner.failed[0]
+    assert dict(test.values) == {"days": 5, "threshold": 14}
+    assert "began 5 days before assessment" in test.reason and "at least 14 days (9 more days" in test.reason
+    assert [ev.passage for ev in test.evidence] == ["s03", "s04", "s12", "s14"]
+    assert route.changes == ("assessed_on=+9d",)
+
+
+def test_resolved_injury_fails_the_unresolved_premise():
+    e = REASONER.explain(strain(30, resolved=True))
+    routes = {r.rule: r for r in why_not(e, "muscle_spasm").at("lower_back").routes}
+    status = routes["spasm-protective"].failed[0]
+    assert status.fact == "injury_unresolved@lower_back/muscle_strain"
+    assert "marked resolved" in status.reason and status.changes == ("injuries[0].resolved=false",)
+    assert {ev.passage for ev in status.evidence} >= {"s03", "s14"}
+
+
+def test_a_ligament_sprain_fails_the_muscle_injury_predicate():
+    e = REASONER.explain(strain(3, kind="ligament_sprain"))
+    route = why_not(e, "inflammation").at("lower_back").routes[0]
+    assert route.rule == "inflammation-from-muscle-injury"
+    assert [h.premise for h in route.held] == ["injury_unresolved@lower_back/ligament_sprain"]
+    assert "fails `k in MUSCLE_INJURIES`" in route.failed[0].reason
+    assert "ligament_sprain" in route.failed[0].reason
+
+
+def test_severe_low_back_pain_at_the_neck_only_applies_at_the_lower_back():
+    e = REASONER.explain(strain(3, site="neck"))
+    route = [r for r in why_not(e, "severe_low_back_pain", site="neck").at("neck").routes if r.rule][0]
+    assert not route.applies_at_site and route.changes is None
+
+
+def test_radiating_pain_is_what_atypical_needs():
+    e = REASONER.explain(strain(3))
+    route = [r for r in why_not(e, "atypical_for_muscle_strain").at("lower_back").routes][0]
+    assert route.rule == "atypical-radiating-pain"
+    assert route.failed[0].fact == "radiating_pain_to_leg@lower_back"
+    assert route.changes == ('findings+={"kind": "radiating_pain_to_leg", "site": "lower_back"}',)
+
+
+def test_a_concluded_concept_answers_with_its_chain():
+    e = REASONER.explain(EXAMPLES / "lower-back-strain-day20.json")
+    w = e.why_not("persistent_pain")
+    assert w.concluded and w.sites[0].routes == ()
+    assert w.sites[0].chain.to_dict() == e.chain("persistent_pain").to_dict()
+
+
+def test_unknown_concept_lists_the_keys_and_unknown_site_too():
+    e = REASONER.explain(strain(3))
+    with pytest.raises(kg.InputError) as err:
+        e.why_not("knee")
+    assert err.value.field == "concept" and "muscle_knots" in err.value.allowed
+    with pytest.raises(kg.InputError, match="site: 'knee'"):
+        e.why_not("muscle_knots", site="knee")
+
+
+def test_nothing_at_all_can_lead_there():
+    e = REASONER.explain(strain(3))
+    assert why_not(e, "acute_low_back_pain").message.startswith("nothing can lead to acute lower back pain")
+    empty = REASONER.explain({"id": "x", "assessed_on": "2026-01-01"})
+    w = why_not(empty, "persistent_pain")
+    assert w.sites == () and "has no injury or finding at any site" in w.message
+
+
+def test_site_answer_bounds_the_depth():
+    e = REASONER.explain(strain(5))
+    shallow = site_answer(e, "persistent_pain", "lower_back", depth=0)
+    # No recursion at depth 0; knots can still be reported, so that change remains.
+    assert shallow.routes[0].failed[0].why_not is None
+    assert shallow.changes == ('findings+={"kind": "muscle_knots", "site": "lower_back"}',)
+    assert site_answer(e, "persistent_pain", "lower_back").changes == ("assessed_on=+9d",)
+    with pytest.raises(kg.InputError, match="depth"):
+        why_not(e, "persistent_pain", depth=-1)
+
+
+def test_output_is_deterministic_and_json_round_trips():
+    a = why_not(REASONER.explain(EXAMPLES / "two-injuries.json"), "persistent_pain")
+    b = why_not(kg.Reasoner().explain(EXAMPLES / "two-injuries.json"), "persistent_pain")
+    assert a.to_json() == b.to_json() and a.to_text() == b.to_text()
+    data = json.loads(a.to_json())
+    assert [s["site"] for s in data["sites"]] == ["lower_back", "neck"]
+    assert data["sites"][1]["changes"] == ["assessed_on=+11d"]
+
+
+def test_cli_matches_the_api_and_reports_bad_input():
+    path = str(EXAMPLES / "lower-back-strain-acute.json")
+    result = CliRunner().invoke(cli, ["why-not", path, "muscle_knots", "--format", "json"])
+    assert result.exit_code == 0
+    assert result.stdout == kg.explain(path).why_not("muscle_knots").to_json()
+    result = CliRunner().invoke(cli, ["why-not", path, "knots", "--site", "lower_back"])
+    words = " ".join(result.stdout.split())  # the text form wraps lines
+    assert result.exit_code == 0 and "days >= threshold is false (days = 5, threshold = 14)" in words
+    bad = CliRunner().invoke(cli, ["why-not", path, "knee"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: concept: 'knee' is not allowed")
