@@ -151,7 +151,8 @@ class Explanation:
         return {"patient": self.patient.id, "assessed_on": self.assessed_on,
                 "threshold_days": self.threshold_days, "pain_persists": self.pain_persists,
                 "facts": [f.to_dict() for f in self.facts],
-                "chains": [c.to_dict() for c in self.chains]}
+                "chains": [c.to_dict() for c in self.chains],
+                **_loop_keys(self)}
 
     def to_json(self) -> str:
         """Deterministic JSON text (same input, same bytes), ending in a newline."""
@@ -192,6 +193,15 @@ class Explanation:
     def __repr__(self) -> str:
         return (f"<Explanation patient={self.patient.id!r} assessed_on={self.assessed_on} "
                 f"pain_persists={self.pain_persists} facts={len(self.facts)} chains={len(self.chains)}>")
+
+
+def _loop_keys(explanation: "Explanation") -> dict[str, Any]:
+    # Active feedback loops and causal paths to persistent pain (kg.loops);
+    # imported here so `import kg` does not load networkx.
+    from .loops import causal_paths, feedback_loops
+
+    return {"loops": [loop.to_dict() for loop in feedback_loops(explanation)],
+            "causal_paths": [path.to_dict() for path in causal_paths(explanation)]}
 
 
 def _detail(fact: TracedFact, onto: Ontology, patient: Patient) -> str | None:

@@ -220,6 +220,32 @@ class Ontology:
         return edges[0] if edges else None
 
 
+    def is_causal_premise(self, rule_id: str, concept: str, site: str | None, premise_concept: str) -> bool:
+        """Whether a premise of ``rule_id`` is a cause of its conclusion, not a condition.
+
+        A premise is causal when its concept is the subject (or a subclass of the
+        subject) of the edge the rule applies; the injury and its unresolved status
+        in ``overload-after-threshold`` are conditions of the edge, not its cause.
+        Where no premise is the subject (``therapy-options``: the therapy relieves
+        the spasm), premises that are the edge's object count instead.
+
+        >>> onto = load_ontology()
+        >>> onto.is_causal_premise("overload-after-threshold", "muscle_overload", "neck", "continuous_contraction")
+        True
+        >>> onto.is_causal_premise("overload-after-threshold", "muscle_overload", "neck", "muscle_strain")
+        False
+        >>> onto.is_causal_premise("inflammation-from-muscle-injury", "inflammation", "neck", "muscle_tear")
+        True
+        """
+        edge = self.edge_for(rule_id, concept, site)
+        if edge is None:
+            return True
+        ancestors = self.ancestors(premise_concept)
+        if edge.subject in ancestors:
+            return True
+        return edge.subject == concept and edge.object in ancestors
+
+
 def _files() -> list:
     return [resources.files("kg.ontology").joinpath(name) for name in ONTOLOGY_FILES]
 

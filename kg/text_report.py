@@ -53,6 +53,36 @@ def _chain_lines(e, chain) -> Iterator[tuple[str, str]]:
             yield from (("quote", t) for t in _wrap(f'source {ev.passage}: "{ev.text}"', pad))
 
 
+def _loop_lines(e) -> Iterator[tuple[str, str]]:
+    # Feedback loops and the causal paths to persistent pain (kg.loops).
+    from .loops import causal_paths, feedback_loops, inactive_loops
+
+    loops, notes = feedback_loops(e), inactive_loops(e)
+    if not (loops or notes):
+        return
+    yield "", ""
+    yield "heading", "Feedback loops"
+    for loop in loops:
+        yield from (("story", t) for t in _wrap(f"- {loop.text}", "  "))
+    def listed(keys) -> str:
+        labels = [e.ontology.concepts[k].label for k in keys]
+        return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+
+    for site, cycle, missing in notes:
+        present = [c for c in cycle if c not in missing]
+        yield from (("derived", t) for t in _wrap(
+            f"- No active loop at the {e.ontology.concepts[site].label}: the facts there include "
+            f"{listed(present).replace(' or ', ' and ')} but not {listed(missing)}, so the self-sustaining "
+            "loop the source describes is not shown to be active.", "  "))
+    paths = causal_paths(e)
+    if paths:
+        yield "", ""
+        yield "heading", "Causal paths to persistent pain (shortest first)"
+        for n, path in enumerate(paths, 1):
+            line = " -> ".join(_name(e, f) for f in path.facts)
+            yield from (("derived", t) for t in _wrap(f"{n:>2}. {line}", "  "))
+
+
 def report_lines(e) -> Iterator[tuple[str, str]]:
     """The report as ``(style, line)`` pairs; styles name what a line is."""
     yield "title", f"painkg: why does the pain of patient {e.patient.id} persist?"
@@ -74,6 +104,7 @@ def report_lines(e) -> Iterator[tuple[str, str]]:
         yield from (("story", t) for t in _wrap(f"In short: {story}.", "  "))
         yield from _chain_lines(e, chain)
         shown.update(s.fact for s in chain.steps)
+    yield from _loop_lines(e)
     helps = [f for f in e.facts if f.concept in _HELPS]
     if helps:
         yield "", ""

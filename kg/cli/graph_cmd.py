@@ -1,0 +1,58 @@
+"""``painkg graph``: mirrors ``Explanation.graph()`` and :func:`kg.causal_graph` plus their exports."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..api import DEFAULT_THRESHOLD_DAYS
+from ..errors import InputError
+from . import cli
+from .output import write_output
+
+_FORMATS = ("dot", "svg", "png", "graphml", "json", "cytoscape", "mermaid", "html")
+
+
+@cli.command("graph")
+@click.argument("patient", metavar="[FILE|-]", required=False)
+@click.option("--ontology", is_flag=True, help="Draw the ontology's causal model instead of a patient.")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="dot", show_default=True,
+              help="dot, graphml, json (node-link), cytoscape, mermaid and html need nothing; "
+                   "svg and png need Graphviz's dot.")
+@click.option("--compact", is_flag=True, help="Facts only, edges labelled with the rule (no firing or passage nodes).")
+@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
+@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
+              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+def graph_command(patient, ontology, fmt, compact, as_of, threshold_days, output):
+    """Draw why a patient's pain persists, or the source's causal model.
+
+    FILE is a patient JSON file, or - for standard input. Nodes are the
+    patient's facts, the rule firings and the source sentences; red edges
+    mark an active feedback loop (spasm -> knots -> spasm). The HTML page
+    is one file that works offline: click a node to see its rule, premises
+    and quote.
+
+    Example:
+
+        painkg graph examples/lower-back-strain-day20.json --format html -o day20.html
+
+        painkg graph examples/neck-strain-day16.json --format mermaid --compact
+
+        painkg graph --ontology --format svg -o causal-model.svg
+    """
+    if ontology == (patient is not None):
+        raise InputError("PATIENT", patient, "a patient FILE or --ontology (exactly one)",
+                         message="give a patient FILE (or - for standard input), or --ontology, but not both")
+    if fmt == "png" and not output and sys.stdout.isatty():
+        raise InputError("--output", None, "", message="PNG is binary: write it to a file with -o FILE")
+    if ontology:
+        from ..explain_graph import causal_graph
+
+        graph = causal_graph()
+    else:
+        from ..api import explain
+
+        graph = explain(patient, as_of=as_of, threshold_days=threshold_days).graph(compact=compact)
+    write_output(graph.export(fmt), output)

@@ -1,0 +1,313 @@
+"""Write painkg graphs (:mod:`kg.explain_graph`) in formats people can open.
+
+========== ============================================================ ==================
+format     what                                                         needs
+========== ============================================================ ==================
+dot        Graphviz DOT, left to right, coloured by node kind            nothing
+svg        DOT rendered by Graphviz; quotes are tooltips                 Graphviz ``dot``
+png        DOT rendered by Graphviz                                      Graphviz ``dot``
+graphml    networkx's GraphML writer (Gephi, Cytoscape, yEd)             nothing
+json       networkx node-link JSON                                       nothing
+cytoscape  Cytoscape.js elements JSON                                    nothing
+mermaid    Mermaid flowchart (renders in GitHub Markdown)                nothing
+html       one self-contained interactive page (Cytoscape.js inside)     nothing
+========== ============================================================ ==================
+
+Every format is deterministic: the same graph gives the same bytes (for svg
+and png, with the same Graphviz version).
+
+Example
+-------
+>>> import kg
+>>> g = kg.explain("examples/knots-first-report.json").graph(compact=True)
+>>> print(export(g, "mermaid").splitlines()[0])
+flowchart LR
+>>> export(g, "dot").startswith('digraph "painkg explanation of knots-1" {')
+True
+>>> export(g, "pdf")
+Traceback (most recent call last):
+...
+kg.errors.InputError: --format: 'pdf' is not allowed; expected one of cytoscape, dot, graphml, html, json, mermaid, png, svg
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import string
+import subprocess
+import textwrap
+from importlib import resources
+
+from .errors import InputError, PainkgError
+
+__all__ = ["FORMATS", "BINARY_FORMATS", "COLORS", "GraphvizMissing", "export", "to_dot", "render",
+           "to_graphml", "to_node_link_json", "to_cytoscape_json", "to_mermaid", "to_html"]
+
+#: Fill colour of each node kind (shared by DOT, Mermaid and HTML).
+COLORS = {"input": "#c8e6c9", "derived": "#bbdefb", "firing": "#fff3c4", "passage": "#eeeeee",
+          "concept": "#e1bee7"}
+_KIND_NAMES = {"input": "patient input", "derived": "concluded fact", "firing": "rule firing",
+               "passage": "source sentence", "concept": "concept", "premise": "premise",
+               "concludes": "concludes", "evidence": "evidence", "derivation": "derivation",
+               "feedback": "feedback edge (no rule applies it)", "causal": "causal claim"}
+_LOOP_COLOR = "#d32f2f"
+_INSTALL = ("Graphviz's `dot` program is needed to render {fmt} but was not found on PATH; "
+            "install Graphviz (Debian/Ubuntu: apt-get install graphviz; Fedora: dnf install graphviz; "
+            "macOS: brew install graphviz; Windows: winget install graphviz) or choose a format that "
+            "needs nothing: dot, mermaid, graphml, json, cytoscape, html")
+
+
+class GraphvizMissing(PainkgError):
+    """Graphviz's ``dot`` is not installed, so SVG/PNG cannot be rendered."""
+
+
+# ---------------------------------------------------------------- DOT
+
+def _q(text) -> str:
+    """A DOT double-quoted string (escString: ``\\n`` is a centred line break)."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _wrap(label: str, width: int = 24) -> str:
+    return "\n".join(textwrap.wrap(label, width)) or label
+
+
+def _tooltip(data: dict) -> str:
+    if data.get("kind") == "passage":
+        return data.get("quote", "")
+    parts = [data.get("label", "")]
+    for key in ("detail", "rule_label", "condition", "claim", "quote", "text"):
+        if data.get(key) and data[key] not in parts:
+            parts.append(str(data[key]))
+    return "\n".join(p for p in parts if p)
+
+
+def to_dot(g) -> str:
+    """Graphviz DOT text, laid out left to right from causes to conclusions.
+
+    >>> import kg
+    >>> dot = kg.causal_graph().to_dot()
+    >>> '"muscle_knots" -> "muscle_spasm"' in dot
+    True
+    """
+    lines = [f"digraph {_q(g.graph.get('name', 'painkg'))} {{",
+             f"  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.5, "
+             f"labelloc=t, label={_q(_graph_title(g))}];",
+             '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", color="#616161", margin="0.12,0.06"];',
+             '  edge [fontname="Helvetica", fontsize=8, color="#757575", fontcolor="#424242", arrowsize=0.7];']
+    for node, data in g.nodes(data=True):
+        kind = data.get("kind", "")
+        attrs = {"label": _wrap(data.get("label", node)), "fillcolor": COLORS.get(kind, "#ffffff"),
+                 "tooltip": _tooltip(data)}
+        if kind == "firing":
+            attrs.update(shape="cds", fontsize="8", style="filled")
+        elif kind == "passage":
+            attrs.update(shape="note", style="filled")
+        if data.get("key_conclusion"):
+            attrs["penwidth"] = "2.5"
+        if data.get("loop"):
+            attrs.update(color=_LOOP_COLOR, penwidth="2.5")
+        lines.append(f"  {_q(node)} [" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items()) + "];")
+    for source, target, key, data in g.edges(keys=True, data=True):
+        kind = data.get("kind", "")
+        attrs = {"tooltip": _tooltip(data) or key}
+        if kind in ("derivation", "feedback", "causal"):
+            attrs["label"] = data.get("label", key)
+        if kind == "evidence":
+            attrs.update(style="dotted", color="#bdbdbd", arrowhead="none")
+        if data.get("causal") is False:
+            attrs.update(style="dashed", color="#9e9e9e")
+        if data.get("loop"):
+            attrs.update(color=_LOOP_COLOR, penwidth="2.5", fontcolor=_LOOP_COLOR)
+        if kind == "feedback" or data.get("feedback"):
+            # Keep the left-to-right order: the edge that closes a loop runs backwards.
+            attrs.update(style="dashed", constraint="false")
+        lines.append(f"  {_q(source)} -> {_q(target)} [" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items()) + "];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _graph_title(g) -> str:
+    if g.graph.get("view") == "causal":
+        return "painkg: the causal model of the source"
+    persists = "yes" if g.graph.get("pain_persists") else "not concluded"
+    return (f"painkg: patient {g.graph.get('patient')}, assessed on {g.graph.get('assessed_on')}; "
+            f"pain persists: {persists}")
+
+
+def render(dot: str, fmt: str) -> bytes:
+    """Render DOT text with Graphviz ``dot`` to ``svg`` or ``png`` bytes.
+
+    Raises :class:`GraphvizMissing` (a :class:`~kg.errors.PainkgError`)
+    saying how to install Graphviz when ``dot`` is not on PATH.
+    """
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizMissing(_INSTALL.format(fmt=fmt.upper()))
+    done = subprocess.run([exe, f"-T{fmt}"], input=dot.encode("utf-8"), capture_output=True, check=False)
+    if done.returncode != 0:
+        raise PainkgError(f"Graphviz dot failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    return done.stdout
+
+
+# ---------------------------------------------------------------- networkx formats
+
+def to_graphml(g) -> str:
+    """GraphML text from networkx's writer; read it back with ``nx.read_graphml``.
+
+    >>> import io, networkx as nx, kg
+    >>> g = kg.explain("examples/neck-strain-day16.json").graph()
+    >>> back = nx.read_graphml(io.BytesIO(to_graphml(g).encode()), force_multigraph=True)
+    >>> back.nodes["muscle_knots@neck"]["loop"], back.number_of_edges() == g.number_of_edges()
+    (True, True)
+    """
+    import networkx as nx
+
+    return "\n".join(nx.generate_graphml(g, prettyprint=True, named_key_ids=True)) + "\n"
+
+
+def to_node_link_json(g) -> str:
+    """networkx node-link JSON (edges under ``links``), sorted keys.
+
+    >>> import kg
+    >>> sorted(json.loads(to_node_link_json(kg.causal_graph())))
+    ['directed', 'graph', 'links', 'multigraph', 'nodes']
+    """
+    import networkx as nx
+
+    try:
+        data = nx.node_link_data(g, edges="links")
+    except TypeError:  # networkx < 3.4 has no ``edges`` parameter; "links" is its only key
+        data = nx.node_link_data(g)
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _edge_id(source: str, target: str, key: str) -> str:
+    return f"{source}->{target}:{key}"
+
+
+def _cytoscape(g) -> dict:
+    import networkx as nx
+
+    data = nx.cytoscape_data(g)
+    edges = data["elements"]["edges"]
+    for edge, (source, target, key) in zip(edges, g.edges(keys=True)):
+        edge["data"]["id"] = _edge_id(source, target, key)
+    return data
+
+
+def to_cytoscape_json(g) -> str:
+    """Cytoscape.js JSON (``elements.nodes``/``elements.edges``, networkx's ``cytoscape_data``).
+
+    >>> import kg
+    >>> d = json.loads(to_cytoscape_json(kg.causal_graph()))
+    >>> d["elements"]["edges"][0]["data"]["id"]
+    'alternating_heat_cold->muscle_spasm:alternating-relieves-spasm'
+    """
+    return json.dumps(_cytoscape(g), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+# ---------------------------------------------------------------- Mermaid
+
+def _mq(text: str) -> str:
+    # Mermaid strings cannot hold a raw double quote; entity codes render as the character.
+    return str(text).replace('"', "#quot;").replace("\n", "<br/>")
+
+
+def to_mermaid(g) -> str:
+    """A Mermaid flowchart: nodes ``n1..nN`` in graph order, loop edges thick and red.
+
+    >>> import kg
+    >>> text = kg.explain("examples/neck-strain-day16.json").graph(compact=True).to_mermaid()
+    >>> "-. \\"knots-sustain-spasm\\" .->" in text
+    True
+    """
+    ids = {node: f"n{i}" for i, node in enumerate(g.nodes, 1)}
+    lines = ["flowchart LR"]
+    for node, data in g.nodes(data=True):
+        kind = data.get("kind", "")
+        label = _mq(data.get("label", node))
+        shape = {"input": '(["{}"])', "firing": '{{{{"{}"}}}}', "passage": '>"{}"]'}.get(kind, '["{}"]')
+        lines.append(f"  {ids[node]}{shape.format(label)}:::{kind or 'other'}")
+    loop_links = []
+    for i, (source, target, key, data) in enumerate(g.edges(keys=True, data=True)):
+        kind = data.get("kind", "")
+        text = _mq(data.get("label", key)) if kind in ("derivation", "feedback", "causal") else ""
+        if kind == "feedback" or data.get("feedback"):
+            arrow = f'-. "{text}" .->' if text else "-.->"
+        elif data.get("loop"):
+            arrow = f'== "{text}" ==>' if text else "==>"
+        else:
+            arrow = f'-- "{text}" -->' if text else "-->"
+        lines.append(f"  {ids[source]} {arrow} {ids[target]}")
+        if data.get("loop"):
+            loop_links.append(str(i))
+    for kind in sorted({d.get("kind", "") or "other" for _, d in g.nodes(data=True)}):
+        lines.append(f"  classDef {kind} fill:{COLORS.get(kind, '#ffffff')},stroke:#616161,color:#212121")
+    loop_nodes = [ids[n] for n, d in g.nodes(data=True) if d.get("loop")]
+    if loop_nodes:
+        # `style` takes one node; `class` takes a list.
+        lines.append(f"  classDef loop stroke:{_LOOP_COLOR},stroke-width:3px")
+        lines.append(f"  class {','.join(loop_nodes)} loop")
+    if loop_links:
+        lines.append(f"  linkStyle {','.join(loop_links)} stroke:{_LOOP_COLOR},stroke-width:3px")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- HTML
+
+def _static(name: str) -> str:
+    return resources.files("kg").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def _script_safe(text: str) -> str:
+    # JSON inside <script>: "</" would end the element early.
+    return text.replace("</", "<\\/")
+
+
+def to_html(g) -> str:
+    """One self-contained HTML page: Cytoscape.js and the dagre layout are inlined.
+
+    No network access is needed (it opens from ``file://``). Click a node to
+    see its rule, premises and quote; scroll to zoom, drag to pan, type in
+    the search box to find a node.
+
+    >>> import kg
+    >>> page = kg.causal_graph().to_html()
+    >>> page.startswith("<!DOCTYPE html>"), "https://" in page.split("<script>")[0]
+    (True, False)
+    """
+    from .text_report import DISCLAIMER
+
+    elements = _cytoscape(g)["elements"]
+    kinds = [k for k in COLORS if any(d.get("kind") == k for _, d in g.nodes(data=True))]
+    payload = {"elements": elements, "colors": COLORS, "kinds": kinds, "kind_names": _KIND_NAMES,
+               "has_loops": any(d.get("loop") for _, _, d in g.edges(data=True))}
+    data = _script_safe(json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":")))
+    escape = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+    title = "".join(escape.get(c, c) for c in _graph_title(g))
+    return string.Template(_static("graph.html")).substitute(
+        title=title, disclaimer="".join(escape.get(c, c) for c in DISCLAIMER),
+        cytoscape_js=_static("cytoscape.min.js"), dagre_js=_static("cytoscape-dagre.min.js"), data=data)
+
+
+# ---------------------------------------------------------------- dispatch
+
+_TEXT = {"dot": to_dot, "graphml": to_graphml, "json": to_node_link_json, "cytoscape": to_cytoscape_json,
+         "mermaid": to_mermaid, "html": to_html}
+#: Formats that come out as bytes.
+BINARY_FORMATS = frozenset({"png"})
+#: Every format :func:`export` knows.
+FORMATS = tuple(sorted({*_TEXT, "svg", "png"}))
+
+
+def export(g, format: str):
+    """``g`` in ``format`` (one of :data:`FORMATS`): ``str``, or ``bytes`` for png."""
+    if format in _TEXT:
+        return _TEXT[format](g)
+    if format == "svg":
+        return render(to_dot(g), "svg").decode("utf-8")
+    if format == "png":
+        return render(to_dot(g), "png")
+    raise InputError("--format", format, "one of " + ", ".join(FORMATS))

@@ -1,0 +1,123 @@
+"""The HTML graph in a real headless Chromium: it renders offline and a click shows the quote.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` and the ``browser`` extra
+(selenium); skips with the reason otherwise. Screenshots go to
+tests/artifacts/ (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import kg
+from support import EXAMPLES
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+#: Injuries at all three sites: a 130-node graph with three active loops.
+THREE_SITES = {
+    "id": "three-sites", "assessed_on": "2026-07-30",
+    "injuries": [
+        {"kind": "strain", "site": "lower_back", "onset": "2026-07-01", "mechanism": "lifting_while_twisting"},
+        {"kind": "sprain", "site": "neck", "onset": "2026-07-05", "mechanism": "fall"},
+        {"kind": "tear", "site": "upper_back", "onset": "2026-07-02", "mechanism": "sudden_movement"}],
+    "findings": [{"kind": "muscle_spasm", "site": "neck"}, {"kind": "localized_pain", "site": "lower_back"},
+                 {"kind": "tender_to_touch", "site": "upper_back"}, {"kind": "better_at_rest", "site": "lower_back"},
+                 {"kind": "radiating_pain_to_leg", "site": "lower_back"}],
+}
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[browser]')")
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
+                                reason="needs Chromium and its driver: apt-get install chromium chromium-driver")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1400,900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _open(browser, graph, path: Path):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    path.write_text(graph.to_html(), encoding="utf-8")
+    browser.get(path.as_uri())
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script("return document.body.getAttribute('data-ready')") == "1")
+
+
+def _click_node(browser, node_id: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    box = browser.find_element(By.ID, "cy")
+    x, y, w, h = browser.execute_script(
+        "var p = window.painkgCy.getElementById(arguments[0]).renderedPosition();"
+        "var r = document.getElementById('cy').getBoundingClientRect();"
+        "return [p.x, p.y, r.width, r.height];", node_id)
+    # Selenium offsets are from the element's centre; Cytoscape's from its top left.
+    ActionChains(browser).move_to_element_with_offset(box, int(x - w / 2), int(y - h / 2)).click().perform()
+
+
+def test_html_renders_every_node_offline_and_a_click_shows_the_quote(browser, tmp_path):
+    e = kg.explain(THREE_SITES)
+    graph = e.graph()
+    assert graph.number_of_nodes() >= 100
+    _open(browser, graph, tmp_path / "three-sites.html")
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "html-graph-three-sites.png"))
+    # Too big to read when fitted: it opens at reading size on the loops and says so.
+    assert browser.execute_script("return window.painkgCy.zoom()") == 1
+    note = browser.execute_script("return document.getElementById('note').innerText")
+    assert note == f"Showing part of {graph.number_of_nodes()} nodes at reading size; press Fit to see them all."
+    browser.find_element("id", "fit").click()
+    browser.save_screenshot(str(ARTIFACTS / "html-graph-three-sites-fit.png"))
+    assert browser.execute_script("return document.getElementById('note').innerText") == ""
+    assert browser.execute_script("return window.painkgCy.zoom()") < 0.75
+
+    counts = browser.execute_script(
+        "var cy = window.painkgCy, w = cy.width(), h = cy.height();"
+        "var shown = cy.nodes().filter(function (n) { var p = n.renderedPosition(), b = n.renderedBoundingBox();"
+        "  return b.w > 0 && b.h > 0 && p.x >= 0 && p.y >= 0 && p.x <= w && p.y <= h; });"
+        "return [cy.nodes().length, cy.edges().length, shown.length,"
+        "        performance.getEntriesByType('resource').length];")
+    assert counts == [graph.number_of_nodes(), graph.number_of_edges(), graph.number_of_nodes(), 0]
+    loop_edges = browser.execute_script("return window.painkgCy.edges('[?loop]').length")
+    assert loop_edges == sum(1 for *_, d in graph.edges(data=True) if d["loop"])
+
+    firing = "persistent-pain-from-knots:persistent_pain@neck"
+    _click_node(browser, firing)
+    panel = browser.execute_script("return document.getElementById('panel').innerText")
+    browser.save_screenshot(str(ARTIFACTS / "html-graph-three-sites-clicked.png"))
+    assert panel.splitlines()[0] == "persistent-pain-from-knots"
+    assert "These knots are painful, and become part of the problem." in panel
+    assert "muscle knots (neck)  [muscle_knots@neck]" in panel
+    # The click highlights the node's neighbourhood and fades the rest.
+    faded = browser.execute_script("return window.painkgCy.elements('.faded').length")
+    assert 0 < faded < graph.number_of_nodes() + graph.number_of_edges()
+
+
+def test_html_passage_click_shows_its_sentence(browser, tmp_path):
+    graph = kg.explain(EXAMPLES / "lower-back-strain-day20.json").graph()
+    _open(browser, graph, tmp_path / "day20.html")
+    browser.find_element("id", "fit").click()
+    _click_node(browser, "s12")
+    panel = browser.execute_script("return document.getElementById('panel').innerText")
+    assert panel.splitlines()[0] == "s12"
+    assert kg.load_ontology().passages["s12"].text in panel
