@@ -1,6 +1,6 @@
 """The HTML graph in a real headless Chromium: it renders offline and a click shows the quote.
 
-Needs Debian's ``chromium`` and ``chromium-driver`` and the ``browser`` extra
+Needs Debian's ``chromium`` and ``chromium-driver`` and the ``test`` extra
 (selenium); skips with the reason otherwise. Screenshots go to
 tests/artifacts/ (gitignored) for a person to look at.
 """
@@ -29,7 +29,7 @@ THREE_SITES = {
                  {"kind": "radiating_pain_to_leg", "site": "lower_back"}],
 }
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[browser]')")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
