@@ -47,7 +47,7 @@ TIME = Namespace("http://www.w3.org/2006/time#")
 OBO = Namespace("http://purl.obolibrary.org/obo/")
 
 #: The Turtle files of the ontology, in load order.
-ONTOLOGY_FILES = ("painkg.ttl", "claims.ttl", "rules.ttl", "source.ttl")
+ONTOLOGY_FILES = ("painkg.ttl", "claims.ttl", "rules.ttl", "source.ttl", "patient-vocabulary.ttl")
 
 INPUT_ROLES = ("injury", "mechanism", "site", "finding")
 

@@ -146,3 +146,16 @@ def test_cross_references_use_standard_vocabularies(onto):
     assert "http://purl.obolibrary.org/obo/HP_0003394" in xrefs  # muscle spasm
     assert "http://purl.obolibrary.org/obo/UBERON_0005462" in xrefs  # lower back
     assert "http://purl.bioontology.org/ontology/ICD10CM/M62.830" in xrefs
+
+
+def test_ontology_shapes_also_accept_patient_output(reasoner):
+    """Facts derived from facts (PROV-O) are not mistaken for missing passages."""
+    from support import EXAMPLES
+
+    data = rdflib.Dataset()
+    data.parse(data=reasoner.explain(EXAMPLES / "lower-back-strain-day20.json").to_rdf("trig"), format="trig")
+    union = rdflib.Graph()
+    for triple in data.triples((None, None, None, None)):
+        union.add(triple[:3])
+    conforms, text = _validate(union)
+    assert conforms, text

@@ -13,6 +13,12 @@ from .output import write_output, write_report
 EXPLAIN_FORMATS = {
     "text": lambda e: e.to_text(),
     "json": lambda e: e.to_json(),
+    # RDF with PROV-O (kg.rdf_export): trig/nq/jsonld carry the ontology graph too.
+    "ttl": lambda e: e.to_rdf("ttl"),
+    "trig": lambda e: e.to_rdf("trig"),
+    "nt": lambda e: e.to_rdf("nt"),
+    "nq": lambda e: e.to_rdf("nq"),
+    "jsonld": lambda e: e.to_rdf("jsonld"),
 }
 
 

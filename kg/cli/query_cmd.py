@@ -1,0 +1,71 @@
+"""``painkg query``: mirrors :func:`kg.query`."""
+
+from __future__ import annotations
+
+import click
+
+from ..api import DEFAULT_THRESHOLD_DAYS
+from ..errors import InputError
+from . import cli
+from .output import write_output
+
+_SELECT_FORMATS = ("table", "csv", "tsv", "json")
+_GRAPH_FORMATS = ("ttl", "nt", "json")
+_FORMATS = ("auto", "table", "csv", "tsv", "json", "ttl", "nt")
+
+
+@cli.command("query")
+@click.argument("sparql", metavar="QUERY|@FILE.rq", required=False)
+@click.option("-p", "--patient", "patients", multiple=True, metavar="FILE",
+              help="A patient JSON file whose facts and derivations to add (repeatable).")
+@click.option("--data", "data", multiple=True, metavar="FILE",
+              help="An RDF file to add (.ttl, .trig, .nt, .nq, .jsonld; e.g. saved `painkg explain --format trig`).")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", show_default=True,
+              help="auto: table for SELECT/ASK, ttl for CONSTRUCT/DESCRIBE. json is SPARQL 1.1 JSON results.")
+@click.option("--reason", type=click.Choice(["none", "rdfs", "owl-rl"]), default="none", show_default=True,
+              help="Add the RDFS or OWL-RL closure (owlrl) of all the data before querying.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Assess every patient as of this date (YYYY-MM-DD).")
+@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
+              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
+@click.option("--prefixes", "show_prefixes", is_flag=True, help="List the pre-bound prefixes and exit.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, show_prefixes, output):
+    """Run a read-only SPARQL 1.1 query over the ontology and patients.
+
+    QUERY is the query text, or @FILE.rq to read it from a file (@- for
+    standard input). Without --patient the query sees the ontology alone; with
+    it, also each patient's input facts and derivations (PROV-O), as written
+    by `painkg explain --format trig`. The default graph is the union of all
+    graphs. SELECT, ASK, CONSTRUCT and DESCRIBE are allowed; SPARQL Update
+    and SERVICE are refused. Common prefixes are pre-bound (--prefixes).
+
+    Example:
+
+    \b
+        painkg query --prefixes
+        painkg query 'SELECT ?cause WHERE { ?cause obo:RO_0003302+ pk:MuscleKnots }'
+        painkg query @examples/queries/persistent-pain-through-knots.rq \\
+            -p examples/two-injuries.json -p examples/knots-first-report.json --format json
+    """
+    from ..sparql import PREFIXES, query, read_query
+
+    if show_prefixes:
+        width = max(len(p) for p in PREFIXES)
+        write_output("".join(f"PREFIX {p + ':':<{width + 1}} <{ns}>\n" for p, ns in PREFIXES.items()), output)
+        return
+    if sparql is None:
+        raise InputError("QUERY", message="is missing; give a SPARQL query or @FILE.rq (or --prefixes)")
+    result = query(read_query(sparql), patients, reason=None if reason == "none" else reason, as_of=as_of,
+                   threshold_days=threshold_days, data=data)
+    write_output(_render(result, fmt), output)
+
+
+def _render(result, fmt: str) -> str:
+    graph = result.type in ("CONSTRUCT", "DESCRIBE")
+    if fmt == "auto":
+        fmt = "ttl" if graph else "table"
+    allowed = _GRAPH_FORMATS if graph else _SELECT_FORMATS
+    if fmt not in allowed:
+        raise InputError("--format", fmt, f"one of {', '.join(allowed)} for a {result.type} query")
+    return {"table": result.to_table, "csv": result.to_csv, "tsv": result.to_tsv, "json": result.to_json,
+            "ttl": getattr(result, "to_turtle", None), "nt": getattr(result, "to_ntriples", None)}[fmt]()
