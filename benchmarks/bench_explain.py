@@ -23,7 +23,7 @@ from pathlib import Path
 import kg
 from kg.patient import parse_patient
 from kg.rules._experta_compat import experta
-from kg.rules.engine import PainEngine, observed_facts
+from kg.rules.engine import observed_facts
 from kg.rules.facts import Setting
 from kg.rules.findings import FindingRules
 from kg.rules.injury import InjuryRules
@@ -132,8 +132,8 @@ def main() -> None:
         "cli_explain_wall_s": round(startup, 3), "import_kg_wall_s": round(import_kg, 3),
     }
     print()
-    print(f"| case | patients/s | x baseline | note |")
-    print(f"|---|---:|---:|---|")
+    print("| case | patients/s | x baseline | note |")
+    print("|---|---:|---:|---|")
     for r in rows:
         print(f"| {r['case']} | {r['patients_per_s']:.0f} | {r['ratio_to_baseline']:.2f} | {r['note']} |")
     print(f"\npeak traced memory while explaining {n} patients: {result['tracemalloc_peak_mib_explaining_all']} MiB; "

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,7 +34,7 @@ from .api import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_thresh
 from .errors import InputError
 from .explanation import Chain, Evidence, Explanation
 from .patient import Patient, PatientLike, load_patient
-from .text_report import DISCLAIMER
+from .text_report import DISCLAIMER, wrap
 from .scenarios import apply_changes
 
 __all__ = ["Intervention", "Considered", "Interventions", "interventions", "MAX_CHANGES"]
@@ -229,7 +228,7 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
 
 
 def _wrap(text: str, indent: str = "") -> list[str]:
-    return textwrap.wrap(text, 88, initial_indent=indent, subsequent_indent=indent + "    ") or [indent]
+    return wrap(text, indent, hang=4)
 
 
 def _text_lines(r: Interventions) -> list[str]:

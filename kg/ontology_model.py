@@ -25,7 +25,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Mapping
 
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from .errors import InputError

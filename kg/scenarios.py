@@ -33,7 +33,6 @@ import copy
 import datetime as dt
 import json
 import re
-import textwrap
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Union
 
@@ -41,7 +40,7 @@ from .api import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_thresh
 from .errors import InputError
 from .explanation import Chain, Explanation
 from .patient import PatientLike, load_patient, parse_patient
-from .text_report import DISCLAIMER
+from .text_report import DISCLAIMER, wrap
 
 __all__ = ["Change", "Difference", "WhatIf", "parse_change", "apply_changes", "what_if"]
 
@@ -384,7 +383,7 @@ def what_if(patient: PatientLike, changes=None, *, as_of: object = None,
 
 
 def _wrap(text: str, indent: str = "") -> list[str]:
-    return textwrap.wrap(text, 88, initial_indent=indent, subsequent_indent=indent + "    ") or [indent]
+    return wrap(text, indent, hang=4)
 
 
 def _yes(flag: bool) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import textwrap
 from typing import Iterator
 
-__all__ = ["DISCLAIMER", "report_lines", "render_text"]
+__all__ = ["DISCLAIMER", "WIDTH", "wrap", "report_lines", "render_text"]
 
 DISCLAIMER = ("painkg is a reasoning aid built from one source text, not a diagnosis; "
               "it claims no more certainty than the source gives.")
 
-_WIDTH = 88
+#: Line width of every painkg text report.
+WIDTH = 88
 _HELPS = ("spasm_treatment", "injury_resolution", "heat_therapy", "cold_therapy", "alternating_heat_cold")
 _FITS = ("consistent_with_muscle_strain", "atypical_for_muscle_strain", "strain_mechanism", "common_knot_site")
 
@@ -28,8 +29,14 @@ def _name(e, fact_id: str) -> str:
     return f.label + _where(e, f.site)
 
 
-def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
+def wrap(text: str, indent: str = "", hang: int = 2) -> list[str]:
+    """Wrap ``text`` to :data:`WIDTH`, continuation lines ``hang`` spaces deeper.
+
+    >>> wrap("a " * 50, "  ", hang=4)[1][:6]
+    '      '
+    """
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + " " * hang) or [indent]
+
 
 
 def _chain_lines(e, chain) -> Iterator[tuple[str, str]]:
@@ -38,19 +45,19 @@ def _chain_lines(e, chain) -> Iterator[tuple[str, str]]:
         head = f"{n:>2}. "
         if step.rule is None:
             line = f"{head}Given: {_name(e, step.fact)}" + (f" - {fact.detail}" if fact.detail else "")
-            for text in _wrap(line, "  "):
+            for text in wrap(line, "  "):
                 yield "observed", text
             continue
         yield "derived", f"  {head}So: {_name(e, step.fact)}"
         pad = "      "
         rule = e.ontology.rules[step.rule]
-        yield from (("rule", t) for t in _wrap(f"rule {step.rule}: {rule.label}", pad))
-        yield from (("premise", t) for t in _wrap(
+        yield from (("rule", t) for t in wrap(f"rule {step.rule}: {rule.label}", pad))
+        yield from (("premise", t) for t in wrap(
             "from: " + "; ".join(_name(e, p) for p in step.premises), pad))
         if step.condition:
-            yield from (("condition", t) for t in _wrap(f"condition: {step.condition}", pad))
+            yield from (("condition", t) for t in wrap(f"condition: {step.condition}", pad))
         for ev in step.evidence:
-            yield from (("quote", t) for t in _wrap(f'source {ev.passage}: "{ev.text}"', pad))
+            yield from (("quote", t) for t in wrap(f'source {ev.passage}: "{ev.text}"', pad))
 
 
 def _loop_lines(e) -> Iterator[tuple[str, str]]:
@@ -63,14 +70,14 @@ def _loop_lines(e) -> Iterator[tuple[str, str]]:
     yield "", ""
     yield "heading", "Feedback loops"
     for loop in loops:
-        yield from (("story", t) for t in _wrap(f"- {loop.text}", "  "))
+        yield from (("story", t) for t in wrap(f"- {loop.text}", "  "))
     def listed(keys) -> str:
         labels = [e.ontology.concepts[k].label for k in keys]
         return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
 
     for site, cycle, missing in notes:
         present = [c for c in cycle if c not in missing]
-        yield from (("derived", t) for t in _wrap(
+        yield from (("derived", t) for t in wrap(
             f"- No active loop at the {e.ontology.concepts[site].label}: the facts there include "
             f"{listed(present).replace(' or ', ' and ')} but not {listed(missing)}, so the self-sustaining "
             "loop the source describes is not shown to be active.", "  "))
@@ -80,7 +87,7 @@ def _loop_lines(e) -> Iterator[tuple[str, str]]:
         yield "heading", "Causal paths to persistent pain (shortest first)"
         for n, path in enumerate(paths, 1):
             line = " -> ".join(_name(e, f) for f in path.facts)
-            yield from (("derived", t) for t in _wrap(f"{n:>2}. {line}", "  "))
+            yield from (("derived", t) for t in wrap(f"{n:>2}. {line}", "  "))
 
 
 def report_lines(e) -> Iterator[tuple[str, str]]:
@@ -101,7 +108,7 @@ def report_lines(e) -> Iterator[tuple[str, str]]:
         yield "", ""
         yield "heading", f"Why: {_name(e, chain.fact)}"
         story = " -> ".join(e.fact(f).label for f in chain.path)
-        yield from (("story", t) for t in _wrap(f"In short: {story}.", "  "))
+        yield from (("story", t) for t in wrap(f"In short: {story}.", "  "))
         yield from _chain_lines(e, chain)
         shown.update(s.fact for s in chain.steps)
     yield from _loop_lines(e)
@@ -112,7 +119,7 @@ def report_lines(e) -> Iterator[tuple[str, str]]:
         for f in sorted(helps, key=lambda f: (_HELPS.index(f.concept), f.site or "")):
             rule = e.ontology.rules[f.justifications[0].rule]
             edge = e.ontology.edge_for(rule.id, f.concept, f.site)
-            yield from (("derived", t) for t in _wrap(f"- {_name(e, f.id)}: {edge.label} (rule {rule.id})", "  "))
+            yield from (("derived", t) for t in wrap(f"- {_name(e, f.id)}: {edge.label} (rule {rule.id})", "  "))
     fits = [f for f in e.facts if f.concept in _FITS and f.id not in shown]
     if fits:
         yield "", ""
@@ -120,7 +127,7 @@ def report_lines(e) -> Iterator[tuple[str, str]]:
         for f in sorted(fits, key=lambda f: (_FITS.index(f.concept), f.site or "")):
             rules = ", ".join(sorted({j.rule for j in f.justifications}))
             basis = "; ".join(sorted({_name(e, p) for j in f.justifications for p in j.premises}))
-            yield from (("derived", t) for t in _wrap(f"- {_name(e, f.id)}: from {basis} (rule {rules})", "  "))
+            yield from (("derived", t) for t in wrap(f"- {_name(e, f.id)}: from {basis} (rule {rules})", "  "))
     yield "", ""
     yield "meta", DISCLAIMER
 

@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import textwrap
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from .explanation import Chain, Evidence
 from .rules.facts import fact_id
-from .text_report import DISCLAIMER
+from .text_report import DISCLAIMER, wrap
 from .rule_premises import MISSING, Premise, RulePremises, best_match, fact_fields, rule_premises
 
 __all__ = ["HeldPremise", "FailedPremise", "Route", "SiteAnswer", "WhyNot", "why_not", "site_answer",
@@ -43,7 +42,6 @@ __all__ = ["HeldPremise", "FailedPremise", "Route", "SiteAnswer", "WhyNot", "why
 
 #: How many levels of failed, derivable premises are explained in turn.
 DEFAULT_DEPTH = 3
-_WIDTH = 88
 
 
 @dataclass(frozen=True)
@@ -461,8 +459,8 @@ def why_not(e, concept: str, site: str | None = None, *, depth: int = DEFAULT_DE
 
 
 # ---------------------------------------------------------------- text form
-def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent + "    ") or [indent]
+def _wrap(text: str, indent: str = "") -> list[str]:
+    return wrap(text, indent, hang=4)
 
 
 def _answer_lines(w: WhyNot, answer: SiteAnswer, indent: str) -> Iterator[str]:

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import kg
 from kg.loops import causal_cycles, causal_paths, derivation_graph, feedback_loops, inactive_loops
 from kg.ontology_model import Ontology
 

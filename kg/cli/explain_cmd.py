@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..api import DEFAULT_THRESHOLD_DAYS, explain
+from ..api import explain
 from ..text_report import report_lines
 from . import cli
+from .options import as_of_option, output_option, patient_argument, threshold_option
 from .output import write_output, write_report
 
 #: Output formats of `painkg explain`: name -> function(explanation) -> str.
@@ -23,13 +24,12 @@ EXPLAIN_FORMATS = {
 
 
 @cli.command("explain")
-@click.argument("patient", metavar="FILE|-")
+@patient_argument
 @click.option("--format", "fmt", type=click.Choice(sorted(EXPLAIN_FORMATS)), default="text",
               show_default=True, help="Output format.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
-@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
-              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@as_of_option
+@threshold_option
+@output_option
 def explain_command(patient, fmt, as_of, threshold_days, output):
     """Explain why (or whether) a patient's pain persists.
 

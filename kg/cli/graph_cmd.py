@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from ..api import DEFAULT_THRESHOLD_DAYS
 from ..errors import InputError
 from . import cli
+from .options import as_of_option, output_option, threshold_option
 from .output import write_output
 
 _FORMATS = ("dot", "svg", "png", "graphml", "json", "cytoscape", "mermaid", "html")
@@ -21,10 +21,9 @@ _FORMATS = ("dot", "svg", "png", "graphml", "json", "cytoscape", "mermaid", "htm
               help="dot, graphml, json (node-link), cytoscape, mermaid and html need nothing; "
                    "svg and png need Graphviz's dot.")
 @click.option("--compact", is_flag=True, help="Facts only, edges labelled with the rule (no firing or passage nodes).")
-@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
-@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
-              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@as_of_option
+@threshold_option
+@output_option
 def graph_command(patient, ontology, fmt, compact, as_of, threshold_days, output):
     """Draw why a patient's pain persists, or the source's causal model.
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import click
 
-from ..api import DEFAULT_THRESHOLD_DAYS
 from ..intervention_search import MAX_CHANGES, interventions
 from . import cli
+from .options import as_of_option, output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output
 
 
 @cli.command("interventions")
-@click.argument("patient", metavar="FILE|-")
+@patient_argument
 @click.option("--max-changes", type=int, default=MAX_CHANGES, show_default=True,
               help="Largest number of changes combined in one intervention (1 to 5).")
-@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True,
-              help="Output format.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
-@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
-              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@text_or_json
+@as_of_option
+@threshold_option
+@output_option
 def interventions_command(patient, max_changes, fmt, as_of, threshold_days, output):
     """The smallest treatment changes that stop the pain persisting.
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..api import DEFAULT_THRESHOLD_DAYS
 from ..errors import InputError
 from . import cli
+from .options import output_option, threshold_option
 from .output import write_output
 
 _SELECT_FORMATS = ("table", "csv", "tsv", "json")
@@ -25,10 +25,9 @@ _FORMATS = ("auto", "table", "csv", "tsv", "json", "ttl", "nt")
 @click.option("--reason", type=click.Choice(["none", "rdfs", "owl-rl"]), default="none", show_default=True,
               help="Add the RDFS or OWL-RL closure (owlrl) of all the data before querying.")
 @click.option("--as-of", "as_of", metavar="DATE", help="Assess every patient as of this date (YYYY-MM-DD).")
-@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
-              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
+@threshold_option
 @click.option("--prefixes", "show_prefixes", is_flag=True, help="List the pre-bound prefixes and exit.")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@output_option
 def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, show_prefixes, output):
     """Run a read-only SPARQL 1.1 query over the ontology and patients.
 

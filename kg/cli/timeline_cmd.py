@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import click
 
-from ..api import DEFAULT_THRESHOLD_DAYS, explain
+from ..api import explain
 from ..timeline import timeline
 from . import cli
+from .options import as_of_option, output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output
 
 
 @cli.command("timeline")
-@click.argument("patient", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True,
-              help="Output format.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
-@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
-              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@patient_argument
+@text_or_json
+@as_of_option
+@threshold_option
+@output_option
 def timeline_command(patient, fmt, as_of, threshold_days, output):
     """When: dated events from onset to assessment and beyond.
 

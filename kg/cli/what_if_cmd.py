@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import click
 
-from ..api import DEFAULT_THRESHOLD_DAYS
 from ..scenarios import what_if
 from . import cli
+from .options import output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output
 
 
 @cli.command("what-if")
-@click.argument("patient", metavar="FILE|-")
+@patient_argument
 @click.option("--set", "changes", metavar="CHANGE", multiple=True,
               help="A change: PATH=VALUE, PATH+=VALUE or PATH-=VALUE (repeatable), "
                    "e.g. injuries[0].resolved=true, findings+=muscle_spasm.")
 @click.option("--as-of", "as_of", metavar="DATE",
               help="Assess the changed patient on DATE (YYYY-MM-DD) or +Nd / -Nd after the file's assessed_on.")
-@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
-              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
-@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True,
-              help="Output format.")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@threshold_option
+@text_or_json
+@output_option
 def what_if_command(patient, changes, as_of, threshold_days, fmt, output):
     """What if the patient were different? Re-run and show what changes.
 

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import click
 
-from ..api import DEFAULT_THRESHOLD_DAYS, explain
+from ..api import explain
 from ..why_not import DEFAULT_DEPTH, why_not
 from . import cli
+from .options import as_of_option, output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output
 
 
 @cli.command("why-not")
-@click.argument("patient", metavar="FILE|-")
+@patient_argument
 @click.argument("concept")
 @click.option("--site", metavar="SITE", help="Only this site (default: every site of the patient's injuries and findings).")
 @click.option("--depth", type=int, default=DEFAULT_DEPTH, show_default=True,
               help="How many levels of failed premises that could be concluded are explained in turn.")
-@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True,
-              help="Output format.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
-@click.option("--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
-              help="Days an injury must stay unresolved before knots are concluded (inclusive).")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@text_or_json
+@as_of_option
+@threshold_option
+@output_option
 def why_not_command(patient, concept, site, depth, fmt, as_of, threshold_days, output):
     """Why was CONCEPT not concluded? Every rule that could conclude it, and what failed.
 
