@@ -179,7 +179,8 @@ def timeline(e) -> Timeline:
             events.append(Event(assessed.isoformat(), "knots_reported", finding.site, None,
                                 f"muscle knots reported{where} (when they formed is not given)", "today",
                                 ("findings",), None, ev_of("persistent-pain-from-knots")))
-    events.append(Event(assessed.isoformat(), "assessment", None, None, "assessment", "today",
+    pain = "pain persists" if e.pain_persists else "persistent pain not concluded"
+    events.append(Event(assessed.isoformat(), "assessment", None, None, f"the patient is assessed ({pain})", "today",
                         ("assessed_on",), None, ()))
     rank = {k: i for i, k in enumerate(EVENT_KINDS)}
     events.sort(key=lambda ev: (ev.date, rank[ev.kind], ev.site or "", -1 if ev.injury is None else ev.injury))
