@@ -335,21 +335,21 @@ class QueryResult:
 # ---------------------------------------------------------------- data
 
 def _explanations(patients, as_of, threshold_days) -> list:
-    from .api import Reasoner
+    from collections import Counter
+
+    from .api import thread_reasoner
     from .explanation import Explanation
 
     if isinstance(patients, (str, Path, dict)) or not isinstance(patients, Iterable):
         patients = [patients]
-    reasoner = None
     out = []
     for patient in patients:
         if isinstance(patient, Explanation):
             out.append(patient)
             continue
-        reasoner = reasoner or Reasoner()
-        out.append(reasoner.explain(patient, as_of=as_of, threshold_days=threshold_days))
-    ids = [e.patient.id for e in out]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        # The thread's one engine: a new experta engine per query would leak (experta #21).
+        out.append(thread_reasoner().explain(patient, as_of=as_of, threshold_days=threshold_days))
+    duplicates = sorted(i for i, n in Counter(e.patient.id for e in out).items() if n > 1)
     if duplicates:
         raise InputError("patients", duplicates[0], "patients with distinct ids (their IRIs come from the id)")
     return out

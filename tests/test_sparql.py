@@ -355,3 +355,17 @@ def test_owl_rl_closure_is_consistent():
     # OWL-RL types a fact with every superclass of its concept.
     assert kg.query("ASK { pkp:p1\\/fact\\/muscle_knots\\@lower_back a pk:PathologicalProcess }", [DAY20],
                     reason="owl-rl").askAnswer is True
+
+
+def test_queries_reuse_the_threads_engine():
+    from experta.matchers.rete.check import FactCapture
+
+    from support import EXAMPLES
+
+    patients = [EXAMPLES / "two-injuries.json", EXAMPLES / "neck-strain-day16.json"]
+    kg.query("ASK { ?s ?p ?o }", patients=patients)
+    before = len(FactCapture._instances)
+    for _ in range(5):
+        kg.query("ASK { ?s ?p ?o }", patients=patients)
+        kg.dataset(patients=patients)
+    assert len(FactCapture._instances) == before
