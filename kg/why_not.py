@@ -340,12 +340,17 @@ class _Asker:
             return FailedPremise(text, reason, (("resolved", True),), evidence,
                                  (f"injuries[{inj.index}].resolved=false",), None)
         where = f" at the {self.label(site)}" if site else ""
-        add = self.addable_injury(rp, site)
-        changes = (f"injuries+={json.dumps(add)}",) if add else None
+        changes = self.injury_changes(rp, site)
         return FailedPremise(text, f"there is no unresolved injury{where}", (), evidence, changes, None)
 
-    def addable_injury(self, rp: RulePremises, site: str | None) -> dict[str, Any] | None:
-        """An injury at ``site`` that passes the rule's injury pattern (kind predicates, days)."""
+    def injury_changes(self, rp: RulePremises, site: str | None) -> tuple[str, ...] | None:
+        """Patient changes that give ``site`` an injury passing the rule's injury pattern.
+
+        An injury of an accepted kind already at the site is changed to match (made
+        unresolved; for a timed rule, time passes to the threshold) rather than added
+        again: a patient gives each kind once per site, so adding it would be invalid.
+        Otherwise an accepted kind the site does not have yet is added.
+        """
         if site is None:
             return None
         pattern = next((p for p in rp.premises if p.value("role", {}) == "injury"), None)
@@ -353,10 +358,21 @@ class _Asker:
         test = pattern.field("concept") if pattern else None
         if test is not None:
             kinds = [k for k in kinds if all(pred.holds({pred.args[0]: k}) for pred in test.predicates)]
-        if not kinds:  # pragma: no cover - every injury rule accepts some kind
-            return None
         timed = any(p.kind == "test" for p in rp.premises)
-        return self.new_injury(kinds[0], site, self.e.threshold_days if timed else 0)
+        threshold = self.e.threshold_days
+        present = [i for i in self.e.patient.injuries if i.site == site and i.kind in kinds]
+        if present:
+            inj = present[0]
+            changes = [f"injuries[{inj.index}].resolved=false"] if inj.resolved else []
+            if timed and inj.days_since_onset < threshold:
+                changes.append(f"assessed_on=+{threshold - inj.days_since_onset}d")
+            return tuple(changes) or None
+        taken = {i.kind for i in self.e.patient.injuries if i.site == site}
+        kind = next((k for k in kinds if k not in taken), None)
+        if kind is None:  # pragma: no cover - every accepted kind at the site is handled above
+            return None
+        add = self.new_injury(kind, site, threshold if timed else 0)
+        return (f"injuries+={json.dumps(add)}",)
 
     def failed_input(self, rp, premise, env, edge, text, site, role) -> FailedPremise:
         evidence = self.evidence(self.onto.evidence(rp.id))
@@ -373,8 +389,7 @@ class _Asker:
             changes = (f"injuries[{index}].mechanism={mech}",) if index is not None else None
             reason = f"no injury mechanism is recorded{where}"
         else:
-            add = self.addable_injury(rp, site)
-            changes = (f"injuries+={json.dumps(add)}",) if add else None
+            changes = self.injury_changes(rp, site)
             reason = f"there is no matching injury{where}"
         if near:
             reason += " (" + "; ".join(near) + ")"

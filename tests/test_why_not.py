@@ -252,3 +252,20 @@ def test_cli_matches_the_api_and_reports_bad_input():
     assert result.exit_code == 0 and "days >= threshold is false (days = 5, threshold = 14)" in words
     bad = CliRunner().invoke(cli, ["why-not", path, "knee"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: concept: 'knee' is not allowed")
+
+
+def test_suggestions_never_repeat_an_injury_the_patient_already_has():
+    # Found by hypothesis in CI: the muscle injury inflammation needs is already at the
+    # site, only resolved; adding another one would be an invalid patient.
+    patient = {"id": "g", "assessed_on": "2020-01-01", "injuries": [
+        {"kind": "ligament_sprain", "site": "lower_back", "days_since_onset": 0},
+        {"kind": "muscle_overstretch", "site": "lower_back", "days_since_onset": 0, "resolved": True}]}
+    e = REASONER.explain(patient, threshold_days=0)
+    (answer,) = why_not(e, "difficulty_moving").sites
+    changes = {c for route in answer.routes for c in (route.changes or ())}
+    assert "injuries[1].resolved=false" in changes
+    assert not any(c.startswith("injuries+=") and "muscle_overstretch" in c for c in changes)
+    for route in answer.routes:
+        if route.changes:
+            after = what_if(e.patient, list(route.changes), threshold_days=0, reasoner=REASONER).after
+            assert any(f.concept == "difficulty_moving" and f.site == "lower_back" for f in after.facts)
