@@ -318,7 +318,10 @@ def _read(source: str | os.PathLike) -> str:
     import sys
 
     if str(source) == "-":
-        return sys.stdin.read()
+        try:
+            return sys.stdin.read()
+        except (OSError, ValueError) as exc:  # closed, unreadable or not text
+            raise InputError("file", "-", f"readable JSON on standard input ({exc})") from None
     path = Path(source)
     try:
         return path.read_text(encoding="utf-8")
@@ -328,5 +331,7 @@ def _read(source: str | os.PathLike) -> str:
         raise InputError("file", str(source), "a readable JSON file (it is a directory)") from None
     except UnicodeDecodeError:
         raise InputError("file", str(source), "a readable JSON file (not UTF-8 text)") from None
+    except ValueError as exc:  # e.g. "embedded null byte": not a path the system accepts
+        raise InputError("file", str(source), f"a readable JSON file (not a valid path: {exc})") from None
     except OSError as exc:
-        raise InputError("file", str(source), f"a readable JSON file ({exc.strerror})") from None
+        raise InputError("file", str(source), f"a readable JSON file ({exc.strerror or exc})") from None

@@ -103,3 +103,19 @@ def test_unreadable_files(tmp_path):
         kg.explain(tmp_path / "bad.json")
     with pytest.raises(kg.InputError, match="it is a directory"):
         kg.explain(tmp_path)
+
+
+def test_unusable_paths_and_stdin_are_input_errors(monkeypatch):
+    # Found by hypothesis in CI: a string patient is a path, and these escaped as
+    # ValueError / OSError tracebacks.
+    with pytest.raises(kg.InputError, match="not a valid path: embedded null byte"):
+        kg.explain("\x00")
+
+    class ClosedStdin:
+        def read(self):
+            raise OSError("stdin is closed")
+
+    monkeypatch.setattr("sys.stdin", ClosedStdin())
+    with pytest.raises(kg.InputError) as info:
+        kg.explain("-")
+    assert str(info.value) == "file: '-' is not allowed; expected readable JSON on standard input (stdin is closed)"
