@@ -21,7 +21,7 @@ import tracemalloc
 from pathlib import Path
 
 import kg
-from kg.patient import parse_patient
+from kg.inputs.patient import parse_patient
 from kg.rules._experta_compat import experta
 from kg.rules.engine import observed_facts
 from kg.rules.facts import Setting

@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--rdflib-max", type=int, default=1000, help="largest cohort also queried with rdflib")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "query.json"))
     args = ap.parse_args()
-    from kg.sparql import PREFIXES
+    from kg.store.sparql import PREFIXES
 
     prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(PREFIXES.items()))
     rows = []

@@ -17,25 +17,15 @@ True
 'As one muscle spasms to protect an injured area, it affects the muscles around it, and your pain just continues to build.'
 """
 
-import os as _os
 from importlib.metadata import PackageNotFoundError, version
 
-# In a source checkout, rules/ and ontology/ sit beside kg/ and are installed as
-# kg.rules and kg.ontology. When Python imports kg from the checkout itself (the
-# checkout is the working directory and the install is not editable), let the
-# package find them there as well, instead of failing on `import kg.rules`.
-_checkout = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-if (_os.path.isfile(_os.path.join(_checkout, "rules", "tracing.py"))
-        and _os.path.isfile(_os.path.join(_checkout, "ontology", "painkg.ttl"))
-        and _checkout not in __path__):
-    __path__.append(_checkout)
-
-from .api import DEFAULT_THRESHOLD_DAYS, Reasoner, explain
 from .errors import InputError, PainkgError
-from .explanation import Chain, Evidence, Explanation, Fact, Step
-from .ontology_model import Ontology, load_ontology
-from .patient import Patient, load_patient, parse_patient
-from .terms import terms
+from .inputs.patient import Patient, load_patient, parse_patient
+from .knowledge.ontology import Ontology, load_ontology
+from .knowledge.terms import terms
+from .reasoning import explanation as _explanation
+from .reasoning.explanation import Chain, Evidence, Explanation, Fact, Step
+from .reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, explain
 
 try:
     __version__ = version("painkg")
@@ -45,12 +35,24 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 # Heavier features load on first use, so `import kg` and `painkg explain` stay
 # fast (networkx and the RDF stores cost ~150 ms each to import).
 _LAZY = {
-    "causal_graph": "kg.explain_graph",
-    "query": "kg.sparql",
-    "dataset": "kg.sparql",
-    "what_if": "kg.scenarios",
-    "interventions": "kg.intervention_search",
+    "causal_graph": "kg.render.graph",
+    "query": "kg.store.sparql",
+    "dataset": "kg.store.sparql",
+    "what_if": "kg.questions.what_if",
+    "interventions": "kg.questions.interventions",
 }
+
+
+# The Explanation's views live in higher layers than the Explanation itself;
+# the package root is the one module that may name every layer, so it says
+# where each view is (loaded on first use, see kg.reasoning.explanation).
+_explanation.VIEWS.update({
+    "graph": "kg.render.graph:explanation_graph",
+    "to_rdf": "kg.render.rdf:explanation_rdf",
+    "to_text": "kg.render.text:render_text",
+    "why_not": "kg.questions.why_not:why_not",
+    "timeline": "kg.questions.timeline:timeline",
+})
 
 
 def __getattr__(name):

@@ -7,7 +7,7 @@ costs ~10 ms and every new experta engine leaks memory in a class-level cache
 Example
 -------
 >>> from kg.rules.engine import PainEngine, observed_facts
->>> from kg.patient import parse_patient
+>>> from kg.inputs.patient import parse_patient
 >>> engine = PainEngine()
 >>> p = parse_patient({"id": "p", "assessed_on": "2026-03-21", "injuries": [
 ...     {"kind": "strain", "site": "neck", "days_since_onset": 15}]})
@@ -18,7 +18,7 @@ Example
 
 from __future__ import annotations
 
-from ..patient import Patient
+from ..inputs.patient import Patient
 from .facts import C, Setting
 from .findings import FindingRules
 from .injury import InjuryRules

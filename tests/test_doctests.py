@@ -20,7 +20,7 @@ MODULES = sorted({m.name for pkg in (kg, kg.rules) for m in pkgutil.walk_package
 
 
 def test_module_count():
-    assert {"kg.api", "kg.rules.engine", "kg.rules.tracing", "kg.patient"} <= set(MODULES)
+    assert {"kg.reasoning.reasoner", "kg.rules.engine", "kg.rules.tracing", "kg.inputs.patient"} <= set(MODULES)
     assert len(MODULES) >= 20
 
 

@@ -1,4 +1,4 @@
-"""The networkx model of an explanation and of the causal model (kg.explain_graph)."""
+"""The networkx model of an explanation and of the causal model (kg.render.graph)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import networkx as nx
 import pytest
 
 import kg
-from kg.explain_graph import PainGraph, causal_graph, explanation_graph
-from kg.loops import feedback_loops
+from kg.render.graph import PainGraph, causal_graph, explanation_graph
+from kg.reasoning.loops import feedback_loops
 
 from support import EXAMPLES, example_paths
 

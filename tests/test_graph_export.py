@@ -1,4 +1,4 @@
-"""Graph exports (kg.graph_export) and `painkg graph`: every format, read back where a reader exists."""
+"""Graph exports (kg.render.graph_export) and `painkg graph`: every format, read back where a reader exists."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 import kg
-from kg import graph_export
+from kg.render import graph_export
 from kg.cli import cli
-from kg.explain_graph import PainGraph
-from kg.graph_export import FORMATS, GraphvizMissing, export
+from kg.render.graph import PainGraph
+from kg.render.graph_export import FORMATS, GraphvizMissing, export
 
 from support import EXAMPLES, example_paths
 

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kg
-import kg.api
+import kg.reasoning.reasoner
 from kg.cli import cli
-from kg.intervention_search import interventions
-from kg.scenarios import what_if
+from kg.questions.interventions import interventions
+from kg.questions.what_if import what_if
 
 from support import EXAMPLES, strain
 
@@ -81,7 +81,7 @@ def test_every_rerun_reuses_the_one_reasoner(monkeypatch):
     def no_new_engines():
         raise AssertionError("a new engine was built")
 
-    monkeypatch.setattr(kg.api, "PainEngine", no_new_engines)
+    monkeypatch.setattr(kg.reasoning.reasoner, "PainEngine", no_new_engines)
     patient = strain(20)
     patient["injuries"].append({"kind": "ligament_sprain", "site": "neck", "days_since_onset": 16})
     assert len(interventions(patient, reasoner=REASONER).interventions) == 1

@@ -1,4 +1,4 @@
-"""Feedback loops and causal paths (kg.loops), and their JSON and text forms."""
+"""Feedback loops and causal paths (kg.reasoning.loops), and their JSON and text forms."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kg.loops import causal_cycles, causal_paths, derivation_graph, feedback_loops, inactive_loops
-from kg.ontology_model import Ontology
+from kg.reasoning.loops import causal_cycles, causal_paths, derivation_graph, feedback_loops, inactive_loops
+from kg.knowledge.ontology import Ontology
 
 from support import EXAMPLES, strain
 

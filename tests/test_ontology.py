@@ -10,8 +10,8 @@ import rdflib
 from rdflib.namespace import RDF
 
 import kg
-from kg.ontology_model import PK, PKS, ontology_graph
-from kg.passages import render_source_turtle, split_sentences
+from kg.knowledge.ontology import PK, PKS, ontology_graph
+from kg.knowledge.passages import render_source_turtle, split_sentences
 from kg.rules.engine import engine_rule_ids
 
 from support import ROOT, SHARED_SOURCE

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kg
-from kg.chains import depths
+from kg.reasoning.chains import depths
 
 ONTO = kg.load_ontology()
 REASONER = kg.Reasoner()

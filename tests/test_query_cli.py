@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import kg
 from kg.cli import cli
-from kg.sparql import PREFIXES
+from kg.store.sparql import PREFIXES
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY20 = str(ROOT / "examples" / "lower-back-strain-day20.json")

@@ -1,4 +1,4 @@
-"""RDF output of an explanation (kg.rdf_export): PROV-O story equals the JSON story,
+"""RDF output of an explanation (kg.render.rdf): PROV-O story equals the JSON story,
 named graphs, stable IRIs, byte-identical output, parse-back, SHACL."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 import kg
 from kg.errors import InputError
-from kg.rdf_export import (ONTOLOGY_GRAPH, derivations_graph_iri, explanation_dataset, explanation_quads,
+from kg.render.rdf import (ONTOLOGY_GRAPH, derivations_graph_iri, explanation_dataset, explanation_quads,
                            explanation_rdf, fact_iri, firing_iri, input_graph_iri, ontology_quads, patient_iri)
 
 ROOT = Path(__file__).resolve().parents[1]

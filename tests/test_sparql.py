@@ -13,7 +13,7 @@ from rdflib import Graph, Literal, URIRef
 
 import kg
 from kg.errors import InputError
-from kg.sparql import INFERRED_GRAPH, PREFIXES, Row, query_form
+from kg.store.sparql import INFERRED_GRAPH, PREFIXES, Row, query_form
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import kg
 from kg.cli import cli
-from kg.timeline import EVENT_KINDS, timeline
+from kg.questions.timeline import EVENT_KINDS, timeline
 
 from support import EXAMPLES, strain
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import kg
 from kg.cli import cli
-from kg.scenarios import apply_changes, parse_change, what_if
+from kg.questions.what_if import apply_changes, parse_change, what_if
 
 from support import EXAMPLES, strain
 
@@ -148,8 +148,8 @@ def test_cli_matches_the_api_and_errors_exit_2():
 
 
 def test_top_level_names_are_the_functions_even_after_their_modules_are_imported():
-    import kg.intervention_search
-    import kg.scenarios  # noqa: F401
+    import kg.questions.interventions
+    import kg.questions.what_if  # noqa: F401
 
-    assert kg.what_if is what_if and kg.interventions is kg.intervention_search.interventions
+    assert kg.what_if is what_if and kg.interventions is kg.questions.interventions.interventions
     assert kg.what_if(DAY20, ["injuries[0].resolved=true"]).pain_persists_after is False

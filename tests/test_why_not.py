@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 import kg
 from kg.cli import cli
-from kg.rule_premises import best_match, fact_fields, rule_premises
+from kg.reasoning.premises import best_match, fact_fields, rule_premises
 from kg.rules.engine import engine_rule_ids
-from kg.scenarios import what_if
-from kg.why_not import site_answer, why_not
+from kg.questions.what_if import what_if
+from kg.questions.why_not import site_answer, why_not
 
 from support import EXAMPLES, strain
 
@@ -38,7 +38,7 @@ fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 
 def fired_sites(e, rule):
-    """Sites at which the engine fired ``rule`` (from the trace, not from kg.why_not)."""
+    """Sites at which the engine fired ``rule`` (from the trace, not from kg.questions.why_not)."""
     return {f.site for f in e.trace.values() for j in f.justifications if j.rule == rule}
 
 

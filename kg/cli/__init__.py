@@ -11,7 +11,7 @@ import sys
 import click
 
 from ..errors import PainkgError
-from ..text_report import DISCLAIMER
+from ..knowledge.wording import DISCLAIMER
 
 __all__ = ["cli", "main"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..api import explain
-from ..text_report import report_lines
+from ..reasoning.reasoner import explain
+from ..render.text import report_lines
 from . import cli
 from .options import as_of_option, output_option, patient_argument, threshold_option
 from .output import write_output, write_report
@@ -14,7 +14,7 @@ from .output import write_output, write_report
 EXPLAIN_FORMATS = {
     "text": lambda e: e.to_text(),
     "json": lambda e: e.to_json(),
-    # RDF with PROV-O (kg.rdf_export): trig/nq/jsonld carry the ontology graph too.
+    # RDF with PROV-O (kg.render.rdf): trig/nq/jsonld carry the ontology graph too.
     "ttl": lambda e: e.to_rdf("ttl"),
     "trig": lambda e: e.to_rdf("trig"),
     "nt": lambda e: e.to_rdf("nt"),

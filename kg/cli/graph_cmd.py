@@ -47,11 +47,11 @@ def graph_command(patient, ontology, fmt, compact, as_of, threshold_days, output
     if fmt == "png" and not output and sys.stdout.isatty():
         raise InputError("--output", None, "", message="PNG is binary: write it to a file with -o FILE")
     if ontology:
-        from ..explain_graph import causal_graph
+        from ..render.graph import causal_graph
 
         graph = causal_graph()
     else:
-        from ..api import explain
+        from ..reasoning.reasoner import explain
 
         graph = explain(patient, as_of=as_of, threshold_days=threshold_days).graph(compact=compact)
     write_output(graph.export(fmt), output)

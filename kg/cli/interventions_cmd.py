@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..intervention_search import MAX_CHANGES, interventions
+from ..questions.interventions import MAX_CHANGES, interventions
 from . import cli
 from .options import as_of_option, output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output

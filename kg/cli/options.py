@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..api import DEFAULT_THRESHOLD_DAYS
+from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS
 
 __all__ = ["patient_argument", "as_of_option", "threshold_option", "output_option", "text_or_json"]
 

@@ -46,7 +46,7 @@ def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, sh
         painkg query @examples/queries/persistent-pain-through-knots.rq \\
             -p examples/two-injuries.json -p examples/knots-first-report.json --format json
     """
-    from ..sparql import PREFIXES, query, read_query
+    from ..store.sparql import PREFIXES, query, read_query
 
     if show_prefixes:
         width = max(len(p) for p in PREFIXES)

@@ -1,4 +1,4 @@
-"""``painkg terms``: mirrors :func:`kg.terms`."""
+"""``painkg terms``: mirrors :func:`kg.knowledge.terms`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..terms import ROLES, terms
+from ..knowledge.terms import ROLES, terms
 from . import cli
 from .output import write_output
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-from ..api import explain
-from ..timeline import timeline
+from ..reasoning.reasoner import explain
+from ..questions.timeline import timeline
 from . import cli
 from .options import as_of_option, output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..scenarios import what_if
+from ..questions.what_if import what_if
 from . import cli
 from .options import output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..api import explain
-from ..why_not import DEFAULT_DEPTH, why_not
+from ..reasoning.reasoner import explain
+from ..questions.why_not import DEFAULT_DEPTH, why_not
 from . import cli
 from .options import as_of_option, output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output

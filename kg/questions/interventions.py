@@ -9,7 +9,7 @@ with what the source says about them: it says treating spasm "helps reduce"
 the problem and that heat or cold "may work best", not that they stop the
 knots, so painkg does not claim they would.
 
-The search re-runs the engine (one reused :class:`~kg.api.Reasoner`) on every
+The search re-runs the engine (one reused :class:`~kg.reasoning.reasoner.Reasoner`) on every
 subset of candidate changes, smallest first, up to ``max_changes``, and keeps
 the minimal subsets after which ``persistent_pain`` is no longer concluded.
 
@@ -30,12 +30,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .api import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_threshold
-from .errors import InputError
-from .explanation import Chain, Evidence, Explanation
-from .patient import Patient, PatientLike, load_patient
-from .text_report import DISCLAIMER, wrap
-from .scenarios import apply_changes
+from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_threshold
+from ..errors import InputError
+from ..reasoning.explanation import Chain, Evidence, Explanation
+from ..inputs.patient import Patient, PatientLike, load_patient
+from ..knowledge.wording import DISCLAIMER, wrap
+from .what_if import apply_changes
 
 __all__ = ["Intervention", "Considered", "Interventions", "interventions", "MAX_CHANGES"]
 

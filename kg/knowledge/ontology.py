@@ -6,7 +6,7 @@ returns the same Turtle as a fresh rdflib graph for RDF work.
 
 Example
 -------
->>> from kg.ontology_model import load_ontology
+>>> from kg.knowledge.ontology import load_ontology
 >>> onto = load_ontology()
 >>> onto.resolve("pulled_muscle", "injury")
 'muscle_strain'
@@ -28,7 +28,7 @@ from typing import Mapping
 from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "PK", "PKE", "PKC", "PKR", "PKS", "PROV", "OA", "TIME", "OBO",

@@ -1,4 +1,4 @@
-"""Render an :class:`~kg.explanation.Explanation` as text a patient or clinician can read.
+"""Render an :class:`~kg.reasoning.explanation.Explanation` as text a patient or clinician can read.
 
 :func:`report_lines` yields ``(style, text)`` pairs: the CLI styles them with
 rich on a terminal, :func:`render_text` joins them plainly.
@@ -6,16 +6,12 @@ rich on a terminal, :func:`render_text` joins them plainly.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Iterator
+
+from ..knowledge.wording import DISCLAIMER, WIDTH, wrap
 
 __all__ = ["DISCLAIMER", "WIDTH", "wrap", "report_lines", "render_text"]
 
-DISCLAIMER = ("painkg is a reasoning aid built from one source text, not a diagnosis; "
-              "it claims no more certainty than the source gives.")
-
-#: Line width of every painkg text report.
-WIDTH = 88
 _HELPS = ("spasm_treatment", "injury_resolution", "heat_therapy", "cold_therapy", "alternating_heat_cold")
 _FITS = ("consistent_with_muscle_strain", "atypical_for_muscle_strain", "strain_mechanism", "common_knot_site")
 
@@ -27,16 +23,6 @@ def _where(e, site) -> str:
 def _name(e, fact_id: str) -> str:
     f = e.fact(fact_id)
     return f.label + _where(e, f.site)
-
-
-def wrap(text: str, indent: str = "", hang: int = 2) -> list[str]:
-    """Wrap ``text`` to :data:`WIDTH`, continuation lines ``hang`` spaces deeper.
-
-    >>> wrap("a " * 50, "  ", hang=4)[1][:6]
-    '      '
-    """
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + " " * hang) or [indent]
-
 
 
 def _chain_lines(e, chain) -> Iterator[tuple[str, str]]:
@@ -61,8 +47,8 @@ def _chain_lines(e, chain) -> Iterator[tuple[str, str]]:
 
 
 def _loop_lines(e) -> Iterator[tuple[str, str]]:
-    # Feedback loops and the causal paths to persistent pain (kg.loops).
-    from .loops import causal_paths, feedback_loops, inactive_loops
+    # Feedback loops and the causal paths to persistent pain (kg.reasoning.loops).
+    from ..reasoning.loops import causal_paths, feedback_loops, inactive_loops
 
     loops, notes = feedback_loops(e), inactive_loops(e)
     if not (loops or notes):

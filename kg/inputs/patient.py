@@ -13,7 +13,7 @@ allowed.
 
 Example
 -------
->>> from kg.patient import parse_patient
+>>> from kg.inputs.patient import parse_patient
 >>> p = parse_patient({"id": "p1", "assessed_on": "2026-03-21",
 ...     "injuries": [{"kind": "pulled_muscle", "site": "lower_back", "days_since_onset": 20}],
 ...     "findings": ["tender_to_touch"]})
@@ -32,8 +32,8 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
-from .errors import InputError
-from .ontology_model import Ontology, load_ontology
+from ..errors import InputError
+from ..knowledge.ontology import Ontology, load_ontology
 
 __all__ = ["Injury", "Finding", "Patient", "parse_patient", "load_patient", "parse_date", "PatientLike"]
 

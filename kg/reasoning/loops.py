@@ -22,14 +22,14 @@ concludes; it is read off the patient's facts here:
   path in the derivation graph (premise -> conclusion, one edge per rule
   firing) from a root cause to it, shortest first. Roots are input facts with
   no justification, except status facts ("the injury is not resolved"): those
-  are conditions a rule checks, not causes, as in :func:`kg.chains.main_path`.
+  are conditions a rule checks, not causes, as in :func:`kg.reasoning.chains.main_path`.
 
 networkx is imported inside the functions so ``import kg`` stays light.
 
 Example
 -------
 >>> import kg
->>> from kg.loops import causal_cycles, feedback_loops, causal_paths
+>>> from kg.reasoning.loops import causal_cycles, feedback_loops, causal_paths
 >>> causal_cycles()[0]
 ('muscle_spasm', 'continuous_contraction', 'muscle_overload', 'muscle_knots')
 >>> e = kg.explain("examples/lower-back-strain-day20.json")
@@ -44,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .ontology_model import OBO, Ontology, load_ontology
+from ..knowledge.ontology import OBO, Ontology, load_ontology
 
 __all__ = ["CAUSAL_PREDICATES", "LoopEdge", "Loop", "CausalPath", "causal_cycles",
            "feedback_loops", "inactive_loops", "causal_paths", "derivation_graph"]
@@ -163,7 +163,7 @@ def derivation_graph(e, causal_only: bool = False):
     Edge attribute ``rules`` is the sorted tuple of rules that drew the
     conclusion from that premise. With ``causal_only``, premises that are only
     a rule's condition (the unresolved injury of ``overload-after-threshold``)
-    are left out (see :meth:`kg.ontology_model.Ontology.is_causal_premise`).
+    are left out (see :meth:`kg.knowledge.ontology.Ontology.is_causal_premise`).
 
     >>> import kg
     >>> g = derivation_graph(kg.explain("examples/knots-first-report.json"))

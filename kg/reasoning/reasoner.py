@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import threading
 
-from .errors import InputError
+from ..errors import InputError
 from .explanation import Explanation, build_explanation
-from .ontology_model import Ontology, load_ontology
-from .patient import PatientLike, load_patient
-from .rules.engine import PainEngine, observed_facts
+from ..knowledge.ontology import Ontology, load_ontology
+from ..inputs.patient import PatientLike, load_patient
+from ..rules.engine import PainEngine, observed_facts
 
 __all__ = ["Reasoner", "explain", "thread_reasoner", "DEFAULT_THRESHOLD_DAYS", "check_threshold"]
 
@@ -56,7 +56,7 @@ class Reasoner:
 
     def explain(self, patient: PatientLike, *, as_of: object = None,
                 threshold_days: int = DEFAULT_THRESHOLD_DAYS) -> Explanation:
-        """Reason over ``patient`` (dict, path, ``"-"`` or :class:`~kg.patient.Patient`)."""
+        """Reason over ``patient`` (dict, path, ``"-"`` or :class:`~kg.inputs.patient.Patient`)."""
         threshold = check_threshold(threshold_days)
         parsed = load_patient(patient, as_of=as_of, ontology=self.ontology)
         trace = self.engine.infer(observed_facts(parsed), threshold_days=threshold)
@@ -86,7 +86,7 @@ def explain(patient: PatientLike, *, as_of: object = None, threshold_days: int =
     """Explain why (or whether) the patient's pain persists.
 
     ``patient`` is a dict in the JSON contract, a path to a JSON file, ``"-"``
-    for standard input, or a :class:`~kg.patient.Patient`. ``as_of`` overrides
+    for standard input, or a :class:`~kg.inputs.patient.Patient`. ``as_of`` overrides
     the assessment date; ``threshold_days`` is how long the injury must stay
     unresolved before knots are concluded (inclusive). Raises
     :class:`~kg.errors.InputError` on bad input.

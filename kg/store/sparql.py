@@ -2,7 +2,7 @@
 
 :func:`query` runs a read-only SPARQL 1.1 query (SELECT, ASK, CONSTRUCT,
 DESCRIBE) with Oxigraph over the ontology graph plus, for each patient given,
-its input and derivations graphs (see :mod:`kg.rdf_export`). The default graph
+its input and derivations graphs (see :mod:`kg.render.rdf`). The default graph
 is the union of all graphs, so plain patterns see everything; ``GRAPH``
 patterns address one graph. The prefixes in :data:`PREFIXES` are pre-bound.
 ``reason="rdfs"`` or ``"owl-rl"`` adds the owlrl closure of the union first
@@ -39,8 +39,8 @@ from typing import Any, Iterable, Iterator
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from .errors import InputError
-from .rdf_export import (PREFIXES as _EXPORT_PREFIXES, _patient_quads, explanation_quads,
+from ..errors import InputError
+from ..render.rdf import (PREFIXES as _EXPORT_PREFIXES, _patient_quads, explanation_quads,
                          ontology_quads, quads_for_rdflib, serialize_quads, to_oxigraph_quads)
 
 __all__ = ["PREFIXES", "INFERRED_GRAPH", "REASONERS", "QueryResult", "Row", "query", "dataset",
@@ -337,8 +337,8 @@ class QueryResult:
 def _explanations(patients, as_of, threshold_days) -> list:
     from collections import Counter
 
-    from .api import thread_reasoner
-    from .explanation import Explanation
+    from ..reasoning.reasoner import thread_reasoner
+    from ..reasoning.explanation import Explanation
 
     if isinstance(patients, (str, Path, dict)) or not isinstance(patients, Iterable):
         patients = [patients]
@@ -434,8 +434,8 @@ def dataset(patients=(), *, reason: str | None = None, as_of=None, threshold_day
             data=()) -> Dataset:
     """The ontology plus the patients' graphs as an rdflib ``Dataset``.
 
-    ``patients``: patient dicts, JSON paths, :class:`~kg.patient.Patient` or
-    :class:`~kg.explanation.Explanation` objects. ``data``: RDF files (``.ttl``,
+    ``patients``: patient dicts, JSON paths, :class:`~kg.inputs.patient.Patient` or
+    :class:`~kg.reasoning.explanation.Explanation` objects. ``data``: RDF files (``.ttl``,
     ``.trig``, ``.nt``, ``.nq``, ``.jsonld``) to add, each a graph named by its
     file IRI unless it names its own. ``default_union`` is on, so rdflib's own
     ``ds.query`` sees all graphs, like :func:`query`.

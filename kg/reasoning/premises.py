@@ -33,9 +33,9 @@ from experta import Rule
 from experta.conditionalelement import TEST
 from experta.fieldconstraint import ANDFC, P, W
 
-from .rules.engine import PainEngine
-from .rules.facts import C, Setting
-from .rules.tracing import rule_id
+from ..rules.engine import PainEngine
+from ..rules.facts import C, Setting
+from ..rules.tracing import rule_id
 
 __all__ = ["Predicate", "FieldTest", "Premise", "RulePremises", "Match", "rule_premises",
            "best_match", "fact_fields", "MISSING"]

@@ -3,11 +3,11 @@
 For each site in question, :func:`why_not` lists every route to the concept:
 the patient reporting it (for input concepts) and every engine rule whose
 ontology entry says it concludes the concept. Each rule's premises are
-matched against the run's facts by :func:`kg.rule_premises.best_match` (the
+matched against the run's facts by :func:`kg.reasoning.premises.best_match` (the
 engine's own patterns and predicates, not a copy), so the answer shows the
 premises that held, with the facts that matched, and the ones that failed,
 with the values involved, the passages that set the condition, a patient
-change in :mod:`kg.scenarios` syntax that would make the premise hold, and (for
+change in :mod:`kg.questions.what_if` syntax that would make the premise hold, and (for
 a premise that could itself be concluded) its own why-not, to a bounded depth.
 Asking about a concept that WAS concluded answers with its chain.
 
@@ -32,10 +32,10 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
-from .explanation import Chain, Evidence
-from .rules.facts import fact_id
-from .text_report import DISCLAIMER, wrap
-from .rule_premises import MISSING, Premise, RulePremises, best_match, fact_fields, rule_premises
+from ..reasoning.explanation import Chain, Evidence
+from ..rules.facts import fact_id
+from ..knowledge.wording import DISCLAIMER, wrap
+from ..reasoning.premises import MISSING, Premise, RulePremises, best_match, fact_fields, rule_premises
 
 __all__ = ["HeldPremise", "FailedPremise", "Route", "SiteAnswer", "WhyNot", "why_not", "site_answer",
            "merge_changes", "DEFAULT_DEPTH"]
@@ -61,7 +61,7 @@ class FailedPremise:
 
     ``fact`` is the id of the fact the premise needed, when its bindings
     name one that is absent from the run (None when the fact exists but fails
-    a predicate, or the premise is a test). ``changes`` are patient changes (:mod:`kg.scenarios` syntax) that together
+    a predicate, or the premise is a test). ``changes`` are patient changes (:mod:`kg.questions.what_if` syntax) that together
     make the premise hold, or None when no patient change can (a rule that
     only applies at another site) or the depth bound stopped the search.
     """
@@ -447,7 +447,7 @@ def why_not(e, concept: str, site: str | None = None, *, depth: int = DEFAULT_DE
     key = onto.resolve(concept, field="concept")
     where = onto.resolve(site, "site", field="site") if site else None
     if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= 10:
-        from .errors import InputError
+        from ..errors import InputError
 
         raise InputError("depth", depth, "a whole number from 0 to 10")
     asker = _Asker(e)

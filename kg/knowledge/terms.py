@@ -2,7 +2,7 @@
 
 Example
 -------
->>> from kg.terms import terms
+>>> from kg.knowledge.terms import terms
 >>> [t["key"] for t in terms("site")]
 ['lower_back', 'neck', 'upper_back']
 >>> terms("injury")[2]["aliases"]
@@ -11,8 +11,8 @@ Example
 
 from __future__ import annotations
 
-from .errors import InputError
-from .ontology_model import INPUT_ROLES, Ontology, load_ontology
+from ..errors import InputError
+from .ontology import INPUT_ROLES, Ontology, load_ontology
 
 __all__ = ["terms", "ROLES"]
 

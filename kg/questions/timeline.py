@@ -28,8 +28,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from .explanation import Evidence
-from .text_report import DISCLAIMER
+from ..reasoning.explanation import Evidence
+from ..knowledge.wording import DISCLAIMER
 
 __all__ = ["Event", "Timeline", "timeline", "EVENT_KINDS"]
 
@@ -119,7 +119,7 @@ def timeline(e) -> Timeline:
     >>> [(ev.kind, ev.label) for ev in t.events if ev.kind.startswith("knots")]
     [('knots_not_expected', 'the muscle strain is marked resolved; if it was fixed before this date, knots are not expected from it (the date it was fixed is not given)')]
     """
-    from .api import thread_reasoner
+    from ..reasoning.reasoner import thread_reasoner
 
     onto = e.ontology
     label = lambda key: onto.concepts[key].label  # noqa: E731

@@ -12,7 +12,7 @@ date: ``assessed_on=+10d``. Setting an injury's ``days_since_onset`` drops its
 keeps every onset, so time passes for every injury.
 
 Changes are applied to :meth:`Patient.to_dict` and the result is validated
-again with :func:`kg.patient.parse_patient`; a bad change raises
+again with :func:`kg.inputs.patient.parse_patient`; a bad change raises
 :class:`~kg.errors.InputError` naming it, what is wrong and what is allowed.
 
 Example
@@ -36,11 +36,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Union
 
-from .api import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_threshold
-from .errors import InputError
-from .explanation import Chain, Explanation
-from .patient import PatientLike, load_patient, parse_patient
-from .text_report import DISCLAIMER, wrap
+from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_threshold
+from ..errors import InputError
+from ..reasoning.explanation import Chain, Explanation
+from ..inputs.patient import PatientLike, load_patient, parse_patient
+from ..knowledge.wording import DISCLAIMER, wrap
 
 __all__ = ["Change", "Difference", "WhatIf", "parse_change", "apply_changes", "what_if"]
 
@@ -230,7 +230,7 @@ def _apply(data: dict, change: Change, onto) -> None:
 
 
 def apply_changes(patient: PatientLike, changes, *, ontology=None):
-    """Apply changes to a patient and return the validated, changed :class:`~kg.patient.Patient`.
+    """Apply changes to a patient and return the validated, changed :class:`~kg.inputs.patient.Patient`.
 
     >>> p = apply_changes({"id": "x", "assessed_on": "2026-01-10",
     ...     "injuries": [{"kind": "strain", "site": "neck", "days_since_onset": 3}]},
@@ -242,7 +242,7 @@ def apply_changes(patient: PatientLike, changes, *, ontology=None):
     ...
     kg.errors.InputError: change: 'injuries[0].resolved=true': injuries has 0 items, so index 0 is out of range; expected no index: the patient has no injuries
     """
-    from .ontology_model import load_ontology
+    from ..knowledge.ontology import load_ontology
 
     onto = ontology or load_ontology()
     base = load_patient(patient, ontology=onto)
@@ -275,7 +275,7 @@ def _final_fails(base, parsed, onto) -> bool:
 @dataclass(frozen=True)
 class Difference:
     """A fact gained or lost by the change; ``chain`` for a gained derived fact,
-    ``why_not`` (a :class:`kg.why_not.SiteAnswer`) for a lost one."""
+    ``why_not`` (a :class:`kg.questions.why_not.SiteAnswer`) for a lost one."""
 
     fact: str
     concept: str

@@ -1,4 +1,4 @@
-"""Write painkg graphs (:mod:`kg.explain_graph`) in formats people can open.
+"""Write painkg graphs (:mod:`kg.render.graph`) in formats people can open.
 
 ========== ============================================================ ==================
 format     what                                                         needs
@@ -39,7 +39,7 @@ import subprocess
 import textwrap
 from importlib import resources
 
-from .errors import InputError, PainkgError
+from ..errors import InputError, PainkgError
 
 __all__ = ["FORMATS", "BINARY_FORMATS", "COLORS", "GraphvizMissing", "export", "to_dot", "render",
            "to_graphml", "to_node_link_json", "to_cytoscape_json", "to_mermaid", "to_html"]
@@ -278,7 +278,7 @@ def to_html(g) -> str:
     >>> page.startswith("<!DOCTYPE html>"), "https://" in page.split("<script>")[0]
     (True, False)
     """
-    from .text_report import DISCLAIMER
+    from ..knowledge.wording import DISCLAIMER
 
     elements = _cytoscape(g)["elements"]
     kinds = [k for k in COLORS if any(d.get("kind") == k for _, d in g.nodes(data=True))]

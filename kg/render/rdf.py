@@ -43,8 +43,8 @@ from urllib.parse import quote
 from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
-from .errors import InputError
-from .ontology_model import PK, PKC, PKE, PKR, PKS, PROV, TIME, ontology_graph
+from ..errors import InputError
+from ..knowledge.ontology import PK, PKC, PKE, PKR, PKS, PROV, TIME, ontology_graph
 
 __all__ = [
     "PATIENT_BASE", "ONTOLOGY_GRAPH", "ENGINE", "RDF_FORMATS", "PREFIXES",

@@ -1,6 +1,6 @@
 """Explanations and the causal model as networkx graphs.
 
-:func:`explanation_graph` turns an :class:`~kg.explanation.Explanation` into a
+:func:`explanation_graph` turns an :class:`~kg.reasoning.explanation.Explanation` into a
 ``networkx.MultiDiGraph``:
 
 * full view: nodes of kind ``input`` (patient facts), ``derived`` (concluded
@@ -16,7 +16,7 @@
 Every node has ``kind``, ``label``, ``status`` and ``loop`` (bool); fact
 nodes also ``concept``, ``site`` (when there is one), ``rules``,
 ``premises`` and ``quote``. Every edge has ``kind``, ``label`` and ``loop``.
-Edges and nodes on an active feedback loop (see :mod:`kg.loops`) have
+Edges and nodes on an active feedback loop (see :mod:`kg.reasoning.loops`) have
 ``loop=True`` and ``loops`` naming the loop ids. All attribute values are
 strings, ints or bools, so the GraphML writer keeps them all; a missing
 attribute means "not applicable". Lists are joined with a space (ids) or a
@@ -51,8 +51,8 @@ from collections import defaultdict
 
 import networkx as nx
 
-from .loops import CAUSAL_PREDICATES, causal_cycles, feedback_loops
-from .ontology_model import Ontology, load_ontology
+from ..reasoning.loops import CAUSAL_PREDICATES, causal_cycles, feedback_loops
+from ..knowledge.ontology import Ontology, load_ontology
 
 __all__ = ["PainGraph", "NODE_KINDS", "EDGE_KINDS", "explanation_graph", "causal_graph"]
 
@@ -63,7 +63,7 @@ EDGE_KINDS = ("premise", "concludes", "evidence", "derivation", "feedback", "cau
 
 
 class PainGraph(nx.MultiDiGraph):
-    """A ``networkx.MultiDiGraph`` that can export itself (see :mod:`kg.graph_export`)."""
+    """A ``networkx.MultiDiGraph`` that can export itself (see :mod:`kg.render.graph_export`)."""
 
     def export(self, format: str):
         """The graph in ``format`` (``dot``, ``svg``, ``png``, ``graphml``, ``json``,

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Mapping
 
-from .rules.tracing import Justification, TracedFact
+from ..rules.tracing import Justification, TracedFact
 
 __all__ = ["RawStep", "depths", "chain_steps", "main_path", "sorted_justifications"]
 

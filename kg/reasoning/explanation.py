@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chains import RawStep, chain_steps, depths, main_path, sorted_justifications
-from .errors import InputError
-from .ontology_model import Ontology
-from .patient import Patient
-from .rules.tracing import Justification, Trace, TracedFact
+from ..errors import InputError
+from ..knowledge.ontology import Ontology
+from ..inputs.patient import Patient
+from ..rules.tracing import Justification, Trace, TracedFact
 
 __all__ = ["Evidence", "Fact", "Step", "Chain", "Explanation", "build_explanation"]
 
@@ -158,45 +158,50 @@ class Explanation:
         """Deterministic JSON text (same input, same bytes), ending in a newline."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
-    # Views computed by other modules; imported lazily so `painkg explain`
-    # does not pay for networkx or RDF serialisers it does not use.
+    # Views computed by higher layers (render, questions). This module must not
+    # import them (they import it), so the package root registers where each
+    # one lives (kg/__init__.py, VIEWS) and they load on first use: `painkg
+    # explain` does not pay for networkx or RDF serialisers it does not use.
     def graph(self, compact: bool = False):
-        """The explanation as a ``networkx.MultiDiGraph`` (see :mod:`kg.explain_graph`)."""
-        from .explain_graph import explanation_graph
-
-        return explanation_graph(self, compact=compact)
+        """The explanation as a ``networkx.MultiDiGraph`` (see :mod:`kg.render.graph`)."""
+        return _view("graph")(self, compact=compact)
 
     def to_rdf(self, format: str = "trig") -> str:
-        """The observed facts and derivations as RDF with PROV-O (see :mod:`kg.rdf_export`)."""
-        from .rdf_export import explanation_rdf
-
-        return explanation_rdf(self, format=format)
+        """The observed facts and derivations as RDF with PROV-O (see :mod:`kg.render.rdf`)."""
+        return _view("to_rdf")(self, format=format)
 
     def why_not(self, concept: str, site: str | None = None):
-        """Why ``concept`` was not concluded (see :mod:`kg.why_not`)."""
-        from .why_not import why_not
-
-        return why_not(self, concept, site=site)
+        """Why ``concept`` was not concluded (see :mod:`kg.questions.why_not`)."""
+        return _view("why_not")(self, concept, site=site)
 
     def timeline(self):
-        """Dated events from onset to assessment and beyond (see :mod:`kg.timeline`)."""
-        from .timeline import timeline
-
-        return timeline(self)
+        """Dated events from onset to assessment and beyond (see :mod:`kg.questions.timeline`)."""
+        return _view("timeline")(self)
 
     def to_text(self) -> str:
-        """The explanation in plain language, with the source quotes."""
-        from .text_report import render_text
-
-        return render_text(self)
+        """The explanation in plain language, with the source quotes (see :mod:`kg.render.text`)."""
+        return _view("to_text")(self)
 
     def __repr__(self) -> str:
         return (f"<Explanation patient={self.patient.id!r} assessed_on={self.assessed_on} "
                 f"pain_persists={self.pain_persists} facts={len(self.facts)} chains={len(self.chains)}>")
 
 
+#: Where each view of an :class:`Explanation` is implemented, as
+#: ``"module:function"``; filled once by the package root (``kg/__init__.py``),
+#: which is the one place that knows every layer.
+VIEWS: dict[str, str] = {}
+
+
+def _view(name: str):
+    import importlib
+
+    module, _, function = VIEWS[name].partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def _loop_keys(explanation: "Explanation") -> dict[str, Any]:
-    # Active feedback loops and causal paths to persistent pain (kg.loops);
+    # Active feedback loops and causal paths to persistent pain (kg.reasoning.loops);
     # imported here so `import kg` does not load networkx.
     from .loops import causal_paths, feedback_loops
 
