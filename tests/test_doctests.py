@@ -12,9 +12,8 @@ import kg
 
 import kg.rules
 
-# An editable install maps kg.rules to rules/, outside kg/, so walk both trees (only
-# their first path entry: a source checkout adds its root to kg.__path__); a wheel
-# has kg.rules inside kg/, hence the set.
+# An editable install maps kg.rules to rules/, outside kg/, so walk both trees; a
+# wheel has kg.rules inside kg/, hence the set.
 MODULES = sorted({m.name for pkg in (kg, kg.rules) for m in pkgutil.walk_packages(pkg.__path__[:1], pkg.__name__ + ".")
                   if not m.name.endswith("__main__")})
 

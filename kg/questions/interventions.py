@@ -35,7 +35,7 @@ from ..errors import InputError
 from ..reasoning.explanation import Chain, Evidence, Explanation
 from ..inputs.patient import Patient, PatientLike, load_patient
 from ..knowledge.wording import DISCLAIMER, wrap
-from .what_if import apply_changes
+from .changes import apply_changes
 
 __all__ = ["Intervention", "Considered", "Interventions", "interventions", "MAX_CHANGES"]
 

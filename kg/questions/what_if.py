@@ -29,247 +29,20 @@ True
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Union
+from typing import Any
 
 from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_threshold
 from ..errors import InputError
 from ..reasoning.explanation import Chain, Explanation
-from ..inputs.patient import PatientLike, load_patient, parse_patient
+from ..inputs.patient import PatientLike, load_patient
 from ..knowledge.wording import DISCLAIMER, wrap
+from .changes import RELATIVE_DAYS, Change, apply_changes, as_changes, parse_change
 
 __all__ = ["Change", "Difference", "WhatIf", "parse_change", "apply_changes", "what_if"]
-
-_PATH = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*)\s*"
-                   r"(?P<op>\+=|-=|=)(?P<value>.*)$", re.S)
-_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\])?$")
-_BARE = re.compile(r"^[A-Za-z0-9_.:+\-]+$")
-_RELATIVE = re.compile(r"^(?P<sign>[+-])(?P<days>\d{1,5})d$")
-_TOP = ("assessed_on", "findings", "id", "injuries")
-_INJURY = ("days_since_onset", "kind", "mechanism", "onset", "resolved", "site")
-_FINDING = ("kind", "site")
-_SYNTAX = ("PATH=VALUE, PATH+=VALUE or PATH-=VALUE, e.g. injuries[0].resolved=true, "
-           "findings+=muscle_spasm, assessed_on=+10d")
-_OPS = {"=": "set", "+=": "append", "-=": "remove"}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One parsed change: ``op`` is ``set``, ``append`` or ``remove``."""
-
-    text: str
-    op: str
-    path: tuple[tuple[str, int | None], ...]
-    value: Any
-
-
-def _error(text: str, problem: str, allowed: str) -> InputError:
-    return InputError("change", text, message=f"{text!r}: {problem}; expected {allowed}")
-
-
-def parse_change(text: str) -> Change:
-    """Parse one change string.
-
-    >>> parse_change("injuries[0].resolved=true")
-    Change(text='injuries[0].resolved=true', op='set', path=(('injuries', 0), ('resolved', None)), value=True)
-    >>> parse_change("findings+=muscle_spasm").value
-    'muscle_spasm'
-    >>> parse_change("injuries[0].colour=red")
-    Traceback (most recent call last):
-    ...
-    kg.errors.InputError: change: 'injuries[0].colour=red': unknown field 'colour' of an injury; expected one of days_since_onset, kind, mechanism, onset, resolved, site
-    """
-    if not isinstance(text, str):
-        raise InputError("change", text, _SYNTAX)
-    m = _PATH.match(text)
-    if m is None:
-        raise _error(text, "not a change", _SYNTAX)
-    path = tuple((s.group("name"), int(s.group("index")) if s.group("index") else None)
-                 for s in (_SEGMENT.match(p) for p in m.group("path").split(".")))
-    raw = m.group("value").strip()
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        if not _BARE.match(raw):
-            raise _error(text, f"the value {raw!r} is not JSON ({exc.msg})",
-                         'a JSON value (true, 30, "text", {"kind": ...}) or a bare word') from None
-        value = raw
-    change = Change(text, _OPS[m.group("op")], path, value)
-    _check_path(change)
-    return change
-
-
-def _check_path(change: Change) -> None:
-    (top, index), *rest = change.path
-    text = change.text
-    if top not in _TOP:
-        raise _error(text, f"unknown field {top!r}", "one of " + ", ".join(_TOP))
-    listy = top in ("injuries", "findings")
-    if index is not None and not listy:
-        raise _error(text, f"{top} is not a list", "an index only after injuries or findings")
-    if not rest:
-        if change.op != "set" and (not listy or index is not None):
-            raise _error(text, f"+= and -= need a list, and {change.text.split('=')[0].rstrip('+-')} is not one",
-                         "injuries or findings before += or -=")
-        return
-    if not listy or index is None:
-        raise _error(text, f"{top} has no fields", f"{top}[INDEX].FIELD" if listy else f"{top}=VALUE")
-    if len(rest) > 1 or rest[0][1] is not None:
-        raise _error(text, "the path is too deep", f"{top}[INDEX].FIELD")
-    allowed = _INJURY if top == "injuries" else _FINDING
-    if rest[0][0] not in allowed:
-        what = "an injury" if top == "injuries" else "a finding"
-        raise _error(text, f"unknown field {rest[0][0]!r} of {what}", "one of " + ", ".join(allowed))
-    if change.op != "set":
-        raise _error(text, f"{rest[0][0]} is not a list", "= to set a field")
-
-
-def _as_changes(changes: Union[Iterable[str], Mapping[str, Any], None]) -> list[Change]:
-    if changes is None:
-        return []
-    if isinstance(changes, str):
-        return [parse_change(changes)]
-    if isinstance(changes, Mapping):
-        out = []
-        for path, value in changes.items():
-            op = "+=" if str(path).endswith("+") else "-=" if str(path).endswith("-") else "="
-            name = str(path).rstrip("+-")
-            text = f"{name}{op}{json.dumps(value, ensure_ascii=False, sort_keys=True)}"
-            parsed = parse_change(text)
-            out.append(Change(text, parsed.op, parsed.path, value))
-        return out
-    return [c if isinstance(c, Change) else parse_change(c) for c in changes]
-
-
-def _date_value(value: Any, base: str, text: str) -> Any:
-    if isinstance(value, str):
-        m = _RELATIVE.match(value)
-        if m:
-            days = int(m.group("days")) * (1 if m.group("sign") == "+" else -1)
-            try:
-                return (dt.date.fromisoformat(base) + dt.timedelta(days=days)).isoformat()
-            except (OverflowError, ValueError):
-                raise _error(text, f"{value} moves the date out of range", "a nearer date") from None
-    return value
-
-
-def _finding_matches(item: Any, value: Any, onto) -> bool:
-    def key(x):
-        if isinstance(x, str):
-            return onto.resolve(x, "finding", field="findings"), None
-        if isinstance(x, dict) and "kind" in x:
-            site = x.get("site")
-            return (onto.resolve(x["kind"], "finding", field="findings"),
-                    onto.resolve(site, "site", field="site") if site else None)
-        raise InputError("findings", x, 'a finding key or a {"kind": ..., "site": ...} object')
-
-    want_kind, want_site = key(value)
-    kind, site = key(item)
-    return kind == want_kind and (want_site is None or site == want_site)
-
-
-def _injury_matches(item: dict, value: Any, index: int, onto) -> bool:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value == index
-    if not isinstance(value, dict) or "kind" not in value or "site" not in value:
-        raise InputError("injuries", value, 'an index or a {"kind": ..., "site": ...} object')
-    return (onto.resolve(item["kind"], "injury") == onto.resolve(value["kind"], "injury", field="kind")
-            and onto.resolve(item["site"], "site") == onto.resolve(value["site"], "site", field="site"))
-
-
-def _apply(data: dict, change: Change, onto) -> None:
-    (top, index), *rest = change.path
-    text = change.text
-    value = change.value
-    if top == "assessed_on" and change.op == "set":
-        value = _date_value(value, data.get("assessed_on") or dt.date.today().isoformat(), text)
-    if index is None:
-        if change.op == "set":
-            data[top] = copy.deepcopy(value)
-            return
-        items = data.setdefault(top, [])
-        if not isinstance(items, list):  # pragma: no cover - to_dict always gives lists
-            raise _error(text, f"{top} is not a list", "a list")
-        if change.op == "append":
-            items.append(copy.deepcopy(value))
-            return
-        keep = [item for i, item in enumerate(items)
-                if not (_finding_matches(item, value, onto) if top == "findings"
-                        else _injury_matches(item, value, i, onto))]
-        if len(keep) == len(items):
-            raise _error(text, f"{json.dumps(value)} is not in {top}",
-                         f"one of the patient's {top} (see `painkg explain`)")
-        data[top] = keep
-        return
-    items = data.get(top) or []
-    if index >= len(items):
-        allowed = f"an index from 0 to {len(items) - 1}" if items else f"no index: the patient has no {top}"
-        raise _error(text, f"{top} has {len(items)} item{'s' * (len(items) != 1)}, so index {index} "
-                           "is out of range", allowed)
-    if not rest:
-        items[index] = copy.deepcopy(value)
-        return
-    name = rest[0][0]
-    item = items[index]
-    if top == "findings" and isinstance(item, str):
-        item = items[index] = {"kind": item}
-    if top == "injuries":
-        if name == "onset":
-            value = _date_value(value, data.get("assessed_on") or dt.date.today().isoformat(), text)
-            item.pop("days_since_onset", None)
-        elif name == "days_since_onset":
-            item.pop("onset", None)
-    if value is None:
-        item.pop(name, None)
-    else:
-        item[name] = copy.deepcopy(value)
-
-
-def apply_changes(patient: PatientLike, changes, *, ontology=None):
-    """Apply changes to a patient and return the validated, changed :class:`~kg.inputs.patient.Patient`.
-
-    >>> p = apply_changes({"id": "x", "assessed_on": "2026-01-10",
-    ...     "injuries": [{"kind": "strain", "site": "neck", "days_since_onset": 3}]},
-    ...     ["assessed_on=+7d", "findings+=muscle_spasm"])
-    >>> p.assessed_on.isoformat(), p.injuries[0].days_since_onset, p.findings
-    ('2026-01-17', 10, (Finding(concept='muscle_spasm', site='neck'),))
-    >>> apply_changes({"id": "x", "assessed_on": "2026-01-10"}, ["injuries[0].resolved=true"])
-    Traceback (most recent call last):
-    ...
-    kg.errors.InputError: change: 'injuries[0].resolved=true': injuries has 0 items, so index 0 is out of range; expected no index: the patient has no injuries
-    """
-    from ..knowledge.ontology import load_ontology
-
-    onto = ontology or load_ontology()
-    base = load_patient(patient, ontology=onto)
-    parsed = _as_changes(changes)
-    data = base.to_dict()
-    for n, change in enumerate(parsed):
-        _apply(data, change, onto)
-        try:
-            parse_patient(data, ontology=onto)
-        except InputError as exc:
-            # A later change may repair what this one broke (onset then assessed_on);
-            # only blame this change if the whole list does not validate.
-            if n == len(parsed) - 1 or _final_fails(base, parsed, onto):
-                raise InputError("change", change.text,
-                                 message=f"{change.text!r} makes the patient invalid: {exc}") from None
-    return parse_patient(data, ontology=onto)
-
-
-def _final_fails(base, parsed, onto) -> bool:
-    data = base.to_dict()
-    try:
-        for change in parsed:
-            _apply(data, change, onto)
-        parse_patient(data, ontology=onto)
-    except InputError:
-        return True
-    return False
 
 
 @dataclass(frozen=True)
@@ -366,12 +139,12 @@ def what_if(patient: PatientLike, changes=None, *, as_of: object = None,
     threshold = check_threshold(threshold_days)
     onto = reasoner.ontology
     base = load_patient(patient, ontology=onto)
-    parsed = _as_changes(changes)
+    parsed = as_changes(changes)
     if as_of is not None:
         if not isinstance(as_of, (str, dt.date)):
             raise InputError("as_of", as_of, "a date as YYYY-MM-DD or +Nd / -Nd")
         text = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
-        if not (_RELATIVE.match(text) or re.match(r"^\d{4}-\d{2}-\d{2}$", text)):
+        if not (RELATIVE_DAYS.match(text) or re.match(r"^\d{4}-\d{2}-\d{2}$", text)):
             raise InputError("as_of", as_of, "a date as YYYY-MM-DD or +Nd / -Nd (days after the assessment date)")
         parsed.append(parse_change(f"assessed_on={text}"))
     changed = apply_changes(base, parsed, ontology=onto)

@@ -29,170 +29,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from dataclasses import replace
+from typing import Any
 
-from ..reasoning.explanation import Chain, Evidence
-from ..rules.facts import fact_id
-from ..knowledge.wording import DISCLAIMER, wrap
-from ..reasoning.premises import MISSING, Premise, RulePremises, best_match, fact_fields, rule_premises
+from ..reasoning.explanation import Evidence
+from ..reasoning.premises import MISSING, Premise, RulePremises, best_match, fact_fields, fact_id, rule_premises
+from .why_not_answer import (DEFAULT_DEPTH, FailedPremise, HeldPremise, Route, SiteAnswer, WhyNot,
+                             merge_changes)
 
 __all__ = ["HeldPremise", "FailedPremise", "Route", "SiteAnswer", "WhyNot", "why_not", "site_answer",
            "merge_changes", "DEFAULT_DEPTH"]
-
-#: How many levels of failed, derivable premises are explained in turn.
-DEFAULT_DEPTH = 3
-
-
-@dataclass(frozen=True)
-class HeldPremise:
-    """A premise that held, and the facts that satisfied it (none for a test or setting)."""
-
-    premise: str
-    facts: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"premise": self.premise, "facts": list(self.facts)}
-
-
-@dataclass(frozen=True)
-class FailedPremise:
-    """A premise that is false for this patient, why, and what would make it hold.
-
-    ``fact`` is the id of the fact the premise needed, when its bindings
-    name one that is absent from the run (None when the fact exists but fails
-    a predicate, or the premise is a test). ``changes`` are patient changes (:mod:`kg.questions.what_if` syntax) that together
-    make the premise hold, or None when no patient change can (a rule that
-    only applies at another site) or the depth bound stopped the search.
-    """
-
-    premise: str
-    reason: str
-    values: tuple[tuple[str, Any], ...]
-    evidence: tuple[Evidence, ...]
-    changes: tuple[str, ...] | None
-    why_not: "SiteAnswer | None"
-    fact: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"premise": self.premise, "fact": self.fact, "reason": self.reason, "values": dict(self.values),
-                "evidence": [e.to_dict() for e in self.evidence],
-                "changes": None if self.changes is None else list(self.changes),
-                "why_not": None if self.why_not is None else self.why_not.to_dict()}
-
-
-@dataclass(frozen=True)
-class Route:
-    """One way the concept could be concluded: a rule (``rule`` set) or a report by the patient."""
-
-    rule: str | None
-    label: str
-    edge: str | None
-    applies_at_site: bool
-    held: tuple[HeldPremise, ...]
-    failed: tuple[FailedPremise, ...]
-
-    @property
-    def changes(self) -> tuple[str, ...] | None:
-        """Patient changes that make every failed premise hold, or None if some cannot."""
-        if not self.applies_at_site or any(f.changes is None for f in self.failed):
-            return None
-        return merge_changes(c for f in self.failed for c in f.changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"route": "rule" if self.rule else "reported", "rule": self.rule, "label": self.label,
-                "edge": self.edge, "applies_at_site": self.applies_at_site,
-                "held": [h.to_dict() for h in self.held], "failed": [f.to_dict() for f in self.failed],
-                "changes": None if self.changes is None else list(self.changes)}
-
-
-@dataclass(frozen=True)
-class SiteAnswer:
-    """The answer at one site: the chain if concluded, otherwise every route."""
-
-    concept: str
-    site: str | None
-    concluded: bool
-    chain: Chain | None
-    routes: tuple[Route, ...]
-
-    @property
-    def changes(self) -> tuple[str, ...] | None:
-        """The smallest set of patient changes, over all routes, that concludes the concept here."""
-        options = [r.changes for r in self.routes if r.changes is not None]
-        return min(options, key=lambda c: (len(c), c)) if options else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"concept": self.concept, "site": self.site, "concluded": self.concluded,
-                "chain": None if self.chain is None else self.chain.to_dict(),
-                "routes": [r.to_dict() for r in self.routes],
-                "changes": None if self.changes is None else list(self.changes)}
-
-
-class WhyNot:
-    """The answer to "why was CONCEPT not concluded?" for one patient.
-
-    ``sites`` holds one :class:`SiteAnswer` per site asked about; ``message``
-    says so plainly when nothing at all could lead to the concept.
-    """
-
-    def __init__(self, explanation, concept: str, site: str | None, sites: tuple[SiteAnswer, ...],
-                 message: str):
-        self.explanation = explanation
-        self.concept = concept
-        self.site = site
-        self.sites = sites
-        self.message = message
-
-    @property
-    def concluded(self) -> bool:
-        """True when the concept was concluded at some site asked about."""
-        return any(s.concluded for s in self.sites)
-
-    def at(self, site: str) -> SiteAnswer:
-        """The answer at ``site`` (KeyError if that site was not asked about)."""
-        for answer in self.sites:
-            if answer.site == site:
-                return answer
-        raise KeyError(site)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (see docs/clinician-questions.md)."""
-        e = self.explanation
-        return {"patient": e.patient.id, "assessed_on": e.assessed_on, "threshold_days": e.threshold_days,
-                "concept": self.concept, "label": e.ontology.concepts[self.concept].label,
-                "site": self.site, "concluded": self.concluded, "message": self.message,
-                "sites": [s.to_dict() for s in self.sites]}
-
-    def to_json(self) -> str:
-        """Deterministic JSON text, ending in a newline."""
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
-
-    def to_text(self) -> str:
-        """Plain-language answer with the source quotes."""
-        return "\n".join(_text_lines(self)) + "\n"
-
-    def __repr__(self) -> str:
-        return f"<WhyNot concept={self.concept!r} site={self.site!r} concluded={self.concluded}>"
-
-
-def merge_changes(changes) -> tuple[str, ...]:
-    """Deduplicate changes in order; of several relative ``assessed_on=+Nd`` keep the latest.
-
-    >>> merge_changes(["assessed_on=+3d", "findings+=x", "assessed_on=+9d", "findings+=x"])
-    ('findings+=x', 'assessed_on=+9d')
-    """
-    out: list[str] = []
-    later = None
-    for change in changes:
-        if change.startswith("assessed_on=+") and change.endswith("d"):
-            days = int(change[len("assessed_on=+"):-1])
-            later = days if later is None else max(later, days)
-        elif change not in out:
-            out.append(change)
-    if later is not None:
-        out.append(f"assessed_on=+{later}d")
-    return tuple(out)
 
 
 class _Asker:
@@ -471,55 +317,6 @@ def why_not(e, concept: str, site: str | None = None, *, depth: int = DEFAULT_DE
     else:
         message = f"{label} was not concluded at: {', '.join(sites)}"
     return WhyNot(e, key, where, answers, message)
-
-
-# ---------------------------------------------------------------- text form
-def _wrap(text: str, indent: str = "") -> list[str]:
-    return wrap(text, indent, hang=4)
-
-
-def _answer_lines(w: WhyNot, answer: SiteAnswer, indent: str) -> Iterator[str]:
-    onto = w.explanation.ontology
-    where = onto.concepts[answer.site].label if answer.site else "no site"
-    head = f"{onto.concepts[answer.concept].label} at the {where}"
-    if answer.concluded:
-        yield from _wrap(f"{head}: CONCLUDED, so there is no why-not; its chain:", indent)
-        for step in answer.chain.steps if answer.chain else ():
-            how = "given" if step.rule is None else f"by {step.rule} from {', '.join(step.premises)}"
-            yield from _wrap(f"- {step.fact}: {how}", indent + "  ")
-        return
-    yield from _wrap(f"{head}: not concluded. Every way it could be:", indent)
-    for route in answer.routes:
-        name = f"rule {route.rule}: {route.label}" if route.rule else route.label
-        yield from _wrap(f"- {name}", indent + "  ")
-        pad = indent + "    "
-        if not route.applies_at_site:
-            yield from _wrap("this rule only concludes at another site (its premises name the site)", pad)
-        for h in route.held:
-            facts = f" [{', '.join(h.facts)}]" if h.facts else ""
-            yield from _wrap(f"held: {h.premise}{facts}", pad)
-        for f in route.failed:
-            yield from _wrap(f"FAILED: {f.premise}: {f.reason}", pad)
-            for ev in f.evidence:
-                yield from _wrap(f'source {ev.passage}: "{ev.text}"', pad + "  ")
-            if f.why_not is not None and not f.why_not.concluded:
-                yield from _answer_lines(w, f.why_not, pad + "  ")
-        if route.changes is not None:
-            yield from _wrap("would hold with: " + " ".join(route.changes), pad)
-
-
-def _text_lines(w: WhyNot) -> Iterator[str]:
-    e = w.explanation
-    label = e.ontology.concepts[w.concept].label
-    yield f"painkg: why not {w.concept} ({label})? (patient {e.patient.id})"
-    yield f"assessed on {e.assessed_on}; threshold {e.threshold_days} days"
-    yield ""
-    yield from _wrap(w.message, "")
-    for answer in w.sites:
-        yield ""
-        yield from _answer_lines(w, answer, "")
-    yield ""
-    yield DISCLAIMER
 
 
 def site_answer(e, concept: str, site: str | None, *, depth: int = DEFAULT_DEPTH) -> SiteAnswer:

@@ -34,10 +34,10 @@ from experta.conditionalelement import TEST
 from experta.fieldconstraint import ANDFC, P, W
 
 from ..rules.engine import PainEngine
-from ..rules.facts import C, Setting
+from ..rules.facts import C, Setting, fact_id
 from ..rules.tracing import rule_id
 
-__all__ = ["Predicate", "FieldTest", "Premise", "RulePremises", "Match", "rule_premises",
+__all__ = ["fact_id", "Predicate", "FieldTest", "Premise", "RulePremises", "Match", "rule_premises",
            "best_match", "fact_fields", "MISSING"]
 
 #: A field a fact does not have (experta does not match such a fact).

@@ -33,18 +33,15 @@ rdflib.term.URIRef('https://w3id.org/painkg/patient/p1/fact/persistent_pain@lowe
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import warnings
 from types import SimpleNamespace
-from typing import Iterable
-from urllib.parse import quote
 
 from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
-from ..errors import InputError
-from ..knowledge.ontology import PK, PKC, PKE, PKR, PKS, PROV, TIME, ontology_graph
+from ..knowledge.ontology import PK, PKC, PROV, TIME, ontology_graph
+from .rdf_iris import (ENGINE, ONTOLOGY_GRAPH, PATIENT_BASE, PREFIXES, derivations_graph_iri, fact_iri,
+                       firing_iri, input_graph_iri, patient_iri, quote_segment)
+from .rdf_serialize import (QUAD_FORMATS, RDF_FORMATS, quad_key, quads_for_rdflib, rdf_format, serialize_quads)
 
 __all__ = [
     "PATIENT_BASE", "ONTOLOGY_GRAPH", "ENGINE", "RDF_FORMATS", "PREFIXES",
@@ -52,76 +49,11 @@ __all__ = [
     "explanation_quads", "ontology_quads", "explanation_dataset", "explanation_rdf", "serialize_quads",
 ]
 
-PATIENT_BASE = "https://w3id.org/painkg/patient/"
-#: Named graph holding the ontology.
-ONTOLOGY_GRAPH = URIRef("https://w3id.org/painkg/graph/ontology")
-#: The software agent every rule firing is associated with.
-ENGINE = URIRef("https://w3id.org/painkg/agent/engine")
-
-#: Prefixes used when writing Turtle, TriG and JSON-LD (and pre-bound by ``painkg query``).
-PREFIXES = {
-    "pk": str(PK), "pke": str(PKE), "pkc": str(PKC), "pkr": str(PKR), "pks": str(PKS),
-    "pkp": PATIENT_BASE,
-    "prov": str(PROV), "obo": "http://purl.obolibrary.org/obo/",
-    "oa": "http://www.w3.org/ns/oa#", "time": str(TIME),
-    "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": str(DCTERMS),
-    "rdf": str(RDF), "rdfs": str(RDFS), "owl": "http://www.w3.org/2002/07/owl#", "xsd": str(XSD),
-    "icd": "http://purl.bioontology.org/ontology/ICD10CM/",
-}
-
-#: Format name -> (pyoxigraph/rdflib format, whether it keeps named graphs).
-RDF_FORMATS = {"ttl": "turtle", "turtle": "turtle", "trig": "trig", "nt": "nt", "nq": "nq",
-               "jsonld": "jsonld"}
-_QUAD_FORMATS = ("trig", "nq", "jsonld")
-
 # The terms explanations use beyond the shipped ontology. They go into the
 # ontology named graph so OWL tools, SHACL and `--reason` see them; all map
 # onto PROV-O so PROV-aware tools need nothing painkg-specific.
 
 _TYPE, _LABEL, _ID = RDF.type, RDFS.label, DCTERMS.identifier
-
-
-def _quote(text: str) -> str:
-    # '@' and ':' are legal in an IRI path segment; '/' must not split the id.
-    return quote(text, safe="@:")
-
-
-def patient_iri(patient_id: str) -> URIRef:
-    """The IRI of a patient.
-
-    >>> patient_iri("anna k")
-    rdflib.term.URIRef('https://w3id.org/painkg/patient/anna%20k')
-    """
-    return URIRef(PATIENT_BASE + _quote(patient_id))
-
-
-def fact_iri(patient_id: str, fact_id: str) -> URIRef:
-    """The IRI of a fact of a patient (``/`` in the fact id is percent-encoded).
-
-    >>> fact_iri("p1", "injury_unresolved@neck/muscle_strain").rsplit("/", 1)[-1]
-    'injury_unresolved@neck%2Fmuscle_strain'
-    """
-    return URIRef(f"{patient_iri(patient_id)}/fact/{_quote(fact_id)}")
-
-
-def firing_iri(patient_id: str, fact_id: str, rule: str, premises: Iterable[str]) -> URIRef:
-    """The IRI of one firing: fact, rule, and a short stable hash of the premises.
-
-    >>> firing_iri("p1", "muscle_knots@neck", "knots-from-overload", ["muscle_overload@neck"]).split("/patient/")[1]
-    'p1/firing/muscle_knots@neck/knots-from-overload/871f22f8'
-    """
-    digest = hashlib.sha256("\n".join(sorted(premises)).encode("utf-8")).hexdigest()[:8]
-    return URIRef(f"{patient_iri(patient_id)}/firing/{_quote(fact_id)}/{_quote(rule)}/{digest}")
-
-
-def input_graph_iri(patient_id: str) -> URIRef:
-    """The named graph of a patient's input (observed) facts."""
-    return URIRef(f"{patient_iri(patient_id)}/graph/input")
-
-
-def derivations_graph_iri(patient_id: str) -> URIRef:
-    """The named graph of a patient's derivations (firings and derived facts)."""
-    return URIRef(f"{patient_iri(patient_id)}/graph/derivations")
 
 
 def _lit(value) -> Literal:
@@ -155,7 +87,7 @@ def explanation_quads(e) -> list[tuple]:
     >>> sorted({str(g).rsplit("/", 1)[-1] for *_, g in explanation_quads(e)})
     ['derivations', 'input']
     """
-    return sorted(_patient_quads(e), key=_quad_key)
+    return sorted(_patient_quads(e), key=quad_key)
 
 
 def _patient_quads(e) -> set[tuple]:
@@ -171,7 +103,7 @@ def _patient_quads(e) -> set[tuple]:
         # Premises recur across firings; build each fact's IRI once.
         node = nodes.get(fact_id)
         if node is None:
-            node = nodes[fact_id] = URIRef(base + _quote(fact_id))
+            node = nodes[fact_id] = URIRef(base + quote_segment(fact_id))
         return node
 
     def add(s, p, o, g):
@@ -256,18 +188,6 @@ def _add_firing(add, fact_node, e, fact, just, node, patient, graph) -> None:
         add(firing, _pk.thresholdDays, _lit(bindings["threshold"]), graph)
 
 
-def _term_key(term) -> tuple:
-    if isinstance(term, Literal):
-        return (1, str(term), str(term.datatype or ""), term.language or "")
-    return (0, str(term), "", "")
-
-
-def _quad_key(quad) -> tuple:
-    s, p, o, g = quad
-    # rdf:type first within a subject, as people write Turtle.
-    return (str(g), str(s), "" if p == _TYPE else str(p), _term_key(o))
-
-
 @functools.lru_cache(maxsize=1)
 def ontology_quads() -> tuple:
     """The ontology as sorted quads in :data:`ONTOLOGY_GRAPH`.
@@ -276,7 +196,7 @@ def ontology_quads() -> tuple:
     True
     """
     graph = ontology_graph()
-    return tuple(sorted(((s, p, o, ONTOLOGY_GRAPH) for s, p, o in graph), key=_quad_key))
+    return tuple(sorted(((s, p, o, ONTOLOGY_GRAPH) for s, p, o in graph), key=quad_key))
 
 
 def explanation_dataset(e, with_ontology: bool = True) -> Dataset:
@@ -302,147 +222,6 @@ def explanation_dataset(e, with_ontology: bool = True) -> Dataset:
     return ds
 
 
-def quads_for_rdflib(ds: Dataset, quads) -> list[tuple]:
-    """Quads with the graph term replaced by the dataset's graph object (for ``Dataset.addN``)."""
-    graphs: dict = {}
-    out = []
-    for s, p, o, g in quads:
-        graph = graphs.get(g)
-        if graph is None:
-            graph = graphs[g] = ds.graph(g)
-        out.append((s, p, o, graph))
-    return out
-
-
-def _ox_term(term):
-    import pyoxigraph as ox
-
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    return ox.BlankNode(str(term))
-
-
-def to_oxigraph_quads(quads) -> list:
-    """rdflib-term quads as ``pyoxigraph.Quad`` objects (for bulk loading or writing)."""
-    import pyoxigraph as ox
-
-    cache: dict = {}
-
-    def conv(term):
-        hit = cache.get(term)
-        if hit is None:
-            hit = cache[term] = _ox_term(term)
-        return hit
-
-    return [ox.Quad(conv(s), conv(p), conv(o), ox.DefaultGraph() if g is None else conv(g)) for s, p, o, g in quads]
-
-
-def serialize_quads(quads, format: str) -> str:
-    """Write sorted quads deterministically in ``format`` (a key of :data:`RDF_FORMATS`).
-
-    Triple formats drop the graph names (the graphs are merged).
-
-    >>> from rdflib import Literal, URIRef
-    >>> q = [(URIRef("https://w3id.org/painkg/patient/x"), URIRef("http://purl.org/dc/terms/identifier"),
-    ...       Literal("x"), URIRef("https://w3id.org/painkg/patient/x/graph/input"))]
-    >>> print(serialize_quads(q, "ttl"), end="")
-    @prefix dcterms: <http://purl.org/dc/terms/> .
-    <BLANKLINE>
-    <https://w3id.org/painkg/patient/x> dcterms:identifier "x" .
-    """
-    kind = _format(format)
-    quads = sorted(set(quads), key=_quad_key)
-    if kind == "jsonld":
-        return _jsonld(quads)
-    if kind in ("nt", "nq"):
-        import pyoxigraph as ox
-
-        if kind == "nt":
-            items = [ox.Triple(q.subject, q.predicate, q.object) for q in to_oxigraph_quads(quads)]
-            text = ox.serialize(items, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-        else:
-            text = ox.serialize(to_oxigraph_quads(quads), format=ox.RdfFormat.N_QUADS).decode("utf-8")
-        # Split on "\n" only: str.splitlines() would also break inside literals
-        # at U+0085 or U+2028, which N-Triples leaves unescaped.
-        return "".join(sorted({line + "\n" for line in text.split("\n") if line}))
-    return _turtle_like(quads, kind)
-
-
-def _format(format: str) -> str:
-    key = str(format).lower()
-    if key not in RDF_FORMATS:
-        raise InputError("format", format, "one of " + ", ".join(sorted(RDF_FORMATS)))
-    return RDF_FORMATS[key]
-
-
-def _used_prefixes(quads) -> dict[str, str]:
-    # Declare only the prefixes the data uses, so outputs stay small and stable.
-    # Patient IRIs hold '/' and '@', which Turtle would have to escape in a
-    # prefixed name: they are written in full, so `pkp` is never declared.
-    iris = set()
-    for quad in quads:
-        for term in quad:
-            if isinstance(term, Literal):
-                if term.datatype is not None:
-                    iris.add(str(term.datatype))
-            else:
-                iris.add(str(term))
-    used = {}
-    for prefix, ns in PREFIXES.items():
-        if prefix != "pkp" and any(i.startswith(ns) and _local_ok(i[len(ns):]) for i in iris):
-            used[prefix] = ns
-    return dict(sorted(used.items()))
-
-
-def _local_ok(local: str) -> bool:
-    return bool(local) and "/" not in local and "%" not in local and not local.endswith(".")
-
-
-def _turtle_like(quads, kind: str) -> str:
-    import pyoxigraph as ox
-
-    prefixes = _used_prefixes(quads)
-    if kind == "turtle":
-        # One graph: merge, then order by subject so each subject is written once.
-        merged = sorted({(s, p, o, None) for s, p, o, _ in quads}, key=_quad_key)
-        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in to_oxigraph_quads(merged)]
-        data = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
-    else:
-        data = ox.serialize(to_oxigraph_quads(quads), format=ox.RdfFormat.TRIG, prefixes=prefixes)
-    # Oxigraph writes the prefix lines in its own map order: write them sorted.
-    text = data.decode("utf-8")
-    body = [line for line in text.split("\n") if not line.startswith("@prefix ")]
-    head = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items())
-    return head + "\n" + "\n".join(body).lstrip("\n")
-
-
-def _jsonld(quads) -> str:
-    # rdflib writes compacted JSON-LD with an inline context (never a remote
-    # one); its node order follows set iteration, so sort nodes and values.
-    ds = Dataset()
-    ds.addN(quads_for_rdflib(ds, quads))
-    prefixes = _used_prefixes(quads)
-    with warnings.catch_warnings():  # rdflib's JSON-LD writer uses its own deprecated API
-        warnings.simplefilter("ignore", DeprecationWarning)
-        text = ds.serialize(format="json-ld", context=prefixes, auto_compact=True)
-    return json.dumps(_sorted_jsonld(json.loads(text)), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-
-
-def _sorted_jsonld(value):
-    if isinstance(value, dict):
-        return {k: (v if k == "@context" else _sorted_jsonld(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        items = [_sorted_jsonld(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-    return value
-
-
 def explanation_rdf(e, format: str = "trig", with_ontology: bool | None = None) -> str:
     """The explanation as RDF text: ``ttl``/``turtle``, ``trig``, ``nt``, ``nq`` or ``jsonld``.
 
@@ -460,9 +239,9 @@ def explanation_rdf(e, format: str = "trig", with_ontology: bool | None = None) 
     ...
     kg.errors.InputError: format: 'rdfxml' is not allowed; expected one of jsonld, nq, nt, trig, ttl, turtle
     """
-    kind = _format(format)
+    kind = rdf_format(format)
     if with_ontology is None:
-        with_ontology = kind in _QUAD_FORMATS
+        with_ontology = kind in QUAD_FORMATS
     quads = list(explanation_quads(e))
     if with_ontology:
         quads.extend(ontology_quads())

@@ -1,0 +1,79 @@
+"""The IRIs of painkg's RDF: patients, their facts, rule firings and named graphs.
+
+>>> input_graph_iri("p1")
+rdflib.term.URIRef('https://w3id.org/painkg/patient/p1/graph/input')
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable
+from urllib.parse import quote
+
+from rdflib import URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
+
+from ..knowledge.ontology import PK, PKC, PKE, PKR, PKS, PROV, TIME
+
+__all__ = ["PATIENT_BASE", "ONTOLOGY_GRAPH", "ENGINE", "PREFIXES", "patient_iri", "fact_iri", "firing_iri",
+           "input_graph_iri", "derivations_graph_iri", "quote_segment"]
+
+PATIENT_BASE = "https://w3id.org/painkg/patient/"
+#: Named graph holding the ontology.
+ONTOLOGY_GRAPH = URIRef("https://w3id.org/painkg/graph/ontology")
+#: The software agent every rule firing is associated with.
+ENGINE = URIRef("https://w3id.org/painkg/agent/engine")
+
+#: Prefixes used when writing Turtle, TriG and JSON-LD (and pre-bound by ``painkg query``).
+PREFIXES = {
+    "pk": str(PK), "pke": str(PKE), "pkc": str(PKC), "pkr": str(PKR), "pks": str(PKS),
+    "pkp": PATIENT_BASE,
+    "prov": str(PROV), "obo": "http://purl.obolibrary.org/obo/",
+    "oa": "http://www.w3.org/ns/oa#", "time": str(TIME),
+    "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": str(DCTERMS),
+    "rdf": str(RDF), "rdfs": str(RDFS), "owl": "http://www.w3.org/2002/07/owl#", "xsd": str(XSD),
+    "icd": "http://purl.bioontology.org/ontology/ICD10CM/",
+}
+
+
+def quote_segment(text: str) -> str:
+    # '@' and ':' are legal in an IRI path segment; '/' must not split the id.
+    return quote(text, safe="@:")
+
+
+def patient_iri(patient_id: str) -> URIRef:
+    """The IRI of a patient.
+
+    >>> patient_iri("anna k")
+    rdflib.term.URIRef('https://w3id.org/painkg/patient/anna%20k')
+    """
+    return URIRef(PATIENT_BASE + quote_segment(patient_id))
+
+
+def fact_iri(patient_id: str, fact_id: str) -> URIRef:
+    """The IRI of a fact of a patient (``/`` in the fact id is percent-encoded).
+
+    >>> fact_iri("p1", "injury_unresolved@neck/muscle_strain").rsplit("/", 1)[-1]
+    'injury_unresolved@neck%2Fmuscle_strain'
+    """
+    return URIRef(f"{patient_iri(patient_id)}/fact/{quote_segment(fact_id)}")
+
+
+def firing_iri(patient_id: str, fact_id: str, rule: str, premises: Iterable[str]) -> URIRef:
+    """The IRI of one firing: fact, rule, and a short stable hash of the premises.
+
+    >>> firing_iri("p1", "muscle_knots@neck", "knots-from-overload", ["muscle_overload@neck"]).split("/patient/")[1]
+    'p1/firing/muscle_knots@neck/knots-from-overload/871f22f8'
+    """
+    digest = hashlib.sha256("\n".join(sorted(premises)).encode("utf-8")).hexdigest()[:8]
+    return URIRef(f"{patient_iri(patient_id)}/firing/{quote_segment(fact_id)}/{quote_segment(rule)}/{digest}")
+
+
+def input_graph_iri(patient_id: str) -> URIRef:
+    """The named graph of a patient's input (observed) facts."""
+    return URIRef(f"{patient_iri(patient_id)}/graph/input")
+
+
+def derivations_graph_iri(patient_id: str) -> URIRef:
+    """The named graph of a patient's derivations (firings and derived facts)."""
+    return URIRef(f"{patient_iri(patient_id)}/graph/derivations")
