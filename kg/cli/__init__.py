@@ -24,6 +24,11 @@ class _PainkgGroup(click.Group):
         try:
             code = super().main(args=args, prog_name=prog_name or "painkg", standalone_mode=False, **extra)
         except click.UsageError as exc:
+            if exc.ctx is not None and _asked_for_nothing(exc):
+                # `painkg` or `painkg what-if` alone: the user is asking what there is, so
+                # answer with the help on standard output, not with an error line.
+                click.echo(exc.ctx.get_help())
+                sys.exit(0)
             hint = f"\nTry '{exc.ctx.command_path} --help' for help." if exc.ctx else ""
             click.echo(f"error: {exc.format_message()}{hint}", err=True)
             sys.exit(2)
@@ -45,6 +50,11 @@ class _PainkgGroup(click.Group):
         # Every command's --help ends with the disclaimer.
         kwargs.setdefault("epilog", DISCLAIMER)
         return super().command(*args, **kwargs)
+
+
+def _asked_for_nothing(exc: click.UsageError) -> bool:
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)
+    return no_args is not None and isinstance(exc, no_args)
 
 
 @click.group(name="painkg", cls=_PainkgGroup, context_settings={"help_option_names": ["-h", "--help"]},

@@ -39,9 +39,9 @@ def explain_command(patient, fmt, as_of, threshold_days, output):
 
     Example:
 
+    \b
         painkg explain examples/lower-back-strain-day20.json
-
-        painkg explain examples/neck-strain-acute.json --format json --as-of 2026-04-30
+        painkg explain examples/neck-strain-day16.json --format json --as-of 2026-06-30
     """
     e = explain(patient, as_of=as_of, threshold_days=threshold_days)
     if fmt == "text":

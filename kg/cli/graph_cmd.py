@@ -35,10 +35,9 @@ def graph_command(patient, ontology, fmt, compact, as_of, threshold_days, output
 
     Example:
 
+    \b
         painkg graph examples/lower-back-strain-day20.json --format html -o day20.html
-
         painkg graph examples/neck-strain-day16.json --format mermaid --compact
-
         painkg graph --ontology --format svg -o causal-model.svg
     """
     if ontology == (patient is not None):

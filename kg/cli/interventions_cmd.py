@@ -29,8 +29,8 @@ def interventions_command(patient, max_changes, fmt, as_of, threshold_days, outp
 
     Example:
 
+    \b
         painkg interventions examples/two-injuries.json
-
         painkg interventions examples/knots-first-report.json --format json
     """
     result = interventions(patient, as_of=as_of, threshold_days=threshold_days, max_changes=max_changes)

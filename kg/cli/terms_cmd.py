@@ -22,6 +22,7 @@ def terms_command(role, fmt):
 
     Example:
 
+    \b
         painkg terms --role injury
     """
     rows = terms(role)

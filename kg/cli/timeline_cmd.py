@@ -26,8 +26,8 @@ def timeline_command(patient, fmt, as_of, threshold_days, output):
 
     Example:
 
+    \b
         painkg timeline examples/two-injuries.json
-
         painkg timeline examples/lower-back-strain-acute.json --format json
     """
     e = explain(patient, as_of=as_of, threshold_days=threshold_days)

@@ -30,8 +30,8 @@ def what_if_command(patient, changes, as_of, threshold_days, fmt, output):
 
     Example:
 
+    \b
         painkg what-if examples/lower-back-strain-day20.json --set injuries[0].resolved=true
-
         painkg what-if examples/lower-back-strain-acute.json --as-of +10d --format json
     """
     result = what_if(patient, list(changes), as_of=as_of, threshold_days=threshold_days)

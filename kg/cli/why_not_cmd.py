@@ -32,8 +32,8 @@ def why_not_command(patient, concept, site, depth, fmt, as_of, threshold_days, o
 
     Example:
 
+    \b
         painkg why-not examples/lower-back-strain-acute.json muscle_knots
-
         painkg why-not examples/two-injuries.json persistent_pain --site neck --format json
     """
     e = explain(patient, as_of=as_of, threshold_days=threshold_days)
