@@ -38,8 +38,9 @@ def _wheel_layout(tmp_path: Path) -> Path:
 
 def _lint(tree: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    code = "import sys; from importlinter.cli import lint_imports_command; lint_imports_command()"
-    return subprocess.run([sys.executable, "-c", code, str(CONFIG), "--no-cache"],
+    code = ("import sys; from importlinter.cli import lint_imports; "
+            f"sys.exit(lint_imports(config_filename={str(CONFIG)!r}, no_cache=True))")
+    return subprocess.run([sys.executable, "-c", code],
                           cwd=tree, env=env, capture_output=True, text=True, timeout=300)
 
 
