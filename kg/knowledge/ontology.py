@@ -326,13 +326,13 @@ def load_ontology() -> Ontology:
 
     edges = {}
     for e in g.subjects(RDF.type, PK.CausalClaim):
-        predicate = g.value(e, RDF.predicate)
+        predicate = g.value(e, PK.claimPredicate)
         condition = g.value(e, PK.condition)
         edges[notation[e]] = Edge(
             id=notation[e], iri=str(e), label=str(g.value(e, RDFS.label)),
-            subject=notation[g.value(e, RDF.subject)], predicate=str(predicate),
+            subject=notation[g.value(e, PK.claimSubject)], predicate=str(predicate),
             predicate_label=str(g.value(predicate, RDFS.label) or _local(predicate)),
-            object=notation[g.value(e, RDF.object)], certainty=str(g.value(e, PK.certainty)),
+            object=notation[g.value(e, PK.claimObject)], certainty=str(g.value(e, PK.certainty)),
             condition=conditions.get(condition) if condition is not None else None,
             feedback=bool(g.value(e, PK.feedback, default=Literal(False)).toPython()),
             passages=ids(e, PROV.wasDerivedFrom, {}))
