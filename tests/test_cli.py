@@ -53,12 +53,12 @@ def test_explain_options_mirror_the_api():
 
 
 CLI_ERRORS = [
-    (["explain", "/no/such.json"], "error: file: '/no/such.json' is not allowed; expected a readable JSON file (not found)"),
+    (["explain", "/no/such.json"], 'error: file: "/no/such.json" is not allowed; expected a readable JSON file (not found)'),
     (["explain", DAY20, "--format", "xml"], "error: Invalid value for '--format': 'xml' is not one of"),
     (["explain", DAY20, "--threshold-days", "two"], "error: Invalid value for '--threshold-days': 'two' is not a valid integer."),
     (["explain", DAY20, "--threshold-days", "-1"], "error: threshold_days: -1 is not allowed; expected a whole number of days from 0 to 36500"),
-    (["explain", DAY20, "--as-of", "2026-02-30"], "error: as_of: '2026-02-30' is not allowed; expected a date as YYYY-MM-DD"),
-    (["explain", DAY20, "--as-of", "2026-01-01"], "error: injuries[0].onset: '2026-03-01' is after the assessment date 2026-01-01"),
+    (["explain", DAY20, "--as-of", "2026-02-30"], 'error: as_of: "2026-02-30" is not allowed; expected a date as YYYY-MM-DD'),
+    (["explain", DAY20, "--as-of", "2026-01-01"], 'error: injuries[0].onset: "2026-03-01" is after the assessment date 2026-01-01'),
     (["explain"], "error: Missing argument 'FILE|-'."),
     (["explode"], "error: No such command 'explode'."),
     (["terms", "--role", "organ"], "error: Invalid value for '--role': 'organ' is not one of"),
@@ -78,10 +78,10 @@ def test_cli_errors(args, message):
 
 
 @pytest.mark.parametrize("payload,message", [
-    ("{not json", "error: file: '-' is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
+    ("{not json", 'error: file: standard input is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)'),
     ('{"id": "x", "injuries": [{"kind": "strain", "site": "knee", "days_since_onset": 1}]}',
-     "error: injuries[0].site: 'knee' is not allowed; expected one of lower_back, neck, upper_back"),
-    ('"just a string"', "error: patient: 'str' is not allowed; expected a JSON object with id, assessed_on, injuries, findings"),
+     'error: injuries[0].site: "knee" is not allowed; expected one of lower_back, neck, upper_back'),
+    ('"just a string"', "error: patient: a string is not allowed; expected a JSON object with id, assessed_on, injuries, findings"),
 ])
 def test_cli_bad_patients_on_stdin(payload, message):
     code, _, err = run("explain", "-", input=payload)
@@ -117,7 +117,7 @@ def test_console_script_from_another_directory(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0 and json.loads(proc.stdout)["pain_persists"] is True
     proc = subprocess.run([PAINKG, "explain", "missing.json"], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.startswith("error: file: 'missing.json'")
+    assert proc.returncode == 2 and proc.stderr.startswith('error: file: "missing.json"')
     assert "Traceback" not in proc.stderr
 
 

@@ -32,7 +32,12 @@ def run(*args):
 
 
 def _graphml_back(text: str):
-    return nx.read_graphml(io.BytesIO(text.encode("utf-8")), force_multigraph=True)
+    back = nx.read_graphml(io.BytesIO(text.encode("utf-8")), force_multigraph=True)
+    # Edges come back keyed by their GraphML id (e0, e1...: unique); painkg's key is the "key" attribute.
+    rekeyed = nx.MultiDiGraph(**back.graph)
+    rekeyed.add_nodes_from(back.nodes(data=True))
+    rekeyed.add_edges_from((u, v, d.pop("key"), d) for u, v, d in back.edges(data=True))
+    return rekeyed
 
 
 def test_format_list():
@@ -198,7 +203,7 @@ def test_every_example_in_every_text_format_is_deterministic(reasoner):
 
 
 def test_unknown_format_is_an_input_error():
-    with pytest.raises(kg.InputError, match="--format: 'pdf' is not allowed; expected one of cytoscape, dot"):
+    with pytest.raises(kg.InputError, match='--format: "pdf" is not allowed; expected one of cytoscape, dot'):
         export(kg.causal_graph(), "pdf")
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import kg
-from support import EXAMPLES
+from kg.render.graph import PainGraph
+from support import EXAMPLES, example_paths
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -47,6 +48,8 @@ def browser(tmp_path_factory):
                  "--disable-dev-shm-usage", "--window-size=1400,900",
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(flag)
+    # Keep the page's console messages for get_log("browser").
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -82,10 +85,11 @@ def test_html_renders_every_node_offline_and_a_click_shows_the_quote(browser, tm
     _open(browser, graph, tmp_path / "three-sites.html")
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "html-graph-three-sites.png"))
-    # Too big to read when fitted: it opens at reading size on the loops and says so.
-    assert browser.execute_script("return window.painkgCy.zoom()") == 1
+    # Too big to read when fitted, and its chain to the key conclusions spans it all:
+    # it opens on the whole graph and says how to read the labels.
+    assert browser.execute_script("return window.painkgCy.zoom()") < 0.75
     note = browser.execute_script("return document.getElementById('note').innerText")
-    assert note == f"Showing part of {graph.number_of_nodes()} nodes at reading size; press Fit to see them all."
+    assert note == "Scroll, or double-click a node, to zoom in and read the labels."
     browser.find_element("id", "fit").click()
     browser.save_screenshot(str(ARTIFACTS / "html-graph-three-sites-fit.png"))
     assert browser.execute_script("return document.getElementById('note').innerText") == ""
@@ -121,3 +125,61 @@ def test_html_passage_click_shows_its_sentence(browser, tmp_path):
     panel = browser.execute_script("return document.getElementById('panel').innerText")
     assert panel.splitlines()[0] == "s12"
     assert kg.load_ontology().passages["s12"].text in panel
+
+
+def _console(browser) -> list[str]:
+    return [f"{e['level']}: {e['message']}" for e in browser.get_log("browser")]
+
+
+_VIEW = """
+var cy = window.painkgCy, w = cy.width(), h = cy.height();
+var graph = document.getElementById('cy').getBoundingClientRect();
+var panel = document.getElementById('panel').getBoundingClientRect();
+function outside(eles) {
+  return eles.filter(function (n) { var b = n.renderedBoundingBox();
+    return !(b.x1 >= 0 && b.y1 >= 0 && b.x2 <= w && b.y2 <= h && b.w > 0 && b.h > 0); }).map(function (n) { return n.id(); });
+}
+var key = cy.nodes('[?key_conclusion]');
+return {zoom: cy.zoom(), outside: outside(cy.nodes()), chain_outside: outside(key.union(key.predecessors()).nodes()),
+        overlap: Math.max(0, graph.right - panel.left), graph_width: graph.width, canvas_width: w,
+        note: document.getElementById('note').innerText};
+"""
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["full", "compact"])
+@pytest.mark.parametrize("path", example_paths(), ids=lambda p: p.stem)
+def test_html_opens_on_the_whole_chain_beside_the_panel_with_a_silent_console(browser, tmp_path, path, compact):
+    graph = kg.explain(path).graph(compact=compact)
+    _console(browser)  # forget earlier pages
+    _open(browser, graph, tmp_path / "page.html")
+    if path.stem == "lower-back-strain-day20":
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / f"html-graph-day20-{'compact' if compact else 'full'}-opening.png"))
+    assert _console(browser) == []  # no deprecation warning, no error
+    view = browser.execute_script(_VIEW)
+    # The graph area is beside the side panel, and every node is inside it, whole.
+    assert view["overlap"] == 0 and view["canvas_width"] == pytest.approx(view["graph_width"], abs=1)
+    assert view["chain_outside"] == [] and view["outside"] == []
+    assert 0 < view["zoom"] <= 1.5
+
+
+def test_a_big_graph_with_a_short_chain_opens_on_the_chain(browser, tmp_path):
+    g = PainGraph(name="painkg explanation of wide", patient="wide", assessed_on="2026-01-01", pain_persists=True,
+                  view="compact")
+    for i in range(80):
+        g.add_node(f"other{i:02}", kind="input", label=f"an unrelated finding number {i}", status="observed",
+                   loop=False)
+    g.add_node("injury", kind="input", label="muscle strain", status="observed", loop=False)
+    g.add_node("knots", kind="derived", label="muscle knots", status="derived", loop=False, key_conclusion=True)
+    g.add_node("pain", kind="derived", label="persistent pain", status="derived", loop=False, key_conclusion=True)
+    g.add_edge("injury", "knots", key="r1", kind="derivation", label="r1", loop=False)
+    g.add_edge("knots", "pain", key="r2", kind="derivation", label="r2", loop=False)
+    _console(browser)
+    _open(browser, g, tmp_path / "wide.html")
+    assert _console(browser) == []
+    view = browser.execute_script(_VIEW)
+    assert view["chain_outside"] == [] and view["outside"] and view["zoom"] >= 0.75
+    assert view["note"] == ("Showing the chain to the key conclusions (3 of 83 nodes); scroll to zoom in, "
+                            "press Fit to see them all.")
+    browser.find_element("id", "fit").click()
+    assert browser.execute_script(_VIEW)["outside"] == []

@@ -123,3 +123,19 @@ def test_cli_matches_the_api():
     assert json.loads(result.stdout)["interventions"][0]["changes"] == ["injuries[0].resolved=true"]
     bad = CliRunner().invoke(cli, ["interventions", path, "--threshold-days", "-3"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: threshold_days: -3 is not allowed")
+
+
+def test_a_bound_too_small_says_so_and_names_the_bound():
+    # Two unresolved strains past the threshold: fixing both is needed, so a bound of 1
+    # finds nothing; the answer must say the bound cut the search, not blame "the facts
+    # below" while listing none.
+    patient = {"id": "t2", "assessed_on": "2026-03-30", "injuries": [
+        {"kind": "strain", "site": "lower_back", "days_since_onset": 20},
+        {"kind": "strain", "site": "neck", "days_since_onset": 20}]}
+    r = kg.interventions(patient, max_changes=1)
+    assert r.interventions == () and r.blocking == ()
+    assert r.message.startswith("no set of at most 1 change stops persistent pain (the bound max_changes=1)")
+    assert "raise --max-changes (max_changes=) to 2" in r.message
+    assert "facts below" not in r.to_text()
+    both = kg.interventions(patient, max_changes=2)
+    assert [i.changes for i in both.interventions] == [("injuries[0].resolved=true", "injuries[1].resolved=true")]

@@ -130,7 +130,7 @@ def test_unknown_key_suggests_the_closest(onto):
     with pytest.raises(kg.InputError) as info:
         onto.resolve("lower_bak", "site", field="injuries[0].site")
     assert info.value.field == "injuries[0].site"
-    assert "did you mean 'lower_back'?" in str(info.value)
+    assert 'did you mean "lower_back"?' in str(info.value)
 
 
 def test_threshold_condition_is_an_owl_time_duration(onto):

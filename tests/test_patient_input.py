@@ -23,14 +23,14 @@ ERROR_CASES = [
     ({**BASE, "age": 40}, "age", "unknown field; allowed fields are assessed_on, findings, id, injuries"),
     ({**BASE, "assessed_on": "21/03/2026"}, "assessed_on", "expected a date as YYYY-MM-DD"),
     ({**BASE, "assessed_on": "2026-02-30"}, "assessed_on", "day is out of range for month"),
-    (injury(kind="bruise"), "injuries[0].kind", "'bruise' is not allowed; expected one of ligament_sprain"),
+    (injury(kind="bruise"), "injuries[0].kind", '"bruise" is not allowed; expected one of ligament_sprain'),
     (injury(site="knee"), "injuries[0].site", "expected one of lower_back, neck, upper_back"),
-    (injury(site="lowerback"), "injuries[0].site", "did you mean 'lower_back'?"),
+    (injury(site="lowerback"), "injuries[0].site", 'did you mean "lower_back"?'),
     (injury(mechanism="running"), "injuries[0].mechanism", "expected one of fall, heavy_lifting"),
     (injury(onset="2026-04-01"), "injuries[0].onset", "is after the assessment date 2026-03-21"),
     (injury(onset="2026-13-01"), "injuries[0].onset", "month must be in 1..12"),
     (injury(onset=20260301), "injuries[0].onset", "expected a date as YYYY-MM-DD"),
-    (injury(resolved="no"), "injuries[0].resolved", "'no' is not allowed; expected true or false"),
+    (injury(resolved="no"), "injuries[0].resolved", '"no" is not allowed; expected true or false'),
     (injury(resolved=1), "injuries[0].resolved", "expected true or false"),
     (injury(days_since_onset=-2, onset=None), "injuries[0].days_since_onset", "expected a whole number of days"),
     (injury(days_since_onset="3", onset=None), "injuries[0].days_since_onset", "expected a whole number of days"),
@@ -41,9 +41,9 @@ ERROR_CASES = [
     ({**BASE, "injuries": [{"kind": "strain", "site": "neck", "days_since_onset": 1},
                            {"kind": "pulled_muscle", "site": "neck", "days_since_onset": 2}]},
      "injuries[1]", "repeats injuries[0] (same kind and site)"),
-    ({**BASE, "findings": ["sore_knee"]}, "findings[0]", "'sore_knee' is not allowed; expected one of"),
+    ({**BASE, "findings": ["sore_knee"]}, "findings[0]", '"sore_knee" is not allowed; expected one of'),
     ({**BASE, "findings": [3]}, "findings[0]", 'expected a finding key or a {"kind": ..., "site": ...} object'),
-    ({**BASE, "findings": [{"kind": "muscle_knots", "site": "toe"}]}, "findings[0].site", "'toe' is not allowed"),
+    ({**BASE, "findings": [{"kind": "muscle_knots", "site": "toe"}]}, "findings[0].site", '"toe" is not allowed'),
     ({**BASE, "findings": [{"site": "neck"}]}, "findings[0].kind", "is missing"),
 ]
 
@@ -112,10 +112,11 @@ def test_unusable_paths_and_stdin_are_input_errors(monkeypatch):
         kg.explain("\x00")
 
     class ClosedStdin:
-        def read(self):
+        def read(self, size=-1):
             raise OSError("stdin is closed")
 
     monkeypatch.setattr("sys.stdin", ClosedStdin())
     with pytest.raises(kg.InputError) as info:
         kg.explain("-")
-    assert str(info.value) == "file: '-' is not allowed; expected readable JSON on standard input (stdin is closed)"
+    assert str(info.value) == ("file: standard input cannot be read (stdin is closed); "
+                               "expected a patient's JSON on standard input")

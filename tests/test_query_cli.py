@@ -79,10 +79,10 @@ def test_reason_option():
     (["SELECT * WHERE {\n ?s ?p }"], "error: query: syntax error at line 2, column"),
     (["INSERT DATA { pk:a pk:b pk:c }"], "error: query: SPARQL Update (INSERT) is refused"),
     (["SELECT * { SERVICE <http://example.org/q> { ?s ?p ?o } }"], "error: query: SERVICE (line 1, column 12) is refused"),
-    (["SELECT * { ?s ?p ?o }", "--format", "ttl"], "error: --format: 'ttl' is not allowed; expected one of table, csv"),
-    (["CONSTRUCT WHERE { ?s a pk:Rule }", "--format", "csv"], "error: --format: 'csv' is not allowed; expected one of ttl"),
+    (["SELECT * { ?s ?p ?o }", "--format", "ttl"], 'error: --format: "ttl" is not allowed; expected one of table, csv'),
+    (["CONSTRUCT WHERE { ?s a pk:Rule }", "--format", "csv"], 'error: --format: "csv" is not allowed; expected one of ttl'),
     ([], "error: QUERY: is missing"),
-    (["@/no/such/file.rq"], "error: query: '@/no/such/file.rq' is not allowed"),
+    (["@/no/such/file.rq"], 'error: query: "@/no/such/file.rq" is not allowed'),
     (["ASK {}", "-p", "/no/such/patient.json"], "error: "),
     (["ASK {}", "--reason", "owl"], "error: Invalid value for '--reason'"),
 ])

@@ -239,7 +239,7 @@ def test_any_patient_id_gives_valid_rdf_that_round_trips(pid, days):
 
 
 def test_unknown_format_is_an_input_error(explanations):
-    with pytest.raises(InputError, match="format: 'xml' is not allowed; expected one of jsonld, nq, nt, trig, ttl"):
+    with pytest.raises(InputError, match='format: "xml" is not allowed; expected one of jsonld, nq, nt, trig, ttl'):
         explanations["knots-first-report"].to_rdf("xml")
 
 

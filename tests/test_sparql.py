@@ -280,9 +280,9 @@ def test_empty_or_non_text_query(bad):
 
 
 def test_bad_reason_and_duplicate_patients():
-    with pytest.raises(InputError, match="reason: 'owl' is not allowed; expected one of rdfs, owl-rl"):
+    with pytest.raises(InputError, match='reason: "owl" is not allowed; expected one of rdfs, owl-rl'):
         kg.query("ASK {}", reason="owl")
-    with pytest.raises(InputError, match="patients: 'p1' is not allowed; expected patients with distinct ids"):
+    with pytest.raises(InputError, match='patients: "p1" is not allowed; expected patients with distinct ids'):
         kg.query("ASK {}", [DAY20, DAY20])
 
 

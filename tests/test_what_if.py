@@ -37,10 +37,10 @@ def test_parse_change(text, op, path, value):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("colour=red", "'colour=red': unknown field 'colour'; expected one of assessed_on, findings, id, injuries"),
-    ("injuries[0].colour=1", "unknown field 'colour' of an injury; expected one of days_since_onset, kind, "
+    ("colour=red", '"colour=red": unknown field "colour"; expected one of assessed_on, findings, id, injuries'),
+    ("injuries[0].colour=1", 'unknown field "colour" of an injury; expected one of days_since_onset, kind, '
                              "mechanism, onset, resolved, site"),
-    ("injuries[0].resolved=yes please", "the value 'yes please' is not JSON"),
+    ("injuries[0].resolved=yes please", 'the value "yes please" is not JSON'),
     ("resolved", "not a change; expected PATH=VALUE"),
     ("id+=x", "+= and -= need a list"),
     ("injuries[0].resolved+=true", "resolved is not a list"),
@@ -69,9 +69,9 @@ def test_apply_changes_semantics():
 @pytest.mark.parametrize("changes, message", [
     (["injuries[3].resolved=true"], "injuries has 1 item, so index 3 is out of range; expected an index from 0 to 0"),
     (["findings-=muscle_knots"], '"muscle_knots" is not in findings'),
-    (["injuries[0].site=knee"], "makes the patient invalid: injuries[0].site: 'knee' is not allowed"),
+    (["injuries[0].site=knee"], 'makes the patient invalid: injuries[0].site: "knee" is not allowed'),
     (["injuries[0].resolved=1"], "makes the patient invalid: injuries[0].resolved: 1 is not allowed; expected true or false"),
-    (["findings+=knee_pain"], "makes the patient invalid: findings[0]: 'knee_pain' is not allowed"),
+    (["findings+=knee_pain"], 'makes the patient invalid: findings[0]: "knee_pain" is not allowed'),
 ])
 def test_bad_changes_are_input_errors(changes, message):
     with pytest.raises(kg.InputError) as err:
@@ -144,7 +144,7 @@ def test_cli_matches_the_api_and_errors_exit_2():
     assert text.exit_code == 0 and "after:  assessed on 2026-03-16; pain persists: yes" in text.stdout
     bad = CliRunner().invoke(cli, ["what-if", str(ACUTE), "--set", "injuries[4].resolved=true"])
     assert bad.exit_code == 2
-    assert bad.stderr.startswith("error: change: 'injuries[4].resolved=true': injuries has 1 item")
+    assert bad.stderr.startswith('error: change: "injuries[4].resolved=true": injuries has 1 item')
 
 
 def test_top_level_names_are_the_functions_even_after_their_modules_are_imported():

@@ -210,7 +210,7 @@ def test_unknown_concept_lists_the_keys_and_unknown_site_too():
     with pytest.raises(kg.InputError) as err:
         e.why_not("knee")
     assert err.value.field == "concept" and "muscle_knots" in err.value.allowed
-    with pytest.raises(kg.InputError, match="site: 'knee'"):
+    with pytest.raises(kg.InputError, match='site: "knee"'):
         e.why_not("muscle_knots", site="knee")
 
 
@@ -251,7 +251,7 @@ def test_cli_matches_the_api_and_reports_bad_input():
     words = " ".join(result.stdout.split())  # the text form wraps lines
     assert result.exit_code == 0 and "days >= threshold is false (days = 5, threshold = 14)" in words
     bad = CliRunner().invoke(cli, ["why-not", path, "knee"])
-    assert bad.exit_code == 2 and bad.stderr.startswith("error: concept: 'knee' is not allowed")
+    assert bad.exit_code == 2 and bad.stderr.startswith('error: concept: "knee" is not allowed')
 
 
 def test_suggestions_never_repeat_an_injury_the_patient_already_has():

@@ -13,7 +13,8 @@ patient_argument = click.argument("patient", metavar="FILE|-")
 
 as_of_option = click.option(
     "--as-of", "as_of", metavar="DATE",
-    help="Assess as of this date (YYYY-MM-DD) instead of the file's assessed_on.")
+    help="Assess as of this date (YYYY-MM-DD, 1900-01-01 to 2999-12-31) instead of the file's assessed_on, "
+         "or +Nd / -Nd: N days after / before it.")
 
 threshold_option = click.option(
     "--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from ..errors import InputError
+from ..store.query_limits import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, QueryLimits
 from . import cli
 from .options import output_option, threshold_option
 from .output import write_output
 
 _SELECT_FORMATS = ("table", "csv", "tsv", "json")
+# The W3C SPARQL 1.1 CSV and TSV results formats define SELECT results only.
+_ASK_FORMATS = ("table", "json")
 _GRAPH_FORMATS = ("ttl", "nt", "json")
 _FORMATS = ("auto", "table", "csv", "tsv", "json", "ttl", "nt")
 
@@ -21,22 +24,33 @@ _FORMATS = ("auto", "table", "csv", "tsv", "json", "ttl", "nt")
 @click.option("--data", "data", multiple=True, metavar="FILE",
               help="An RDF file to add (.ttl, .trig, .nt, .nq, .jsonld; e.g. saved `painkg explain --format trig`).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", show_default=True,
-              help="auto: table for SELECT/ASK, ttl for CONSTRUCT/DESCRIBE. json is SPARQL 1.1 JSON results.")
+              help="auto: table for SELECT/ASK, ttl for CONSTRUCT/DESCRIBE. json is SPARQL 1.1 JSON results "
+                   "(JSON-LD, default graph, for CONSTRUCT/DESCRIBE); csv and tsv are for SELECT only.")
 @click.option("--reason", type=click.Choice(["none", "rdfs", "owl-rl"]), default="none", show_default=True,
               help="Add the RDFS or OWL-RL closure (owlrl) of all the data before querying.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Assess every patient as of this date (YYYY-MM-DD).")
+@click.option("--as-of", "as_of", metavar="DATE", help="Assess every patient as of this date (YYYY-MM-DD, or +Nd/-Nd from its assessed_on).")
 @threshold_option
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT, show_default=True,
+              metavar="SECONDS", help="Stop the query after this many seconds.")
+@click.option("--max-rows", type=click.IntRange(min=0), default=DEFAULT_MAX_ROWS, show_default=True, metavar="N",
+              help="Refuse answers with more result rows (or triples) than this.")
+@click.option("--max-memory", type=click.IntRange(min=1), default=DEFAULT_MAX_MEMORY_MB, show_default=True,
+              metavar="MiB", help="Memory the query may use beyond the loaded data.")
 @click.option("--prefixes", "show_prefixes", is_flag=True, help="List the pre-bound prefixes and exit.")
 @output_option
-def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, show_prefixes, output):
+def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, timeout, max_rows, max_memory,
+                  show_prefixes, output):
     """Run a read-only SPARQL 1.1 query over the ontology and patients.
 
     QUERY is the query text, or @FILE.rq to read it from a file (@- for
     standard input). Without --patient the query sees the ontology alone; with
     it, also each patient's input facts and derivations (PROV-O), as written
     by `painkg explain --format trig`. The default graph is the union of all
-    graphs. SELECT, ASK, CONSTRUCT and DESCRIBE are allowed; SPARQL Update
-    and SERVICE are refused. Common prefixes are pre-bound (--prefixes).
+    graphs. SELECT, ASK, CONSTRUCT and DESCRIBE are allowed; SPARQL Update,
+    SERVICE and FROM are refused (use GRAPH <iri> { ... }), and nothing is
+    ever fetched from the network. Each query runs in a separate worker
+    process bounded by --timeout, --max-rows and --max-memory; exceeding one is
+    an error naming the limit. Common prefixes are pre-bound (--prefixes).
 
     Example:
 
@@ -54,17 +68,23 @@ def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, sh
         return
     if sparql is None:
         raise InputError("QUERY", message="is missing; give a SPARQL query or @FILE.rq (or --prefixes)")
+    limits = QueryLimits(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory)
     result = query(read_query(sparql), patients, reason=None if reason == "none" else reason, as_of=as_of,
-                   threshold_days=threshold_days, data=data)
+                   threshold_days=threshold_days, data=data, limits=limits)
     write_output(_render(result, fmt), output)
+
+
+def _article(form: str) -> str:
+    return f"an {form}" if form[0] in "AEIOU" else f"a {form}"
 
 
 def _render(result, fmt: str) -> str:
     graph = result.type in ("CONSTRUCT", "DESCRIBE")
     if fmt == "auto":
         fmt = "ttl" if graph else "table"
-    allowed = _GRAPH_FORMATS if graph else _SELECT_FORMATS
+    allowed = _GRAPH_FORMATS if graph else _ASK_FORMATS if result.type == "ASK" else _SELECT_FORMATS
     if fmt not in allowed:
-        raise InputError("--format", fmt, f"one of {', '.join(allowed)} for a {result.type} query")
+        why = " (the W3C SPARQL CSV and TSV results formats are for SELECT only)" if fmt in ("csv", "tsv") else ""
+        raise InputError("--format", fmt, f"one of {', '.join(allowed)} for {_article(result.type)} query{why}")
     return {"table": result.to_table, "csv": result.to_csv, "tsv": result.to_tsv, "json": result.to_json,
             "ttl": getattr(result, "to_turtle", None), "nt": getattr(result, "to_ntriples", None)}[fmt]()

@@ -24,40 +24,22 @@ Example
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
-from ..errors import InputError
+from ..errors import InputError, type_name
 from ..knowledge.ontology import Ontology, load_ontology
+from .dates import DATE_HELP, parse_date, resolve_as_of
+from .limits import LIMITS
+from .reading import check_tree, format_path, parse_json, read_text
 
-__all__ = ["Injury", "Finding", "Patient", "parse_patient", "load_patient", "parse_date", "PatientLike"]
+__all__ = ["Injury", "Finding", "Patient", "parse_patient", "load_patient", "parse_date", "PatientLike",
+           "ontology_or_default"]
 
-_DATE_HELP = "a date as YYYY-MM-DD"
-
-
-def parse_date(value: object, field: str) -> dt.date:
-    """Parse an ISO calendar date strictly (``YYYY-MM-DD``).
-
-    >>> parse_date("2026-02-30", "onset")
-    Traceback (most recent call last):
-    ...
-    kg.errors.InputError: onset: '2026-02-30' is not allowed; expected a date as YYYY-MM-DD (day is out of range for month)
-    """
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str) or len(value) != 10:
-        raise InputError(field, value, _DATE_HELP)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(field, value, f"{_DATE_HELP} ({exc})") from None
+_DATE_HELP = DATE_HELP
 
 
 class _Strict(BaseModel):
@@ -158,15 +140,9 @@ _FIELD_HELP = {
 
 
 def _path(loc: tuple) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part in ("str", "_FindingIn", "date", "int", "bool") or part.startswith("function-"):
-            continue
-        else:
-            text += ("." if text else "") + str(part)
-    return text or "patient"
+    parts = tuple(p for p in loc if isinstance(p, int) or not (
+        p in ("str", "_FindingIn", "date", "int", "bool") or p.startswith("function-")))
+    return format_path(parts, "patient")
 
 
 def _value_at(data: Any, loc: tuple) -> Any:
@@ -210,25 +186,31 @@ def _first_error(data: dict, error: ValidationError) -> InputError:
 def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None = None) -> Patient:
     """Validate ``data`` (the JSON object) and return a :class:`Patient`.
 
-    ``as_of`` (a date or ``YYYY-MM-DD``) overrides ``assessed_on``; without
-    either, the assessment date is today.
+    ``as_of`` (a date, ``YYYY-MM-DD``, or ``+Nd`` / ``-Nd`` from the patient's
+    ``assessed_on``) overrides ``assessed_on``; without either, the
+    assessment date is today. ``data`` is checked against the input limits
+    (:mod:`kg.inputs.limits`) before anything else.
 
     >>> parse_patient({"id": "p", "injuries": [{"kind": "strain", "site": "neck",
     ...     "onset": "2026-05-02"}]}, as_of="2026-05-01")
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: injuries[0].onset: '2026-05-02' is after the assessment date 2026-05-01
+    kg.errors.InputError: injuries[0].onset: "2026-05-02" is after the assessment date 2026-05-01
     """
-    onto = ontology or load_ontology()
+    onto = ontology_or_default(ontology)
     if not isinstance(data, dict):
-        raise InputError("patient", type(data).__name__, "a JSON object with id, assessed_on, injuries, findings")
+        raise InputError("patient", type_name(data), "a JSON object with id, assessed_on, injuries, findings")
+    check_tree(data, "patient")
     try:
         raw = _PatientIn.model_validate(data)
     except ValidationError as exc:
         raise _first_error(data, exc) from None
 
     if as_of is not None:
-        assessed = parse_date(as_of, "as_of")
+        own = None
+        if raw.assessed_on is not None and isinstance(as_of, str) and as_of[:1] in "+-":
+            own = parse_date(raw.assessed_on, "assessed_on")
+        assessed = resolve_as_of(as_of, own)
     elif raw.assessed_on is not None:
         assessed = parse_date(raw.assessed_on, "assessed_on")
     else:
@@ -275,7 +257,7 @@ def _onset_and_days(item: _InjuryIn, assessed: dt.date, at: str) -> tuple[dt.dat
         onset = parse_date(item.onset, f"{at}.onset")
         if onset > assessed:
             raise InputError(f"{at}.onset", onset.isoformat(),
-                             message=f"{onset.isoformat()!r} is after the assessment date {assessed.isoformat()}")
+                             message=f"\"{onset.isoformat()}\" is after the assessment date {assessed.isoformat()}")
         days = (assessed - onset).days
         if item.days_since_onset is not None and item.days_since_onset != days:
             raise InputError(f"{at}.days_since_onset", item.days_since_onset,
@@ -283,55 +265,50 @@ def _onset_and_days(item: _InjuryIn, assessed: dt.date, at: str) -> tuple[dt.dat
                                      f"({days} days before {assessed.isoformat()}); give one of them")
         return onset, days
     days = item.days_since_onset
-    try:
-        return assessed - dt.timedelta(days=days), days
-    except OverflowError:
-        raise InputError(f"{at}.days_since_onset", days, f"at most {(assessed - dt.date.min).days}") from None
+    onset = assessed - dt.timedelta(days=days)
+    if onset < LIMITS.earliest_date:
+        raise InputError(f"{at}.days_since_onset", days,
+                         message=f"{days} puts the onset on {onset.isoformat()}; expected an onset on or after "
+                                 f"{LIMITS.earliest_date.isoformat()} (at most "
+                                 f"{(assessed - LIMITS.earliest_date).days} days before {assessed.isoformat()})")
+    return onset, days
+
+
+def ontology_or_default(ontology: object) -> Ontology:
+    """``ontology`` if it is an :class:`Ontology`, painkg's own if None; else :class:`~kg.errors.InputError`."""
+    if ontology is None:
+        return load_ontology()
+    if not isinstance(ontology, Ontology):
+        raise InputError("ontology", type_name(ontology), "a kg.Ontology (kg.load_ontology()) or None")
+    return ontology
 
 
 def load_patient(source: PatientLike, *, as_of: object = None, ontology: Ontology | None = None) -> Patient:
     """Return a :class:`Patient` from a Patient, a dict, a JSON file path, or ``"-"`` (stdin).
 
+    A file is read with a bounded read (at most ``LIMITS.patient_bytes``), as
+    strict UTF-8 and strict JSON (see :mod:`kg.inputs.reading`). A
+    :class:`Patient` built by hand is validated like a dict.
+
     >>> load_patient("no/such/file.json")
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: file: 'no/such/file.json' is not allowed; expected a readable JSON file (not found)
+    kg.errors.InputError: file: "no/such/file.json" is not allowed; expected a readable JSON file (not found)
     """
     if isinstance(source, Patient):
-        if as_of is None:
-            return source
-        return parse_patient(source.to_dict(), as_of=as_of, ontology=ontology)
+        try:
+            data = source.to_dict()
+        except (AttributeError, TypeError, ValueError):
+            raise InputError("patient", message="is a kg.Patient whose fields are not valid; expected a "
+                                                "kg.Patient from kg.parse_patient") from None
+        return parse_patient(data, as_of=as_of, ontology=ontology)
     if isinstance(source, dict):
         return parse_patient(source, as_of=as_of, ontology=ontology)
     if isinstance(source, (str, os.PathLike)):
-        text = _read(source)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError("file", str(source),
-                             message=f"{str(source)!r} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        stdin = os.fspath(source) == "-"
+        shown = "-" if stdin else source
+        expected = "a patient's JSON on standard input" if stdin else "a readable JSON file"
+        text = read_text(source, field="file", shown=shown, expected=expected, limit=LIMITS.patient_bytes)
+        data = parse_json(text, field="file", shown=shown)
         return parse_patient(data, as_of=as_of, ontology=ontology)
-    raise InputError("patient", type(source).__name__, "a dict, a kg.Patient, or a path to a JSON file")
-
-
-def _read(source: str | os.PathLike) -> str:
-    import sys
-
-    if str(source) == "-":
-        try:
-            return sys.stdin.read()
-        except (OSError, ValueError) as exc:  # closed, unreadable or not text
-            raise InputError("file", "-", f"readable JSON on standard input ({exc})") from None
-    path = Path(source)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file", str(source), "a readable JSON file (not found)") from None
-    except IsADirectoryError:
-        raise InputError("file", str(source), "a readable JSON file (it is a directory)") from None
-    except UnicodeDecodeError:
-        raise InputError("file", str(source), "a readable JSON file (not UTF-8 text)") from None
-    except ValueError as exc:  # e.g. "embedded null byte": not a path the system accepts
-        raise InputError("file", str(source), f"a readable JSON file (not a valid path: {exc})") from None
-    except OSError as exc:
-        raise InputError("file", str(source), f"a readable JSON file ({exc.strerror or exc})") from None
+    raise InputError("patient", type_name(source), "a dict, a kg.Patient, or a path to a JSON file")

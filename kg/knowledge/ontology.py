@@ -163,7 +163,7 @@ class Ontology:
         >>> load_ontology().resolve("knee", "site", field="site")
         Traceback (most recent call last):
         ...
-        kg.errors.InputError: site: 'knee' is not allowed; expected one of lower_back, neck, upper_back
+        kg.errors.InputError: site: "knee" is not allowed; expected one of lower_back, neck, upper_back
         """
         allowed = self.keys(role) if role else sorted(self.concepts)
         if not isinstance(value, str):
@@ -174,7 +174,7 @@ class Ontology:
         hint = difflib.get_close_matches(normalize_key(value), allowed, n=1)
         allowed_text = "one of " + ", ".join(allowed)
         if hint:
-            allowed_text += f" (did you mean {hint[0]!r}?)"
+            allowed_text += f' (did you mean "{hint[0]}"?)'
         raise InputError(field, value, allowed_text)
 
     def ancestors(self, key: str) -> list[str]:

@@ -5,9 +5,11 @@ or ``PATH-=VALUE`` (remove from a list). ``PATH`` is ``id``, ``assessed_on``,
 ``injuries``, ``findings``, ``injuries[i]``, ``injuries[i].FIELD`` (``kind``,
 ``site``, ``onset``, ``days_since_onset``, ``mechanism``, ``resolved``) or
 ``findings[i]`` / ``findings[i].kind`` / ``findings[i].site``. ``VALUE`` is
-JSON; a bare word is a string (``resolved=true``, ``site=neck``,
-``findings+=muscle_spasm``). Dates may be relative to the patient's assessment
-date: ``assessed_on=+10d``. Setting an injury's ``days_since_onset`` drops its
+JSON (strict: duplicate keys, ``NaN`` and over-long numbers are refused, and the
+limits of :mod:`kg.inputs.limits` apply); a bare word is a string
+(``resolved=true``, ``site=neck``, ``findings+=muscle_spasm``). Dates are
+``YYYY-MM-DD`` or relative to the patient's assessment date:
+``assessed_on=+10d``. Setting an injury's ``days_since_onset`` drops its
 ``onset`` (and the reverse), so the two never disagree; moving ``assessed_on``
 keeps every onset, so time passes for every injury.
 
@@ -23,21 +25,24 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Union
 
-from ..errors import InputError
-from ..inputs.patient import PatientLike, load_patient, parse_patient
+from ..errors import InputError, show, type_name
+from ..inputs.dates import RELATIVE_DAYS, parse_date, relative_days, shift_date
+from ..inputs.limits import LIMITS
+from ..inputs.patient import PatientLike, load_patient, ontology_or_default, parse_patient
+from ..inputs.reading import JsonLimitError, check_tree, loads
 
 __all__ = ["Change", "parse_change", "apply_changes", "as_changes", "RELATIVE_DAYS"]
 
 _PATH = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*)\s*"
                    r"(?P<op>\+=|-=|=)(?P<value>.*)$", re.S)
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\])?$")
-_BARE = re.compile(r"^[A-Za-z0-9_.:+\-]+$")
-RELATIVE_DAYS = re.compile(r"^(?P<sign>[+-])(?P<days>\d{1,5})d$")
+_BARE = re.compile(r"[A-Za-z0-9_.:+\-]+", re.ASCII)
 _TOP = ("assessed_on", "findings", "id", "injuries")
 _INJURY = ("days_since_onset", "kind", "mechanism", "onset", "resolved", "site")
 _FINDING = ("kind", "site")
@@ -57,7 +62,7 @@ class Change:
 
 
 def _error(text: str, problem: str, allowed: str) -> InputError:
-    return InputError("change", text, message=f"{text!r}: {problem}; expected {allowed}")
+    return InputError("change", text, message=f"{show(text)}: {problem}; expected {allowed}")
 
 
 def parse_change(text: str) -> Change:
@@ -70,10 +75,12 @@ def parse_change(text: str) -> Change:
     >>> parse_change("injuries[0].colour=red")
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: change: 'injuries[0].colour=red': unknown field 'colour' of an injury; expected one of days_since_onset, kind, mechanism, onset, resolved, site
+    kg.errors.InputError: change: "injuries[0].colour=red": unknown field "colour" of an injury; expected one of days_since_onset, kind, mechanism, onset, resolved, site
     """
     if not isinstance(text, str):
-        raise InputError("change", text, _SYNTAX)
+        raise InputError("change", type_name(text), _SYNTAX)
+    if len(text) > LIMITS.change_chars:
+        raise InputError("change", text, f"a change of at most {LIMITS.change_chars:,} characters")
     m = _PATH.match(text)
     if m is None:
         raise _error(text, "not a change", _SYNTAX)
@@ -81,22 +88,34 @@ def parse_change(text: str) -> Change:
                  for s in (_SEGMENT.match(p) for p in m.group("path").split(".")))
     raw = m.group("value").strip()
     try:
-        value = json.loads(raw)
+        value = loads(raw)
+    except JsonLimitError as exc:
+        raise _error(text, f"in the value, {exc.problem}", exc.allowed) from None
     except json.JSONDecodeError as exc:
-        if not _BARE.match(raw):
-            raise _error(text, f"the value {raw!r} is not JSON ({exc.msg})",
+        if not _BARE.fullmatch(raw):
+            raise _error(text, f"the value {show(raw)} is not JSON ({exc.msg})",
                          'a JSON value (true, 30, "text", {"kind": ...}) or a bare word') from None
         value = raw
+    _check_value(text, value)
     change = Change(text, _OPS[m.group("op")], path, value)
     _check_path(change)
     return change
+
+
+def _check_value(text: str, value: Any) -> None:
+    try:
+        check_tree(value, "")
+    except InputError as exc:
+        problem, _, allowed = exc.message.partition("; expected ")
+        where = f"the value {problem}" if not exc.field else f"in the value, {exc.field}: {problem}"
+        raise _error(text, where, allowed or "a smaller value") from None
 
 
 def _check_path(change: Change) -> None:
     (top, index), *rest = change.path
     text = change.text
     if top not in _TOP:
-        raise _error(text, f"unknown field {top!r}", "one of " + ", ".join(_TOP))
+        raise _error(text, f"unknown field {show(top)}", "one of " + ", ".join(_TOP))
     listy = top in ("injuries", "findings")
     if index is not None and not listy:
         raise _error(text, f"{top} is not a list", "an index only after injuries or findings")
@@ -112,38 +131,69 @@ def _check_path(change: Change) -> None:
     allowed = _INJURY if top == "injuries" else _FINDING
     if rest[0][0] not in allowed:
         what = "an injury" if top == "injuries" else "a finding"
-        raise _error(text, f"unknown field {rest[0][0]!r} of {what}", "one of " + ", ".join(allowed))
+        raise _error(text, f"unknown field {show(rest[0][0])} of {what}", "one of " + ", ".join(allowed))
     if change.op != "set":
         raise _error(text, f"{rest[0][0]} is not a list", "= to set a field")
 
 
+_CHANGES_HELP = 'a list of change strings, or a mapping {path: value} (e.g. {"injuries[0].resolved": true})'
+
+
 def as_changes(changes: Union[Iterable[str], Mapping[str, Any], None]) -> list[Change]:
+    """``changes`` (None, one change string, a list of them, or a mapping) as parsed :class:`Change` objects.
+
+    >>> as_changes(621)
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: changes: a number is not allowed; expected a list of change strings, or a mapping {path: value} (e.g. {"injuries[0].resolved": true})
+    """
     if changes is None:
         return []
     if isinstance(changes, str):
         return [parse_change(changes)]
     if isinstance(changes, Mapping):
+        items = list(itertools.islice(changes.items(), LIMITS.changes + 1))
+        _check_count(items)
         out = []
-        for path, value in changes.items():
-            op = "+=" if str(path).endswith("+") else "-=" if str(path).endswith("-") else "="
-            name = str(path).rstrip("+-")
-            text = f"{name}{op}{json.dumps(value, ensure_ascii=False, sort_keys=True)}"
+        for path, value in items:
+            if not isinstance(path, str):
+                raise InputError("changes", type_name(path), "paths (the keys of the mapping) that are strings")
+            op = "+=" if path.endswith("+") else "-=" if path.endswith("-") else "="
+            name = path.rstrip("+-")
+            _check_value(f"{name}{op}...", value)
+            try:
+                text = f"{name}{op}{json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)}"
+            except (TypeError, ValueError):
+                raise InputError("change", type_name(value), f"a JSON value for {show(path)}") from None
             parsed = parse_change(text)
             out.append(Change(text, parsed.op, parsed.path, value))
         return out
-    return [c if isinstance(c, Change) else parse_change(c) for c in changes]
+    if isinstance(changes, (bytes, bytearray)) or not isinstance(changes, Iterable):
+        raise InputError("changes", type_name(changes), _CHANGES_HELP)
+    items = list(itertools.islice(changes, LIMITS.changes + 1))
+    _check_count(items)
+    return [c if isinstance(c, Change) else parse_change(c) for c in items]
 
 
-def _date_value(value: Any, base: str, text: str) -> Any:
-    if isinstance(value, str):
-        m = RELATIVE_DAYS.match(value)
-        if m:
-            days = int(m.group("days")) * (1 if m.group("sign") == "+" else -1)
-            try:
-                return (dt.date.fromisoformat(base) + dt.timedelta(days=days)).isoformat()
-            except (OverflowError, ValueError):
-                raise _error(text, f"{value} moves the date out of range", "a nearer date") from None
-    return value
+def _check_count(items: list) -> None:
+    if len(items) > LIMITS.changes:
+        raise InputError("changes", message=f"more than {LIMITS.changes} changes; expected at most {LIMITS.changes}")
+
+
+def _date_value(value: Any, base: Any, text: str) -> Any:
+    days = relative_days(value)
+    if days is None:
+        return value
+    try:
+        start = parse_date(base, "assessed_on")
+    except InputError:
+        raise _error(text, f"{value} counts from assessed_on, which is {show(base)}, not a date",
+                     "assessed_on as YYYY-MM-DD before a relative date") from None
+    try:
+        return shift_date(start, days, "change", value).isoformat()
+    except InputError as exc:
+        raise _error(text, f"{value} from {start.isoformat()} leaves the allowed dates",
+                     exc.allowed) from None
 
 
 def _finding_matches(item: Any, value: Any, onto) -> bool:
@@ -190,7 +240,7 @@ def _apply(data: dict, change: Change, onto) -> None:
                 if not (_finding_matches(item, value, onto) if top == "findings"
                         else _injury_matches(item, value, i, onto))]
         if len(keep) == len(items):
-            raise _error(text, f"{json.dumps(value)} is not in {top}",
+            raise _error(text, f"{show(value)} is not in {top}",
                          f"one of the patient's {top} (see `painkg explain`)")
         data[top] = keep
         return
@@ -229,11 +279,9 @@ def apply_changes(patient: PatientLike, changes, *, ontology=None):
     >>> apply_changes({"id": "x", "assessed_on": "2026-01-10"}, ["injuries[0].resolved=true"])
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: change: 'injuries[0].resolved=true': injuries has 0 items, so index 0 is out of range; expected no index: the patient has no injuries
+    kg.errors.InputError: change: "injuries[0].resolved=true": injuries has 0 items, so index 0 is out of range; expected no index: the patient has no injuries
     """
-    from ..knowledge.ontology import load_ontology
-
-    onto = ontology or load_ontology()
+    onto = ontology_or_default(ontology)
     base = load_patient(patient, ontology=onto)
     parsed = as_changes(changes)
     data = base.to_dict()
@@ -246,7 +294,7 @@ def apply_changes(patient: PatientLike, changes, *, ontology=None):
             # only blame this change if the whole list does not validate.
             if n == len(parsed) - 1 or _final_fails(base, parsed, onto):
                 raise InputError("change", change.text,
-                                 message=f"{change.text!r} makes the patient invalid: {exc}") from None
+                                 message=f"{show(change.text)} makes the patient invalid: {exc}") from None
     return parse_patient(data, ontology=onto)
 
 

@@ -30,7 +30,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_threshold
+from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, reasoner_or_own
 from ..errors import InputError
 from ..reasoning.explanation import Chain, Evidence, Explanation
 from ..inputs.patient import Patient, PatientLike, load_patient
@@ -158,7 +158,8 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
     """The smallest sets of treatment changes that stop ``persistent_pain`` being concluded.
 
     ``patient``, ``as_of`` and ``threshold_days`` are as for :func:`kg.explain`.
-    Every engine run reuses one reasoner (``reasoner`` or this thread's).
+    Every engine run reuses one reasoner (``reasoner`` or this thread's). Bad
+    input, wrong argument types included, raises :class:`~kg.errors.InputError`.
 
     >>> r = interventions("examples/lower-back-strain-day20.json")
     >>> r.interventions[0].changes, [e.passage for e in r.interventions[0].evidence]
@@ -168,7 +169,7 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
     """
     if isinstance(max_changes, bool) or not isinstance(max_changes, int) or not 1 <= max_changes <= 5:
         raise InputError("max_changes", max_changes, "a whole number from 1 to 5")
-    reasoner = reasoner or thread_reasoner()
+    reasoner = reasoner_or_own(reasoner)
     onto = reasoner.ontology
     threshold = check_threshold(threshold_days)
     base = load_patient(patient, as_of=as_of, ontology=onto)
@@ -213,6 +214,16 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
     # Nothing worked: show why, from the run with every candidate applied.
     worst = e if not candidates else reasoner.explain(
         apply_changes(base, list(names), ontology=onto), threshold_days=threshold)
+    if candidates and not worst.pain_persists:
+        # The bound cut the search short: a larger set does stop it, so say so
+        # rather than blame facts that no longer conclude anything.
+        limit = min(len(candidates), 5)
+        more = (f"raise --max-changes (max_changes=) to {limit} to find the smallest such sets"
+                if max_changes < limit else "")
+        message = (f"no set of at most {max_changes} change{'s' * (max_changes != 1)} stops persistent pain "
+                   f"(the bound max_changes={max_changes}); all {len(candidates)} modelled changes together "
+                   f"do ({', '.join(names)})" + (f": {more}" if more else ""))
+        return Interventions(e, (), tuple(considered), names, message, ())
     blocking = tuple(worst.chain("persistent_pain", f.site) for f in worst.facts_of("persistent_pain"))
     given = sorted({s.fact for c in blocking for s in c.steps
                     if s.status == "observed" and worst.fact(s.fact).concept not in ("injury_unresolved",)

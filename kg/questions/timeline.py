@@ -6,7 +6,8 @@ source gives no day count, so none is invented); the date knots are expected
 if it stays unresolved (onset + threshold, the condition of
 ``overload-after-threshold``), said to be past, today or future at the
 assessment date and checked by running the engine on that date and the day
-before; and, for a resolved injury, that knots are not expected. Reported
+before (``confirmed`` is None for a date after 2999-12-31, the last date
+painkg reasons about); and, for a resolved injury, that knots are not expected. Reported
 knots and the assessment itself are events too. Each event says what its
 date depends on. Events are ordered by date, then kind, then site.
 
@@ -28,6 +29,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from ..inputs.limits import LIMITS
 from ..reasoning.explanation import Evidence
 from ..knowledge.wording import DISCLAIMER
 
@@ -111,6 +113,14 @@ def _knots_on(reasoner, injury, day: dt.date, threshold: int) -> bool:
     return any(f.id == f"muscle_knots@{injury.site}" for f in e.facts)
 
 
+def _check_explanation(e) -> None:
+    from ..errors import InputError, type_name
+    from ..reasoning.explanation import Explanation
+
+    if not isinstance(e, Explanation):
+        raise InputError("explanation", type_name(e), "a kg.Explanation (from kg.explain)")
+
+
 def timeline(e) -> Timeline:
     """The dated events for the explanation ``e`` (see the module doc).
 
@@ -121,6 +131,7 @@ def timeline(e) -> Timeline:
     """
     from ..reasoning.reasoner import thread_reasoner
 
+    _check_explanation(e)
     onto = e.ontology
     label = lambda key: onto.concepts[key].label  # noqa: E731
     ev_of = lambda rule: tuple(Evidence(p, onto.passages[p].text) for p in onto.evidence(rule))  # noqa: E731
@@ -142,10 +153,9 @@ def timeline(e) -> Timeline:
                     f"{label(concept)} expected after the injury, while it is not fixed (the source gives no "
                     "day count)", _relative(inj.onset, assessed), (f"{at}.onset", f"{at}.resolved"), True,
                     ev_of(rule)))
-        try:
-            due = inj.onset + dt.timedelta(days=threshold)
-        except OverflowError:
-            continue
+        # Patient dates lie in 1900..2999 and the threshold is at most 36,500 days
+        # (kg.inputs.limits), so this date and the day before it stay in the calendar.
+        due = inj.onset + dt.timedelta(days=threshold)
         depends = (f"{at}.onset", "threshold_days", f"{at}.resolved")
         if inj.resolved:
             events.append(Event(assessed.isoformat(), "resolved", inj.site, inj.index,
@@ -157,9 +167,11 @@ def timeline(e) -> Timeline:
                 "expected from it (the date it was fixed is not given)", _relative(due, assessed), depends,
                 None, ev_of("break-cycle-fix-injury")))
             continue
-        reasoner = reasoner or thread_reasoner()
-        confirmed = _knots_on(reasoner, inj, due, threshold) and (
-            threshold == 0 or not _knots_on(reasoner, inj, due - dt.timedelta(days=1), threshold))
+        confirmed = None  # past the last date painkg reasons about: not checked by the engine
+        if due <= LIMITS.latest_date:
+            reasoner = reasoner or thread_reasoner()
+            confirmed = _knots_on(reasoner, inj, due, threshold) and (
+                threshold == 0 or not _knots_on(reasoner, inj, due - dt.timedelta(days=1), threshold))
         rel = _relative(due, assessed)
         gap = abs((due - assessed).days)
         when = {"past": f"reached {gap} day{'s' * (gap != 1)} before assessment",

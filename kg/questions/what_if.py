@@ -31,16 +31,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, thread_reasoner, check_threshold
-from ..errors import InputError
+from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, reasoner_or_own
 from ..reasoning.explanation import Chain, Explanation
+from ..inputs.dates import check_as_of
 from ..inputs.patient import PatientLike, load_patient
 from ..knowledge.wording import DISCLAIMER, wrap
-from .changes import RELATIVE_DAYS, Change, apply_changes, as_changes, parse_change
+from .changes import Change, apply_changes, as_changes, parse_change
 
 __all__ = ["Change", "Difference", "WhatIf", "parse_change", "apply_changes", "what_if"]
 
@@ -129,23 +128,22 @@ def what_if(patient: PatientLike, changes=None, *, as_of: object = None,
     ``changes`` is a list of change strings (see the module doc) or a dict
     ``{path: value}`` (a path ending in ``+`` appends, in ``-`` removes).
     ``as_of`` moves the assessment date of the changed patient: ``YYYY-MM-DD``
-    or ``+Nd`` / ``-Nd`` relative to the patient's assessment date.
+    or ``+Nd`` / ``-Nd`` relative to the patient's assessment date (after the
+    changes). Anything else, wrong types included (``what_if(p, 621)``), raises
+    :class:`~kg.errors.InputError`.
 
     >>> w = what_if("examples/neck-strain-day16.json", {"injuries[0].resolved": True})
     >>> w.pain_persists_before, w.pain_persists_after, [d.fact for d in w.lost][:2]
     (True, False, ['common_knot_site@neck', 'inflammation@neck'])
     """
-    reasoner = reasoner or thread_reasoner()
+    reasoner = reasoner_or_own(reasoner)
     threshold = check_threshold(threshold_days)
+    check_as_of(as_of)
     onto = reasoner.ontology
-    base = load_patient(patient, ontology=onto)
     parsed = as_changes(changes)
+    base = load_patient(patient, ontology=onto)
     if as_of is not None:
-        if not isinstance(as_of, (str, dt.date)):
-            raise InputError("as_of", as_of, "a date as YYYY-MM-DD or +Nd / -Nd")
         text = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
-        if not (RELATIVE_DAYS.match(text) or re.match(r"^\d{4}-\d{2}-\d{2}$", text)):
-            raise InputError("as_of", as_of, "a date as YYYY-MM-DD or +Nd / -Nd (days after the assessment date)")
         parsed.append(parse_change(f"assessed_on={text}"))
     changed = apply_changes(base, parsed, ontology=onto)
     before = reasoner.explain(base, threshold_days=threshold)

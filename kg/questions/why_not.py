@@ -287,15 +287,18 @@ def why_not(e, concept: str, site: str | None = None, *, depth: int = DEFAULT_DE
     ...     why_not(e, "knee")
     ... except kg.InputError as err:
     ...     print(str(err)[:60])
-    concept: 'knee' is not allowed; expected one of acute_low_ba
+    concept: "knee" is not allowed; expected one of acute_low_ba
     """
+    from ..errors import InputError, type_name
+    from ..reasoning.explanation import Explanation
+
+    if not isinstance(e, Explanation):
+        raise InputError("explanation", type_name(e), "a kg.Explanation (from kg.explain)")
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= 10:
+        raise InputError("depth", depth, "a whole number from 0 to 10")
     onto = e.ontology
     key = onto.resolve(concept, field="concept")
-    where = onto.resolve(site, "site", field="site") if site else None
-    if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= 10:
-        from ..errors import InputError
-
-        raise InputError("depth", depth, "a whole number from 0 to 10")
+    where = onto.resolve(site, "site", field="site") if site is not None else None
     asker = _Asker(e)
     label = onto.concepts[key].label
     has_rules = any(key in r.concludes for r in onto.rules.values())

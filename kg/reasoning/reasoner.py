@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import threading
 
-from ..errors import InputError
+from ..errors import InputError, type_name
 from .explanation import Explanation, build_explanation
-from ..knowledge.ontology import Ontology, load_ontology
-from ..inputs.patient import PatientLike, load_patient
+from ..knowledge.ontology import Ontology
+from ..inputs.patient import PatientLike, load_patient, ontology_or_default
 from ..rules.engine import PainEngine, observed_facts
 
-__all__ = ["Reasoner", "explain", "thread_reasoner", "DEFAULT_THRESHOLD_DAYS", "check_threshold"]
+__all__ = ["Reasoner", "explain", "thread_reasoner", "DEFAULT_THRESHOLD_DAYS", "check_threshold", "reasoner_or_own"]
 
 #: "Usually this happens about two weeks after the initial injury." (s04)
 DEFAULT_THRESHOLD_DAYS = 14
@@ -48,15 +48,24 @@ def check_threshold(value: object) -> int:
 
 
 class Reasoner:
-    """One traced engine plus the ontology. Not thread-safe: one per thread or worker."""
+    """One traced engine plus the ontology. Not thread-safe: one per thread or worker.
+
+    ``ontology`` is a :class:`~kg.knowledge.ontology.Ontology` (default: painkg's
+    own); anything else raises :class:`~kg.errors.InputError`.
+
+    >>> Reasoner(ontology=5)
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: ontology: a number is not allowed; expected a kg.Ontology (kg.load_ontology()) or None
+    """
 
     def __init__(self, ontology: Ontology | None = None):
-        self.ontology = ontology or load_ontology()
+        self.ontology = ontology_or_default(ontology)
         self.engine = PainEngine()
 
     def explain(self, patient: PatientLike, *, as_of: object = None,
                 threshold_days: int = DEFAULT_THRESHOLD_DAYS) -> Explanation:
-        """Reason over ``patient`` (dict, path, ``"-"`` or :class:`~kg.inputs.patient.Patient`)."""
+        """Reason over ``patient`` (dict, path, ``"-"`` or :class:`~kg.inputs.patient.Patient`); see :func:`explain`."""
         threshold = check_threshold(threshold_days)
         parsed = load_patient(patient, as_of=as_of, ontology=self.ontology)
         trace = self.engine.infer(observed_facts(parsed), threshold_days=threshold)
@@ -81,21 +90,37 @@ def thread_reasoner() -> Reasoner:
     return reasoner
 
 
+def reasoner_or_own(reasoner: object) -> Reasoner:
+    """``reasoner`` if it is a :class:`Reasoner`, the thread's own if it is None; else :class:`~kg.errors.InputError`.
+
+    >>> reasoner_or_own("r")
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: reasoner: a string is not allowed; expected a kg.Reasoner or None
+    """
+    if reasoner is None:
+        return thread_reasoner()
+    if not isinstance(reasoner, Reasoner):
+        raise InputError("reasoner", type_name(reasoner), "a kg.Reasoner or None")
+    return reasoner
+
+
 def explain(patient: PatientLike, *, as_of: object = None, threshold_days: int = DEFAULT_THRESHOLD_DAYS,
             reasoner: Reasoner | None = None) -> Explanation:
     """Explain why (or whether) the patient's pain persists.
 
     ``patient`` is a dict in the JSON contract, a path to a JSON file, ``"-"``
-    for standard input, or a :class:`~kg.inputs.patient.Patient`. ``as_of`` overrides
+    for standard input, or a :class:`~kg.inputs.patient.Patient`. ``as_of``
+    (``YYYY-MM-DD``, or ``+Nd`` / ``-Nd`` from the patient's ``assessed_on``) overrides
     the assessment date; ``threshold_days`` is how long the injury must stay
     unresolved before knots are concluded (inclusive). Raises
-    :class:`~kg.errors.InputError` on bad input.
+    :class:`~kg.errors.InputError` on bad input, wrong argument types included.
 
     >>> explain({"id": "x", "findings": ["muscle_knots"]}, as_of="2026-01-01").pain_persists
     True
     >>> explain({"id": "x", "findings": ["knee_pain"]})
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: findings[0]: 'knee_pain' is not allowed; expected one of better_at_rest, difficulty_moving, localized_pain, muscle_knots, muscle_spasm, radiating_pain_to_leg, severe_low_back_pain, tender_to_touch
+    kg.errors.InputError: findings[0]: "knee_pain" is not allowed; expected one of better_at_rest, difficulty_moving, localized_pain, muscle_knots, muscle_spasm, radiating_pain_to_leg, severe_low_back_pain, tender_to_touch
     """
-    return (reasoner or thread_reasoner()).explain(patient, as_of=as_of, threshold_days=threshold_days)
+    return reasoner_or_own(reasoner).explain(patient, as_of=as_of, threshold_days=threshold_days)

@@ -52,6 +52,7 @@ from collections import defaultdict
 import networkx as nx
 
 from ..reasoning.loops import CAUSAL_PREDICATES, causal_cycles, feedback_loops
+from ..errors import InputError
 from ..knowledge.ontology import Ontology, load_ontology
 
 __all__ = ["PainGraph", "NODE_KINDS", "EDGE_KINDS", "explanation_graph", "causal_graph"]
@@ -85,7 +86,7 @@ class PainGraph(nx.MultiDiGraph):
         return self.export("png")
 
     def to_graphml(self) -> str:
-        """GraphML (networkx's writer) for Gephi, Cytoscape and yEd."""
+        """GraphML with unique ids for Gephi, Cytoscape, yEd and networkx."""
         return self.export("graphml")
 
     def to_json(self) -> str:
@@ -239,6 +240,8 @@ def explanation_graph(e, compact: bool = False) -> PainGraph:
     >>> explanation_graph(kg.explain("examples/knots-first-report.json"), compact=True).number_of_nodes()
     5
     """
+    if not isinstance(compact, bool):
+        raise InputError("compact", compact, "true or false")
     g = PainGraph(name=f"painkg explanation of {e.patient.id}", patient=e.patient.id,
                   assessed_on=e.assessed_on, threshold_days=e.threshold_days,
                   pain_persists=e.pain_persists, view="compact" if compact else "full")
@@ -265,6 +268,8 @@ def causal_graph(ontology: Ontology | None = None) -> PainGraph:
     >>> sorted(k for _, _, k, d in g.edges(keys=True, data=True) if d["loop"])[:2]
     ['continuous-contraction-causes-overload', 'knots-sustain-spasm']
     """
+    if ontology is not None and not isinstance(ontology, Ontology):
+        raise InputError("ontology", type(ontology).__name__, "a kg.Ontology (kg.load_ontology()) or None")
     onto = ontology or load_ontology()
     g = PainGraph(name="painkg causal model", view="causal")
     cycles = causal_cycles(onto)

@@ -6,7 +6,7 @@ format     what                                                         needs
 dot        Graphviz DOT, left to right, coloured by node kind            nothing
 svg        DOT rendered by Graphviz; quotes are tooltips                 Graphviz ``dot``
 png        DOT rendered by Graphviz                                      Graphviz ``dot``
-graphml    networkx's GraphML writer (Gephi, Cytoscape, yEd)             nothing
+graphml    GraphML with unique ids (Gephi, Cytoscape, yEd, networkx)     nothing
 json       networkx node-link JSON                                       nothing
 cytoscape  Cytoscape.js elements JSON                                    nothing
 mermaid    Mermaid flowchart (renders in GitHub Markdown)                nothing
@@ -14,7 +14,10 @@ html       one self-contained interactive page (Cytoscape.js inside)     nothing
 ========== ============================================================ ==================
 
 Every format is deterministic: the same graph gives the same bytes (for svg
-and png, with the same Graphviz version).
+and png, with the same Graphviz version). Control characters in the data (a
+patient id may hold any) are written as visible ``\\uXXXX`` escapes wherever the
+format cannot carry them (:mod:`kg.render.safe_text`): GraphML and SVG stay
+well-formed XML, DOT stays readable by Graphviz, the HTML page passes a checker.
 
 Example
 -------
@@ -27,7 +30,7 @@ True
 >>> export(g, "pdf")
 Traceback (most recent call last):
 ...
-kg.errors.InputError: --format: 'pdf' is not allowed; expected one of cytoscape, dot, graphml, html, json, mermaid, png, svg
+kg.errors.InputError: --format: "pdf" is not allowed; expected one of cytoscape, dot, graphml, html, json, mermaid, png, svg
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import textwrap
 from importlib import resources
 
 from ..errors import InputError, PainkgError
+from .safe_text import visible
 
 __all__ = ["FORMATS", "BINARY_FORMATS", "COLORS", "GraphvizMissing", "export", "to_dot", "render",
            "to_graphml", "to_node_link_json", "to_cytoscape_json", "to_mermaid", "to_html"]
@@ -65,8 +69,13 @@ class GraphvizMissing(PainkgError):
 # ---------------------------------------------------------------- DOT
 
 def _q(text) -> str:
-    """A DOT double-quoted string (escString: ``\\n`` is a centred line break)."""
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT double-quoted string (escString: ``\\n`` is a centred line break).
+
+    Control characters become visible escapes first: Graphviz stops reading
+    at a NUL, and its SVG would not be well-formed XML with the others.
+    """
+    text = visible(text).replace("\r\n", "\n").replace("\r", "\n")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _wrap(label: str, width: int = 24) -> str:
@@ -154,17 +163,22 @@ def render(dot: str, fmt: str) -> bytes:
 # ---------------------------------------------------------------- networkx formats
 
 def to_graphml(g) -> str:
-    """GraphML text from networkx's writer; read it back with ``nx.read_graphml``.
+    """GraphML text (:mod:`kg.render.graphml`): every id unique, every key id distinct.
+
+    ``nx.read_graphml`` reads it back; edges come back keyed by their GraphML
+    id (``e0``, ``e1``...) with painkg's edge key in the ``key`` attribute.
 
     >>> import io, networkx as nx, kg
     >>> g = kg.explain("examples/neck-strain-day16.json").graph()
     >>> back = nx.read_graphml(io.BytesIO(to_graphml(g).encode()), force_multigraph=True)
     >>> back.nodes["muscle_knots@neck"]["loop"], back.number_of_edges() == g.number_of_edges()
     (True, True)
+    >>> sorted((u, v, d["key"]) for u, v, d in back.edges(data=True)) == sorted(g.edges(keys=True))
+    True
     """
-    import networkx as nx
+    from .graphml import to_graphml as write
 
-    return "\n".join(nx.generate_graphml(g, prettyprint=True, named_key_ids=True)) + "\n"
+    return write(g)
 
 
 def to_node_link_json(g) -> str:
@@ -212,7 +226,7 @@ def to_cytoscape_json(g) -> str:
 
 def _mq(text: str) -> str:
     # Mermaid strings cannot hold a raw double quote; entity codes render as the character.
-    return str(text).replace('"', "#quot;").replace("\n", "<br/>")
+    return visible(text, cr="escape").replace('"', "#quot;").replace("\n", "<br/>")
 
 
 def to_mermaid(g) -> str:
@@ -266,6 +280,17 @@ def _script_safe(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
+def _shown(value):
+    # What the page shows: control characters as visible escapes, like the title.
+    if isinstance(value, str):
+        return visible(value, cr="escape")
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
 def to_html(g) -> str:
     """One self-contained HTML page: Cytoscape.js and the dagre layout are inlined.
 
@@ -280,13 +305,13 @@ def to_html(g) -> str:
     """
     from ..knowledge.wording import DISCLAIMER
 
-    elements = _cytoscape(g)["elements"]
+    elements = _shown(_cytoscape(g)["elements"])
     kinds = [k for k in COLORS if any(d.get("kind") == k for _, d in g.nodes(data=True))]
     payload = {"elements": elements, "colors": COLORS, "kinds": kinds, "kind_names": _KIND_NAMES,
                "has_loops": any(d.get("loop") for _, _, d in g.edges(data=True))}
     data = _script_safe(json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":")))
     escape = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-    title = "".join(escape.get(c, c) for c in _graph_title(g))
+    title = "".join(escape.get(c, c) for c in visible(_graph_title(g), cr="escape"))
     return string.Template(_static("graph.html")).substitute(
         title=title, disclaimer="".join(escape.get(c, c) for c in DISCLAIMER),
         cytoscape_js=_static("cytoscape.min.js"), dagre_js=_static("cytoscape-dagre.min.js"), data=data)

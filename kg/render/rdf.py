@@ -237,7 +237,7 @@ def explanation_rdf(e, format: str = "trig", with_ontology: bool | None = None) 
     >>> explanation_rdf(e, "rdfxml")
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: format: 'rdfxml' is not allowed; expected one of jsonld, nq, nt, trig, ttl, turtle
+    kg.errors.InputError: format: "rdfxml" is not allowed; expected one of jsonld, nq, nt, trig, ttl, turtle
     """
     kind = rdf_format(format)
     if with_ontology is None:

@@ -9,6 +9,7 @@ remote contexts included.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -62,17 +63,37 @@ def _rdf_format(path: str):
     return getattr(ox.RdfFormat, _RDF_DATA_FORMATS[suffix])
 
 
+def _data_paths(data) -> list:
+    """``data`` (one path or several) as a list of paths; anything else is an :class:`~kg.errors.InputError`."""
+    from ..errors import type_name
+
+    items = [data] if isinstance(data, (str, os.PathLike)) else data
+    if isinstance(items, (bytes, bytearray, dict)) or not isinstance(items, Iterable):
+        raise InputError("data", type_name(data), "a path to an RDF file, or a list of paths")
+    items = list(items)
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise InputError("data", type_name(item), "a path to an RDF file, or a list of paths")
+    return items
+
+
 def _data_quads(path: str) -> list:
-    """Parse an RDF file with Oxigraph: no network access, no remote JSON-LD contexts."""
+    """Parse an RDF file with Oxigraph: no network access, no remote JSON-LD contexts.
+
+    The file is read with a bounded read of at most ``LIMITS.data_bytes`` (16 MiB).
+    """
     import pyoxigraph as ox
 
+    from ..inputs.limits import LIMITS
+    from ..inputs.reading import read_bytes
+
     fmt = _rdf_format(path)
-    graph = ox.NamedNode(Path(path).resolve().as_uri())
+    data = read_bytes(path, field="data", shown=path, expected="a readable RDF file", limit=LIMITS.data_bytes)
     try:
-        data = Path(path).read_bytes()
+        graph = ox.NamedNode(Path(path).resolve().as_uri())
         quads = list(ox.parse(data, format=fmt, without_named_graphs=False))
-    except OSError as exc:
-        raise InputError("data", path, f"a readable RDF file ({exc.strerror})") from None
+    except (OSError, ValueError) as exc:
+        raise InputError("data", path, f"a readable RDF file ({getattr(exc, 'strerror', None) or exc})") from None
     except SyntaxError as exc:
         text = str(exc)
         if "LoadDocumentCallback" in text or "remote context" in text.lower():
@@ -100,12 +121,13 @@ def _closure(quads: list, reason: str) -> list:
 
 def _all_quads(patients, reason, as_of, threshold_days, data) -> tuple[list, list]:
     """(rdflib quads, pyoxigraph quads of data files): ontology, patients, then data."""
+    paths = _data_paths(data)
     quads = list(ontology_quads())
     for e in _explanations(patients, as_of, threshold_days):
         quads.extend(explanation_quads(e))
     extra = []
-    for path in ([data] if isinstance(data, (str, Path)) else data):
-        extra.extend(_data_quads(str(path)))
+    for path in paths:
+        extra.extend(_data_quads(os.fspath(path)))
     if reason is not None:
         rdflib_extra = [tuple(_rdflib_term(t) for t in (q.subject, q.predicate, q.object, q.graph_name))
                         for q in extra]
@@ -144,6 +166,7 @@ def _ontology_oxigraph() -> tuple:
 def oxigraph_store(patients, reason, as_of, threshold_days, data):
     import pyoxigraph as ox
 
+    paths = _data_paths(data)
     store = ox.Store()
     if reason is None:
         store.extend(_ontology_oxigraph())
@@ -151,10 +174,10 @@ def oxigraph_store(patients, reason, as_of, threshold_days, data):
         for e in _explanations(patients, as_of, threshold_days):
             quads.extend(_patient_quads(e))  # the store orders them itself
         store.extend(to_oxigraph_quads(quads))
-        for path in ([data] if isinstance(data, (str, Path)) else data):
-            store.extend(_data_quads(str(path)))
+        for path in paths:
+            store.extend(_data_quads(os.fspath(path)))
         return store
-    quads, extra = _all_quads(patients, reason, as_of, threshold_days, data)
+    quads, extra = _all_quads(patients, reason, as_of, threshold_days, paths)
     store.extend(to_oxigraph_quads(quads))
     store.extend(extra)
     return store

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..render.rdf_serialize import serialize_quads, to_oxigraph_quads
 from .prefixes import PREFIXES
 
-__all__ = ["QueryResult", "Row", "nt", "rdflib_term", "stable_bnode", "canonical_bnodes"]
+__all__ = ["QueryResult", "Row", "nt", "jsonld", "rdflib_term", "stable_bnode", "canonical_bnodes"]
 
 class Row(tuple):
     """One solution: a tuple of rdflib terms (``None`` if unbound), also by name.
@@ -106,7 +106,9 @@ class QueryResult:
     ASK: ``askAnswer`` (also ``bool(result)``). CONSTRUCT/DESCRIBE: ``graph``
     (an rdflib ``Graph``); iterating yields its triples in a stable order.
     Every form converts with ``to_json()``, and SELECT with ``to_csv()``,
-    ``to_tsv()`` and ``to_table()``; graphs with ``to_turtle()``.
+    ``to_tsv()`` and ``to_table()``; graphs with ``to_turtle()``. The W3C
+    CSV and TSV results formats are defined for SELECT only, so an ASK result
+    refuses them (its forms are ``to_table()`` and ``to_json()``).
     """
 
     def __init__(self, form: str, vars: tuple[str, ...] = (), rows: tuple[Row, ...] = (),
@@ -157,7 +159,11 @@ class QueryResult:
         return [row.topython() for row in self.rows]
 
     def to_json(self) -> str:
-        """SPARQL 1.1 Query Results JSON (SELECT, ASK); for graphs, JSON-LD with an inline context."""
+        """SPARQL 1.1 Query Results JSON (SELECT, ASK); for graphs, JSON-LD (:func:`jsonld`).
+
+        The triples of a CONSTRUCT or DESCRIBE are in the JSON-LD default graph,
+        where a reader of plain graphs (one that ignores named graphs) finds them.
+        """
         if self.type == "ASK":
             data = {"head": {}, "boolean": bool(self.askAnswer)}
         elif self.type == "SELECT":
@@ -165,13 +171,18 @@ class QueryResult:
                     "results": {"bindings": [{n: _json_term(v) for n, v in zip(self.vars, row) if v is not None}
                                              for row in self.rows]}}
         else:
-            return self._serialize("jsonld")
+            return jsonld(self.triples)
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
-    def to_csv(self) -> str:
-        """SPARQL 1.1 Query Results CSV (SELECT; ASK gives ``true``/``false``)."""
+    def _no_ask(self, fmt: str) -> None:
         if self.type == "ASK":
-            return f"{str(bool(self.askAnswer)).lower()}\r\n"
+            raise InputError("format", fmt, message=f"{fmt!r} is not allowed for an ASK result; expected table or "
+                                                    "json (the W3C SPARQL CSV and TSV results formats are defined "
+                                                    "for SELECT only)")
+
+    def to_csv(self) -> str:
+        """SPARQL 1.1 Query Results CSV (SELECT only: the W3C format has no form for ASK)."""
+        self._no_ask("csv")
         self._need("SELECT", what="csv")
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
@@ -181,9 +192,8 @@ class QueryResult:
         return buffer.getvalue()
 
     def to_tsv(self) -> str:
-        """SPARQL 1.1 Query Results TSV (SELECT; ASK gives ``true``/``false``)."""
-        if self.type == "ASK":
-            return f"{str(bool(self.askAnswer)).lower()}\n"
+        """SPARQL 1.1 Query Results TSV (SELECT only: the W3C format has no form for ASK)."""
+        self._no_ask("tsv")
         self._need("SELECT", what="tsv")
         lines = ["\t".join(f"?{v}" for v in self.vars)]
         lines += ["\t".join("" if v is None else nt(v) for v in row) for row in self.rows]
@@ -218,6 +228,77 @@ class QueryResult:
         """CONSTRUCT/DESCRIBE result as sorted N-Triples."""
         self._need("CONSTRUCT", "DESCRIBE", what="nt")
         return self._serialize("nt")
+
+
+def _jsonld_iri(iri: str, prefixes: dict[str, str], used: dict[str, str]) -> str:
+    # A compact IRI only with a namespace ending in '/' or '#': JSON-LD 1.1
+    # expands "ro:0003302" only if "ro" is a prefix ending in a gen-delim
+    # (http://purl.obolibrary.org/obo/RO_ is not), so such IRIs use "obo:".
+    best = None
+    for prefix, ns in prefixes.items():
+        local = iri[len(ns):]
+        if ns[-1] in "/#" and iri.startswith(ns) and local and not local.startswith("//") \
+                and (best is None or len(ns) > len(best[1])):
+            best = (prefix, ns)
+    if best is None:
+        return iri
+    used[best[0]] = best[1]
+    return f"{best[0]}:{iri[len(best[1]):]}"
+
+
+def jsonld(triples) -> str:
+    """Triples as JSON-LD in the default graph: ``{"@context": ..., "@graph": [nodes]}``.
+
+    Flattened (one node object per subject, values always in lists, literals
+    with their exact lexical form) and sorted, so the same triples give the
+    same bytes; the context declares only the prefixes used.
+
+    >>> from rdflib import URIRef, Literal
+    >>> pk = "https://w3id.org/painkg/ontology#"
+    >>> print(jsonld([(URIRef(pk + "a"), URIRef(pk + "days"), Literal(3))]), end="")
+    {
+      "@context": {
+        "pk": "https://w3id.org/painkg/ontology#",
+        "xsd": "http://www.w3.org/2001/XMLSchema#"
+      },
+      "@graph": [
+        {
+          "@id": "pk:a",
+          "pk:days": [
+            {
+              "@type": "xsd:integer",
+              "@value": "3"
+            }
+          ]
+        }
+      ]
+    }
+    """
+    used: dict[str, str] = {}
+
+    def ref(term) -> str:
+        return f"_:{term}" if isinstance(term, BNode) else _jsonld_iri(str(term), PREFIXES, used)
+
+    def value(term):
+        if not isinstance(term, Literal):
+            return {"@id": ref(term)}
+        if term.language:
+            return {"@value": str(term), "@language": term.language}
+        if term.datatype is None or term.datatype == XSD.string:
+            return {"@value": str(term)}
+        return {"@value": str(term), "@type": ref(term.datatype)}
+
+    nodes: dict[str, dict[str, list]] = {}
+    for s, p, o in triples:
+        nodes.setdefault(ref(s), {}).setdefault(ref(p), []).append(value(o))
+
+    def order(v) -> str:
+        return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+    graph = [{"@id": node, **{p: sorted(vs, key=order) for p, vs in props.items()}}
+             for node, props in sorted(nodes.items())]
+    data = {"@context": dict(sorted(used.items())), "@graph": graph}
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def rdflib_term(term):

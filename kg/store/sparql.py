@@ -10,8 +10,14 @@ patterns address one graph. The prefixes in :data:`PREFIXES` are pre-bound.
 as an rdflib ``Dataset`` for anything else.
 
 Refused with :class:`~kg.errors.InputError`: SPARQL Update, ``SERVICE``
-(no remote fetch), and malformed queries (with line and column). Nothing is
-ever fetched from the network, JSON-LD remote contexts included.
+(no remote fetch), ``FROM``/``FROM NAMED`` (the query runs over the loaded
+graphs; use ``GRAPH <iri> { ... }``), nesting deeper than 64 levels, and
+malformed queries (with line and column). Each query runs in a forked worker
+(:mod:`kg.store.query_guard`) bounded by :class:`~kg.store.query_limits.QueryLimits`:
+30 s, 100,000 result rows and 2,048 MiB by default; exceeding one is an
+``InputError`` naming the limit, and an engine crash cannot take the caller
+down. Nothing is ever fetched from the network (the worker cannot open a
+socket), JSON-LD remote contexts included.
 
 Example
 -------
@@ -33,6 +39,9 @@ from rdflib import BNode
 from ..errors import InputError
 from .dataset import INFERRED_GRAPH, REASONERS, dataset, oxigraph_store
 from .prefixes import PREFIXES
+from .query_guard import run_query
+from .query_lexer import check_query
+from .query_limits import QueryLimits
 from .query_text import query_form, read_query, syntax_error
 from .results import QueryResult, Row, canonical_bnodes, nt, rdflib_term, stable_bnode
 
@@ -41,12 +50,15 @@ __all__ = ["PREFIXES", "INFERRED_GRAPH", "REASONERS", "QueryResult", "Row", "que
 
 
 def query(sparql: str, patients=(), *, reason: str | None = None, as_of=None, threshold_days: int = 14,
-          data=()) -> QueryResult:
+          data=(), limits: QueryLimits | None = None) -> QueryResult:
     """Run a read-only SPARQL 1.1 query over the ontology (+ patients' facts and derivations).
 
     ``patients`` as for :func:`dataset`; ``reason`` is None, ``"rdfs"`` or
-    ``"owl-rl"``. Raises :class:`~kg.errors.InputError` for a malformed query
-    (with its line and column), an update, ``SERVICE`` or bad patients.
+    ``"owl-rl"``; ``limits`` bounds time, rows, memory and nesting (defaults in
+    :mod:`kg.store.query_limits`). Raises :class:`~kg.errors.InputError` for a
+    malformed query (with its line and column), an update, ``SERVICE``,
+    ``FROM``, a limit exceeded (a :class:`~kg.store.query_limits.QueryLimitError`)
+    or bad patients.
 
     >>> query("SELECT ?x WHERE { ?x a pk:Rule } LIMIT 1").vars
     ('x',)
@@ -59,34 +71,31 @@ def query(sparql: str, patients=(), *, reason: str | None = None, as_of=None, th
     >>> query("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: query: SERVICE (line 1, column 18) is refused: painkg queries never fetch remote data
+    kg.store.query_limits.QueryRefusedError: query: SERVICE (line 1, column 18) is refused: painkg queries never fetch remote data
     """
-    import pyoxigraph as ox
-
     form = query_form(sparql)
+    limits = limits if limits is not None else QueryLimits()
+    if not isinstance(limits, QueryLimits):
+        raise InputError("limits", type(limits).__name__, "a kg.store.query_limits.QueryLimits")
+    # Fail fast, before any patient is reasoned over: nesting, SERVICE, FROM.
+    check_query(sparql, max_nesting=limits.max_nesting)
     if reason is not None and reason not in REASONERS:
         raise InputError("reason", reason, "one of " + ", ".join(REASONERS))
     store = oxigraph_store(patients, reason, as_of, threshold_days, data)
     try:
-        result = store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=True)
+        answer = run_query(store, sparql, prefixes=PREFIXES, use_default_graph_as_union=True, limits=limits)
     except SyntaxError as exc:
         raise syntax_error(sparql, exc) from None
-    except OSError as exc:  # pragma: no cover - SERVICE is refused before evaluation
+    except OSError as exc:  # pragma: no cover - the worker cannot open a connection
         raise InputError("query", message=f"cannot evaluate: {exc}") from None
-    if isinstance(result, ox.QueryBoolean):
-        return QueryResult("ASK", ask=bool(result))
-    if isinstance(result, ox.QuerySolutions):
-        names = tuple(v.value for v in result.variables)
+    if answer.kind == "boolean":
+        return QueryResult("ASK", ask=answer.boolean)
+    if answer.kind == "solutions":
         bnodes: dict[str, BNode] = {}
-        rows = []
-        for solution in result:
-            values = []
-            for name in names:
-                term = solution[name]
-                values.append(None if term is None else stable_bnode(rdflib_term(term), bnodes))
-            rows.append(Row(names, values))
-        return QueryResult("SELECT", vars=names, rows=tuple(rows))
-    triples = {tuple(rdflib_term(t) for t in (tr.subject, tr.predicate, tr.object)) for tr in result}
+        rows = [Row(answer.variables, [None if t is None else stable_bnode(rdflib_term(t), bnodes) for t in values])
+                for values in answer.solutions]
+        return QueryResult("SELECT", vars=answer.variables, rows=tuple(rows))
+    triples = {tuple(rdflib_term(t) for t in (tr.subject, tr.predicate, tr.object)) for tr in answer.triples}
     triples = canonical_bnodes(triples)
     return QueryResult("DESCRIBE" if form == "DESCRIBE" else "CONSTRUCT",
                        triples=tuple(sorted(triples, key=lambda t: tuple(nt(x) for x in t))))
