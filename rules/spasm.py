@@ -20,6 +20,11 @@ class SpasmRules:
         self.declare(C(concept="muscle_spasm", site=site))
 
     @Rule(C(concept="muscle_spasm", site=MATCH.site))
+    def spasm_may_cause_pain(self, site):
+        # s01: "...and may be the actual cause of your pain" (a possible conclusion).
+        self.declare(C(concept="pain", site=site))
+
+    @Rule(C(concept="muscle_spasm", site=MATCH.site))
     def spasm_spreads(self, site):
         self.declare(C(concept="surrounding_muscle_involvement", site=site))
 

@@ -13,7 +13,8 @@ import kg
 
 from support import EXAMPLES, example_paths, load_example
 
-STEP_KEYS = {"fact", "concept", "site", "status", "rule", "premises", "edge", "condition", "evidence"}
+STEP_KEYS = {"fact", "concept", "site", "status", "certainty", "rule", "rule_certainty", "premises", "edge",
+             "condition", "evidence"}
 
 
 def test_the_issue_example_tells_the_whole_story():
@@ -47,8 +48,8 @@ def test_json_contract(path):
         assert fact["status"] in ("observed", "derived")
         if fact["status"] == "derived":
             assert fact["justifications"]
-    concluded = {f["concept"] for f in data["facts"]}
-    assert data["pain_persists"] is ("persistent_pain" in concluded)
+    firm = {f["concept"] for f in data["facts"] if f["certainty"] in ("reported", "expected")}
+    assert data["pain_persists"] is ("persistent_pain" in firm)
     if data["pain_persists"]:
         assert any(c["concept"] == "persistent_pain" for c in data["chains"])
     for key in ("muscle_knots", "muscle_spasm", "atypical_for_muscle_strain"):

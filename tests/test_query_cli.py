@@ -40,7 +40,7 @@ def test_table_over_the_ontology():
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["key", "-" * len("atypical_for_muscle_strain"), "persistent_pain", "muscle_knots",
                                           "muscle_spasm", "atypical_for_muscle_strain", "severe_low_back_pain",
-                                          "(5 rows)"]
+                                          "pain", "(6 rows)"]
 
 
 def test_query_file_over_patients_as_json():

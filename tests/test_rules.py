@@ -18,6 +18,7 @@ RULE_CASES = [
      ("injury_unresolved@lower_back/ligament_sprain", "ligament_sprain@lower_back")),
     ("spasm-from-inflammation", strain(3), "muscle_spasm@lower_back", ("inflammation@lower_back",)),
     ("spasm-spreads", strain(3), "surrounding_muscle_involvement@lower_back", ("muscle_spasm@lower_back",)),
+    ("spasm-may-cause-pain", strain(3), "pain@lower_back", ("muscle_spasm@lower_back",)),
     ("severe-low-back-pain", strain(3), "severe_low_back_pain@lower_back",
      ("inflammation@lower_back", "muscle_spasm@lower_back")),
     ("continuous-contraction", strain(3), "continuous_contraction@lower_back", ("muscle_spasm@lower_back",)),
@@ -44,7 +45,7 @@ RULE_CASES = [
 
 
 def test_every_rule_has_a_case(onto):
-    assert len(RULE_CASES) == 18
+    assert len(RULE_CASES) == 19
     assert sorted(c[0] for c in RULE_CASES) == sorted(onto.rules)
 
 
@@ -61,7 +62,7 @@ def test_rule(reasoner, rule, patient, fact, premises):
 ACUTE_STRAIN = {
     "inflammation@lower_back", "muscle_spasm@lower_back", "surrounding_muscle_involvement@lower_back",
     "severe_low_back_pain@lower_back", "difficulty_moving@lower_back", "continuous_contraction@lower_back",
-    "heat_therapy@lower_back", "cold_therapy@lower_back", "alternating_heat_cold@lower_back",
+    "heat_therapy@lower_back", "cold_therapy@lower_back", "alternating_heat_cold@lower_back", "pain@lower_back",
 }
 KNOTS = {"muscle_overload@lower_back", "muscle_knots@lower_back", "persistent_pain@lower_back",
          "common_knot_site@lower_back", "spasm_treatment@lower_back", "injury_resolution@lower_back"}

@@ -183,7 +183,7 @@ EXPECTED_QUERIES = {
 
 def test_select_rows_by_position_name_and_as_python():
     r = kg.query("SELECT ?key ?rank WHERE { ?c pk:keyConclusion ?rank ; skos:notation ?key } ORDER BY ?rank")
-    assert r.type == "SELECT" and r.vars == ("key", "rank") and len(r) == 5 and bool(r)
+    assert r.type == "SELECT" and r.vars == ("key", "rank") and len(r) == 6 and bool(r)
     first = next(iter(r))
     assert isinstance(first, Row)
     assert (str(first[0]), first.rank.toPython(), str(first["key"])) == ("persistent_pain", 1, "persistent_pain")

@@ -105,6 +105,7 @@ class Edge:
     predicate_label: str
     object: str
     certainty: str
+    level: str
     condition: Condition | None
     feedback: bool
     passages: tuple[str, ...]
@@ -120,6 +121,8 @@ class RuleInfo:
     edges: tuple[str, ...]
     concludes: tuple[str, ...]
     passages: tuple[str, ...]
+    #: "expected" or "possible": how firmly the source states what the rule concludes.
+    level: str
 
 
 def normalize_key(value: str) -> str:
@@ -333,6 +336,7 @@ def load_ontology() -> Ontology:
             subject=notation[g.value(e, PK.claimSubject)], predicate=str(predicate),
             predicate_label=str(g.value(predicate, RDFS.label) or _local(predicate)),
             object=notation[g.value(e, PK.claimObject)], certainty=str(g.value(e, PK.certainty)),
+            level=notation[g.value(e, PK.certaintyLevel)],
             condition=conditions.get(condition) if condition is not None else None,
             feedback=bool(g.value(e, PK.feedback, default=Literal(False)).toPython()),
             passages=ids(e, PROV.wasDerivedFrom, {}))
@@ -342,7 +346,7 @@ def load_ontology() -> Ontology:
         rules[notation[r]] = RuleInfo(
             id=notation[r], iri=str(r), label=str(g.value(r, RDFS.label)),
             edges=ids(r, PK.appliesEdge), concludes=ids(r, PK.concludes),
-            passages=ids(r, PROV.wasDerivedFrom, {}))
+            passages=ids(r, PROV.wasDerivedFrom, {}), level=notation[g.value(r, PK.certaintyLevel)])
 
     return Ontology(dict(sorted(concepts.items())), dict(sorted(edges.items())),
                     dict(sorted(rules.items())), dict(sorted(passages.items())), document)

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .certainty import fact_certainties, is_firm, strongest
 from .chains import RawStep, chain_steps, depths, main_path, sorted_justifications
 from ..errors import InputError
 from ..knowledge.ontology import Ontology
@@ -50,12 +51,16 @@ class Fact:
     status: str
     detail: str | None
     justifications: tuple[Justification, ...]
+    #: ``reported`` (input), ``expected`` or ``possible`` (see :mod:`kg.reasoning.certainty`).
+    certainty: str
+    #: The certainty of each justification, in the order of ``justifications``.
+    justification_certainty: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "concept": self.concept, "label": self.label, "site": self.site,
-                "status": self.status, "detail": self.detail,
-                "justifications": [{"rule": j.rule, "premises": list(j.premises)}
-                                   for j in self.justifications]}
+                "status": self.status, "certainty": self.certainty, "detail": self.detail,
+                "justifications": [{"rule": j.rule, "premises": list(j.premises), "certainty": level}
+                                   for j, level in zip(self.justifications, self.justification_certainty)]}
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,15 @@ class Step:
     edge: str | None
     condition: str | None
     evidence: tuple[Evidence, ...]
+    #: This step's certainty: the weakest of its rule's level and its premises' (``reported`` if observed).
+    certainty: str = "reported"
+    #: The rule's own level, from the source's hedge (None for an observed fact).
+    rule_certainty: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"fact": self.fact, "concept": self.concept, "site": self.site, "status": self.status,
-                "rule": self.rule, "premises": list(self.premises), "edge": self.edge,
+                "certainty": self.certainty, "rule": self.rule, "rule_certainty": self.rule_certainty,
+                "premises": list(self.premises), "edge": self.edge,
                 "condition": self.condition, "evidence": [e.to_dict() for e in self.evidence]}
 
 
@@ -118,8 +128,17 @@ class Explanation:
 
     @property
     def pain_persists(self) -> bool:
-        """True exactly when ``persistent_pain`` was concluded (at any site)."""
-        return any(f.concept == "persistent_pain" for f in self.facts)
+        """True exactly when ``persistent_pain`` is concluded as reported or expected at some site.
+
+        A ``possible`` persistent pain does not make it true: see :attr:`persistent_pain`.
+        """
+        return is_firm(self.persistent_pain)
+
+    @property
+    def persistent_pain(self) -> str | None:
+        """How firmly persistent pain is concluded: its strongest certainty at any site, or None."""
+        levels = [f.certainty for f in self.facts if f.concept == "persistent_pain"]
+        return strongest(levels) if levels else None
 
     def fact(self, fact_id: str) -> Fact:
         """The fact with this id; :class:`~kg.errors.InputError` if there is none."""
@@ -150,6 +169,7 @@ class Explanation:
         """The JSON form (see README, "JSON output")."""
         return {"patient": self.patient.id, "assessed_on": self.assessed_on,
                 "threshold_days": self.threshold_days, "pain_persists": self.pain_persists,
+                "persistent_pain": self.persistent_pain,
                 "facts": [f.to_dict() for f in self.facts],
                 "chains": [c.to_dict() for c in self.chains],
                 **_loop_keys(self)}
@@ -245,7 +265,8 @@ def _step(explanation: "Explanation", raw: RawStep) -> Step:
     edge = onto.edge_for(raw.rule, fact.concept, fact.site)
     evidence = tuple(Evidence(p, onto.passages[p].text) for p in onto.evidence(raw.rule))
     return Step(raw.fact, fact.concept, fact.site, "derived", raw.rule, raw.premises,
-                edge.id if edge else None, _condition(explanation, raw, edge), evidence)
+                edge.id if edge else None, _condition(explanation, raw, edge), evidence,
+                explanation._step_levels[(raw.fact, raw.justification)], onto.rules[raw.rule].level)
 
 
 def _chain(explanation: "Explanation", fact: Fact) -> Chain:
@@ -257,14 +278,17 @@ def _chain(explanation: "Explanation", fact: Fact) -> Chain:
 def build_explanation(patient: Patient, trace: Trace, ontology: Ontology, threshold_days: int) -> Explanation:
     """Turn an engine trace into an :class:`Explanation` (sorted, stable)."""
     depth = depths(trace)
+    levels, step_levels = fact_certainties(trace, ontology)
     order = sorted(trace, key=lambda k: (depth[k], k))
-    facts = tuple(
-        Fact(k, trace[k].concept, ontology.concepts[trace[k].concept].label, trace[k].site,
-             "observed" if trace[k].observed else "derived", _detail(trace[k], ontology, patient),
-             tuple(sorted_justifications(trace[k])))
-        for k in order)
-    explanation = Explanation(patient, threshold_days, facts, (), trace, ontology)
+    facts = []
+    for k in order:
+        justifications = tuple(sorted_justifications(trace[k]))
+        facts.append(Fact(k, trace[k].concept, ontology.concepts[trace[k].concept].label, trace[k].site,
+                          "observed" if trace[k].observed else "derived", _detail(trace[k], ontology, patient),
+                          justifications, levels[k], tuple(step_levels[(k, j)] for j in justifications)))
+    explanation = Explanation(patient, threshold_days, tuple(facts), (), trace, ontology)
     explanation._depths = depth
+    explanation._step_levels = step_levels
     ranked = [f for f in facts if ontology.concepts[f.concept].key_rank is not None]
     ranked.sort(key=lambda f: (ontology.concepts[f.concept].key_rank, f.site or "", f.id))
     explanation.chains = tuple(_chain(explanation, f) for f in ranked)
