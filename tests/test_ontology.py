@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from importlib import resources
 
 import pytest
@@ -101,7 +102,9 @@ def test_every_rule_edge_and_concluded_concept_exists(onto):
 
 def test_concept_keys_used_in_rules_exist(onto):
     used = set()
-    for path in (ROOT / "rules").glob("*.py"):
+    import kg.rules
+
+    for path in Path(kg.rules.__file__).parent.glob("*.py"):
         used.update(re.findall(r'concept="(\w+)"', path.read_text(encoding="utf-8")))
     assert used and used <= set(onto.concepts)
 

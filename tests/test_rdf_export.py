@@ -247,7 +247,10 @@ def test_unknown_format_is_an_input_error(explanations):
 
 @pytest.fixture(scope="module")
 def shapes():
-    return Graph().parse(ROOT / "ontology" / "derivation-shapes.ttl", format="turtle")
+    from importlib import resources
+
+    return Graph().parse(data=resources.files("kg.ontology").joinpath("derivation-shapes.ttl").read_text("utf-8"),
+                         format="turtle")
 
 
 def _union(explanations_):
