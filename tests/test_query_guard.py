@@ -388,29 +388,24 @@ def test_syntax_errors_come_back_as_the_engines():
     assert str(guarded.value) == str(bare.value)
 
 
-def _guarded_query_result(sparql: str, patients, limits=None):
-    """kg.query's conversion, with run_query in place of Store.query (the wiring the module proposes)."""
-    from rdflib import BNode
+def _in_process_result(sparql: str, patients):
+    """The same query on the bare engine in this process (no worker, no checks), converted as kg.query does."""
+    import pyoxigraph as ox
 
     from kg.store.dataset import oxigraph_store
     from kg.store.prefixes import PREFIXES
     from kg.store.query_text import query_form
-    from kg.store.results import QueryResult, Row, canonical_bnodes, nt, rdflib_term, stable_bnode
+    from kg.store.sparql import result_from_answer
 
-    form = query_form(sparql)
-    store = oxigraph_store(patients, None, None, 14, ())
-    answer = run_query(store, sparql, prefixes=PREFIXES, use_default_graph_as_union=True, limits=limits)
-    if answer.kind == "boolean":
-        return QueryResult("ASK", ask=answer.boolean)
-    if answer.kind == "solutions":
-        bnodes: dict[str, BNode] = {}
-        rows = [Row(answer.variables, [None if t is None else stable_bnode(rdflib_term(t), bnodes) for t in values])
-                for values in answer.solutions]
-        return QueryResult("SELECT", vars=answer.variables, rows=tuple(rows))
-    triples = canonical_bnodes({tuple(rdflib_term(t) for t in (tr.subject, tr.predicate, tr.object))
-                                for tr in answer.triples})
-    return QueryResult("DESCRIBE" if form == "DESCRIBE" else "CONSTRUCT",
-                       triples=tuple(sorted(triples, key=lambda t: tuple(nt(x) for x in t))))
+    raw = oxigraph_store(patients, None, None, 14, ()).query(sparql, prefixes=PREFIXES, use_default_graph_as_union=True)
+    if isinstance(raw, ox.QueryBoolean):
+        answer = Answer("boolean", boolean=bool(raw))
+    elif isinstance(raw, ox.QuerySolutions):
+        names = tuple(v.value for v in raw.variables)
+        answer = Answer("solutions", variables=names, solutions=tuple(tuple(s[n] for n in names) for s in raw))
+    else:
+        answer = Answer("triples", triples=tuple(raw))
+    return result_from_answer(answer, query_form(sparql))
 
 
 def test_kg_query_output_is_byte_identical():
@@ -422,8 +417,8 @@ def test_kg_query_output_is_byte_identical():
                 "CONSTRUCT { ?s skos:notation ?n . ?s pk:x [ pk:y ?n ] } WHERE { ?s skos:notation ?n } ",
                 "DESCRIBE pk:MuscleKnots"]
     for sparql in queries:
-        before = kg.query(sparql, patients)
-        after = _guarded_query_result(sparql, patients)
+        before = _in_process_result(sparql, patients)
+        after = kg.query(sparql, patients)
         assert after.type == before.type
         for method in ("to_json", "to_csv", "to_tsv", "to_table", "to_turtle", "to_ntriples"):
             assert _render(after, method) == _render(before, method), (method, sparql)

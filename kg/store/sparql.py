@@ -39,7 +39,7 @@ from rdflib import BNode
 from ..errors import InputError
 from .dataset import INFERRED_GRAPH, REASONERS, dataset, oxigraph_store
 from .prefixes import PREFIXES
-from .query_guard import run_query
+from .query_guard import Answer, run_query
 from .query_lexer import check_query
 from .query_limits import QueryLimits
 from .query_text import query_form, read_query, syntax_error
@@ -88,6 +88,11 @@ def query(sparql: str, patients=(), *, reason: str | None = None, as_of=None, th
         raise syntax_error(sparql, exc) from None
     except OSError as exc:  # pragma: no cover - the worker cannot open a connection
         raise InputError("query", message=f"cannot evaluate: {exc}") from None
+    return result_from_answer(answer, form)
+
+
+def result_from_answer(answer: Answer, form: str) -> QueryResult:
+    """A :class:`QueryResult` (rdflib terms, blank nodes numbered stably) from the engine's answer."""
     if answer.kind == "boolean":
         return QueryResult("ASK", ask=answer.boolean)
     if answer.kind == "solutions":
