@@ -40,6 +40,7 @@ _LAZY = {
     "dataset": "kg.store.sparql",
     "what_if": "kg.questions.what_if",
     "interventions": "kg.questions.interventions",
+    "batch": "kg.cohort",
 }
 
 

@@ -23,13 +23,15 @@ from .facts import C, Setting
 from .findings import FindingRules
 from .injury import InjuryRules
 from .knots import KnotRules
+from .knots_sites import KnotSiteRules
+from .resolution import ResolutionRules
 from .spasm import SpasmRules
 from .tracing import Trace, TracingEngine, rule_id
 
 __all__ = ["PainEngine", "observed_facts", "engine_rule_ids"]
 
 
-class PainEngine(InjuryRules, SpasmRules, KnotRules, FindingRules, TracingEngine):
+class PainEngine(InjuryRules, SpasmRules, KnotRules, KnotSiteRules, ResolutionRules, FindingRules, TracingEngine):
     """The traced engine with every painkg rule."""
 
     def infer(self, facts: list[C], *, threshold_days: int = 14) -> Trace:
@@ -55,11 +57,20 @@ def observed_facts(patient: Patient) -> list[C]:
 
     The unresolved status of each injury is a fact of its own, so that "the
     basic injury is not fixed" is an explicit premise wherever it matters.
+
+    An injury fact carries its dates: ``onset``, ``days`` (onset to assessment),
+    ``resolution`` (``unresolved``, ``dated`` or ``undated``), ``resolved_on``
+    when known, and ``unresolved_days`` (how long it stayed unresolved: to the
+    assessment, or to ``resolved_on``) unless the resolution date is unknown.
     """
     facts: list[C] = []
     for inj in patient.injuries:
+        dates = {"resolved_on": inj.resolved_on.isoformat()} if inj.resolved_on else {}
+        if inj.unresolved_days is not None:
+            dates["unresolved_days"] = inj.unresolved_days
         facts.append(C(role="injury", concept=inj.kind, site=inj.site, days=inj.days_since_onset,
-                       onset=inj.onset.isoformat(), resolved=inj.resolved, mechanism=inj.mechanism or ""))
+                       onset=inj.onset.isoformat(), resolved=inj.resolved, resolution=inj.resolution,
+                       mechanism=inj.mechanism or "", **dates))
         if inj.mechanism:
             facts.append(C(role="mechanism", concept=inj.mechanism, site=inj.site))
         if not inj.resolved:

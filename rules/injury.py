@@ -2,7 +2,9 @@
 
 Source: sentences 2, 14, 16, 21 and 23 (ids ``s02``...). An injury only drives
 inflammation and spasm while it is unresolved: the unresolved status is an
-explicit input fact, so it appears as a premise in every chain.
+explicit input fact, so it appears as a premise in every chain. Inflammation
+rests on s16 everywhere and also on s21 in the lower back (the passage's site,
+``pk:aboutSite`` in the ontology, decides where it is quoted).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class InjuryRules:
     def spasm_protective(self, kind, site):
         self.declare(C(concept="muscle_spasm", site=site))
 
-    @Rule(C(role="mechanism", concept=MATCH.mechanism, site=MATCH.site))
-    def strain_mechanism(self, mechanism, site):
-        self.declare(C(concept="strain_mechanism", site=site))
+    # s23 is about "lower back pain from a muscle strain": the mechanism counts only in
+    # the lower back, and only where a muscle there is injured.
+    @Rule(C(role="mechanism", concept=MATCH.mechanism, site="lower_back"),
+          C(role="injury", concept=MATCH.kind & P(lambda k: k in MUSCLE_INJURIES), site="lower_back"))
+    def strain_mechanism(self, mechanism, kind):
+        self.declare(C(concept="strain_mechanism", site="lower_back"))

@@ -29,3 +29,24 @@ def strain(days: int, site: str = "lower_back", *, resolved: bool = False, kind:
 
 def derived(e) -> set[str]:
     return {f.id for f in e.facts if f.status == "derived"}
+
+
+def with_resolution_dates(patient: dict) -> dict:
+    """``patient`` with each injury's ``resolved_after`` (days after onset) turned into a ``resolved_on`` date.
+
+    Hypothesis strategies draw ``resolved_after``; the date is clipped to the assessment date,
+    and ``days_since_onset`` counts back from ``assessed_on``, as the contract says.
+    """
+    import datetime as dt
+
+    assessed = dt.date.fromisoformat(patient["assessed_on"])
+    injuries = []
+    for inj in patient.get("injuries", []):
+        inj = dict(inj)
+        after = inj.pop("resolved_after", None)
+        if after is not None:
+            onset = assessed - dt.timedelta(days=inj["days_since_onset"])
+            inj["resolved_on"] = (onset + dt.timedelta(days=min(after, inj["days_since_onset"]))).isoformat()
+            inj.pop("resolved", None)
+        injuries.append(inj)
+    return {**patient, "injuries": injuries}

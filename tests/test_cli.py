@@ -56,7 +56,7 @@ CLI_ERRORS = [
     (["explain", "/no/such.json"], 'error: file: "/no/such.json" is not allowed; expected a readable JSON file (not found)'),
     (["explain", DAY20, "--format", "xml"], "error: Invalid value for '--format': 'xml' is not one of"),
     (["explain", DAY20, "--threshold-days", "two"], "error: Invalid value for '--threshold-days': 'two' is not a valid integer."),
-    (["explain", DAY20, "--threshold-days", "-1"], "error: threshold_days: -1 is not allowed; expected a whole number of days from 0 to 36500"),
+    (["explain", DAY20, "--threshold-days", "-1"], "error: threshold_days: -1 is not allowed; expected a whole number of days from 1 to 365 (knots form after an initial period, usually about two weeks after the injury: s03-s04)"),
     (["explain", DAY20, "--as-of", "2026-02-30"], 'error: as_of: "2026-02-30" is not allowed; expected a date as YYYY-MM-DD'),
     (["explain", DAY20, "--as-of", "2026-01-01"], 'error: injuries[0].onset: "2026-03-01" is after the assessment date 2026-01-01'),
     (["explain"], "error: Missing argument 'FILE|-'."),
@@ -80,7 +80,7 @@ def test_cli_errors(args, message):
 @pytest.mark.parametrize("payload,message", [
     ("{not json", 'error: file: standard input is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)'),
     ('{"id": "x", "injuries": [{"kind": "strain", "site": "knee", "days_since_onset": 1}]}',
-     'error: injuries[0].site: "knee" is not allowed; expected one of lower_back, neck, upper_back'),
+     'error: injuries[0].site: "knee" is not allowed; expected one of calf, hip, lower_back, neck, shoulder, thigh, upper_back'),
     ('"just a string"', "error: patient: a string is not allowed; expected a JSON object with id, assessed_on, injuries, findings"),
 ])
 def test_cli_bad_patients_on_stdin(payload, message):

@@ -16,7 +16,7 @@ GOLDEN = ROOT / "tests" / "golden"
 
 
 def test_every_example_has_a_golden_file():
-    assert len(example_paths()) == 8
+    assert len(example_paths()) == 9
     assert sorted(p.stem for p in GOLDEN.glob("*.json")) == sorted(p.stem for p in example_paths())
 
 

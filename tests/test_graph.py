@@ -28,14 +28,14 @@ def test_full_graph_has_a_node_per_fact_firing_and_passage(reasoner, path):
     g = e.graph()
     assert isinstance(g, nx.MultiDiGraph) and isinstance(g, PainGraph)
     justifications = [(f, j) for f in e.facts for j in f.justifications]
-    passages = {p for _, j in justifications for p in e.ontology.evidence(j.rule)}
+    passages = {p for f, j in justifications for p in e.ontology.evidence(j.rule, f.site)}  # quoted where they apply
     observed = sum(f.status == "observed" for f in e.facts)
     expected_nodes = {"input": observed, "derived": len(e.facts) - observed,
                       "firing": len(justifications), "passage": len(passages)}
     assert _kinds(g.nodes(data=True)) == Counter({k: v for k, v in expected_nodes.items() if v})
     expected_edges = {"premise": sum(len(j.premises) for _, j in justifications),
                       "concludes": len(justifications),
-                      "evidence": sum(len(e.ontology.evidence(j.rule)) for _, j in justifications),
+                      "evidence": sum(len(e.ontology.evidence(j.rule, f.site)) for f, j in justifications),
                       "feedback": len(feedback_loops(e))}
     assert _kinds(g.edges(data=True)) == Counter({k: v for k, v in expected_edges.items() if v})
     for f in e.facts:
@@ -53,7 +53,8 @@ def test_firing_node_carries_rule_premises_condition_and_quote(reasoner):
     assert node["rule"] == "overload-after-threshold" and node["edge"] == "continuous-contraction-causes-overload"
     assert node["premises"].split() == ["continuous_contraction@lower_back",
                                         "injury_unresolved@lower_back/muscle_strain", "muscle_strain@lower_back"]
-    assert node["condition"].endswith("the muscle strain has been unresolved for 20 days (threshold 14 days)")
+    assert node["condition"].endswith("the muscle strain has been unresolved for 20 days (threshold 14 days): since "
+                                      "its onset on 2026-03-01, past the threshold on 2026-03-15")
     assert node["passages"] == "s03 s04 s11 s12 s14"
     assert 's11: "The muscles are not designed for this continuous work."' in node["quote"].split("\n")
     assert sorted(g.predecessors("overload-after-threshold:muscle_overload@lower_back")) == node["premises"].split()
@@ -117,7 +118,7 @@ def test_graph_is_deterministic(reasoner):
     assert list(one.edges(keys=True, data=True)) == list(two.edges(keys=True, data=True))
     assert one.graph == two.graph == {"name": "painkg explanation of p1", "patient": "p1",
                                       "assessed_on": "2026-03-21", "threshold_days": 14,
-                                      "pain_persists": True, "view": "full"}
+                                      "pain_persists": True, "view": "full", "persistent_pain": "expected"}
 
 
 def test_attribute_values_are_graphml_scalars(reasoner):

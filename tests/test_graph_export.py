@@ -199,7 +199,7 @@ def test_every_example_in_every_text_format_is_deterministic(reasoner):
                 one = export(reasoner.explain(path).graph(compact=compact), fmt)
                 assert isinstance(one, str) and one == export(kg.explain(path).graph(compact=compact), fmt)
                 outputs += 1
-    assert outputs == 8 * 2 * 6
+    assert outputs == 9 * 2 * 6
 
 
 def test_unknown_format_is_an_input_error():

@@ -91,7 +91,7 @@ def test_shapes_catch_broken_ontologies(breakage):
 
 def test_engine_rules_and_ontology_rules_are_the_same_set(onto):
     assert engine_rule_ids() == sorted(onto.rules)
-    assert len(onto.rules) == 19
+    assert len(onto.rules) == 22
 
 
 def test_every_rule_edge_and_concluded_concept_exists(onto):
@@ -111,7 +111,7 @@ def test_concept_keys_used_in_rules_exist(onto):
 
 def test_required_input_keys_and_aliases(onto):
     assert onto.keys("injury") == ["ligament_sprain", "muscle_overstretch", "muscle_strain", "muscle_tear"]
-    assert onto.keys("site") == ["lower_back", "neck", "upper_back"]
+    assert onto.keys("site") == ["calf", "hip", "lower_back", "neck", "shoulder", "thigh", "upper_back"]
     assert onto.keys("mechanism") == ["fall", "heavy_lifting", "lifting_while_twisting", "sudden_movement"]
     assert set(onto.keys("finding")) >= {"muscle_spasm", "muscle_knots", "localized_pain", "radiating_pain_to_leg",
                                          "tender_to_touch", "better_at_rest", "difficulty_moving"}

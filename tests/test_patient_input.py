@@ -24,7 +24,7 @@ ERROR_CASES = [
     ({**BASE, "assessed_on": "21/03/2026"}, "assessed_on", "expected a date as YYYY-MM-DD"),
     ({**BASE, "assessed_on": "2026-02-30"}, "assessed_on", "day is out of range for month"),
     (injury(kind="bruise"), "injuries[0].kind", '"bruise" is not allowed; expected one of ligament_sprain'),
-    (injury(site="knee"), "injuries[0].site", "expected one of lower_back, neck, upper_back"),
+    (injury(site="knee"), "injuries[0].site", "expected one of calf, hip, lower_back, neck, shoulder, thigh, upper_back"),
     (injury(site="lowerback"), "injuries[0].site", 'did you mean "lower_back"?'),
     (injury(mechanism="running"), "injuries[0].mechanism", "expected one of fall, heavy_lifting"),
     (injury(onset="2026-04-01"), "injuries[0].onset", "is after the assessment date 2026-03-21"),

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import kg
 from kg.reasoning.chains import depths
 
+from support import with_resolution_dates
+
 ONTO = kg.load_ontology()
 REASONER = kg.Reasoner()
 SITES = ONTO.keys("site")
@@ -18,21 +20,25 @@ SITES = ONTO.keys("site")
 injury = st.fixed_dictionaries(
     {"kind": st.sampled_from(ONTO.keys("injury")), "site": st.sampled_from(SITES),
      "days_since_onset": st.integers(0, 60)},
-    optional={"mechanism": st.sampled_from(ONTO.keys("mechanism")), "resolved": st.booleans()})
+    # resolved_after: resolved on a date that many days after onset (support.with_resolution_dates)
+    optional={"mechanism": st.sampled_from(ONTO.keys("mechanism")), "resolved": st.booleans(),
+              "resolved_after": st.integers(0, 40)})
 finding = st.one_of(
     st.sampled_from(ONTO.keys("finding")),
-    st.fixed_dictionaries({"kind": st.sampled_from(ONTO.keys("finding")), "site": st.sampled_from(SITES)}))
+    # a site-bound finding (severe low back pain...) only at its own site: elsewhere it is an input error
+    st.fixed_dictionaries({"kind": st.sampled_from(ONTO.keys("finding")), "site": st.sampled_from(SITES)}).filter(
+        lambda f: f["site"] in (ONTO.allowed_sites(f["kind"]) or SITES)))
 patients = st.fixed_dictionaries({
     "id": st.text(min_size=1, max_size=8).filter(str.strip),
     "assessed_on": st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat),
     "injuries": st.lists(injury, max_size=3, unique_by=lambda i: (i["kind"], i["site"])),
     "findings": st.lists(finding, max_size=5),
-})
+}).map(with_resolution_dates)
 fast = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @fast
-@given(patients, st.integers(0, 30))
+@given(patients, st.integers(1, 30))
 def test_every_derived_fact_bottoms_out_in_patient_input(patient, threshold):
     e = REASONER.explain(patient, threshold_days=threshold)
     ids = {f.id for f in e.facts}
@@ -48,10 +54,11 @@ def test_every_derived_fact_bottoms_out_in_patient_input(patient, threshold):
 
 
 @fast
-@given(patients, st.integers(0, 30))
+@given(patients, st.integers(1, 30))
 def test_chains_are_ordered_and_cited(patient, threshold):
     e = REASONER.explain(patient, threshold_days=threshold)
-    assert e.pain_persists == any(f.concept == "persistent_pain" for f in e.facts)
+    assert e.pain_persists == any(f.concept == "persistent_pain" and f.certainty in ("reported", "expected")
+                                  for f in e.facts)
     for chain in e.chains:
         seen = set()
         for step in chain.steps:
@@ -64,14 +71,24 @@ def test_chains_are_ordered_and_cited(patient, threshold):
 
 
 @fast
-@given(patients, st.integers(0, 30))
+@given(patients, st.integers(1, 30))
 def test_knots_need_an_unresolved_injury_past_the_threshold_or_a_report(patient, threshold):
+    """s03-s05: knots form if the basic injury is not fixed for about two weeks, and stay once formed.
+
+    A derived knot needs an injury at its site that stayed unresolved for the threshold
+    (unresolved at assessment, or fixed on a date at least the threshold after onset); one
+    fixed on an unknown date, assessed past the threshold, makes knots only possible.
+    """
     e = REASONER.explain(patient, threshold_days=threshold)
     for fact in e.facts_of("muscle_knots"):
         if fact.status == "observed":
             continue
-        assert any(not i.resolved and i.site == fact.site and i.days_since_onset >= threshold
-                   for i in e.patient.injuries)
+        here = [i for i in e.patient.injuries if i.site == fact.site]
+        firm = [i for i in here if i.unresolved_days is not None and i.unresolved_days >= threshold]
+        maybe = [i for i in here if i.resolution == "undated" and i.days_since_onset >= threshold]
+        assert firm or maybe
+        if not firm:
+            assert fact.certainty == "possible"
 
 
 @fast
@@ -89,7 +106,8 @@ json_values = st.recursive(
     max_leaves=12)
 mutations = st.fixed_dictionaries({}, optional={
     "id": json_values, "assessed_on": json_values, "injuries": json_values | st.lists(
-        st.dictionaries(st.sampled_from(["kind", "site", "onset", "days_since_onset", "mechanism", "resolved", "x"]),
+        st.dictionaries(st.sampled_from(["kind", "site", "onset", "days_since_onset", "mechanism", "resolved",
+                                         "resolved_on", "x"]),
                         json_values | st.sampled_from(["strain", "neck", "2026-01-01", "fall"]), max_size=6),
         max_size=3),
     "findings": json_values, "extra": json_values})

@@ -32,7 +32,7 @@ FORMATS = ("ttl", "trig", "nt", "nq", "jsonld")
 
 
 def test_example_count():
-    assert len(EXAMPLES) == 8
+    assert len(EXAMPLES) == 9
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,10 @@ from support import derived, strain
 
 LB = "lower_back"
 
+#: A strain assessed on day 20 that was fixed on 2026-06-25, day 15: unresolved past the threshold.
+FIXED_ON_DAY_15 = {**strain(20), "injuries": [{**strain(20)["injuries"][0], "resolved": True,
+                                                "resolved_on": "2026-06-25"}]}
+
 # (rule id, patient, fact concluded, exact premises of that rule's justification)
 RULE_CASES = [
     ("inflammation-from-muscle-injury", strain(3), "inflammation@lower_back",
@@ -25,27 +29,32 @@ RULE_CASES = [
     ("overload-after-threshold", strain(14), "muscle_overload@lower_back",
      ("continuous_contraction@lower_back", "injury_unresolved@lower_back/muscle_strain", "muscle_strain@lower_back")),
     ("knots-from-overload", strain(14), "muscle_knots@lower_back", ("muscle_overload@lower_back",)),
+    ("knots-from-overload-elsewhere", strain(14, "shoulder"), "muscle_knots@shoulder", ("muscle_overload@shoulder",)),
     ("persistent-pain-from-knots", strain(14), "persistent_pain@lower_back", ("muscle_knots@lower_back",)),
     ("knots-common-site", strain(20, "neck"), "common_knot_site@neck", ("muscle_knots@neck",)),
     ("fits-strain-localized-pain", strain(3, findings=["localized_pain"]), "consistent_with_muscle_strain@lower_back",
-     ("localized_pain@lower_back",)),
+     ("localized_pain@lower_back", "muscle_strain@lower_back")),
     ("fits-strain-tenderness", strain(3, findings=["tender_to_touch"]), "consistent_with_muscle_strain@lower_back",
-     ("tender_to_touch@lower_back",)),
+     ("muscle_strain@lower_back", "tender_to_touch@lower_back")),
     ("fits-strain-better-at-rest", strain(3, findings=["better_at_rest"]), "consistent_with_muscle_strain@lower_back",
-     ("better_at_rest@lower_back",)),
+     ("better_at_rest@lower_back", "muscle_strain@lower_back")),
     ("atypical-radiating-pain", strain(3, findings=["radiating_pain_to_leg"]), "atypical_for_muscle_strain@lower_back",
      ("radiating_pain_to_leg@lower_back",)),
-    ("strain-mechanism", strain(3, mechanism="fall"), "strain_mechanism@lower_back", ("fall@lower_back",)),
+    ("strain-mechanism", strain(3, mechanism="fall"), "strain_mechanism@lower_back",
+     ("fall@lower_back", "muscle_strain@lower_back")),
     ("therapy-options", strain(3), "heat_therapy@lower_back", ("muscle_spasm@lower_back",)),
     ("break-cycle-treat-spasm", strain(15), "spasm_treatment@lower_back",
      ("muscle_knots@lower_back", "muscle_spasm@lower_back")),
-    ("break-cycle-fix-injury", strain(15), "injury_resolution@lower_back",
-     ("injury_unresolved@lower_back/muscle_strain", "muscle_knots@lower_back", "muscle_strain@lower_back")),
+    ("break-cycle-fix-injury", strain(5), "injury_resolution@lower_back",
+     ("injury_unresolved@lower_back/muscle_strain", "muscle_strain@lower_back")),
+    ("overload-before-resolution", FIXED_ON_DAY_15, "muscle_overload@lower_back", ("muscle_strain@lower_back",)),
+    ("overload-maybe-before-resolution", strain(20, resolved=True), "muscle_overload@lower_back",
+     ("muscle_strain@lower_back",)),
 ]
 
 
 def test_every_rule_has_a_case(onto):
-    assert len(RULE_CASES) == 19
+    assert len(RULE_CASES) == 22
     assert sorted(c[0] for c in RULE_CASES) == sorted(onto.rules)
 
 
@@ -65,12 +74,13 @@ ACUTE_STRAIN = {
     "heat_therapy@lower_back", "cold_therapy@lower_back", "alternating_heat_cold@lower_back", "pain@lower_back",
 }
 KNOTS = {"muscle_overload@lower_back", "muscle_knots@lower_back", "persistent_pain@lower_back",
-         "common_knot_site@lower_back", "spasm_treatment@lower_back", "injury_resolution@lower_back"}
+         "common_knot_site@lower_back", "spasm_treatment@lower_back"}
 
 
 def test_injury_family_acute_strain_exact_conclusions(reasoner):
+    """s03-s04, s14: before the threshold, fixing the basic injury is what prevents knots (injury_resolution)."""
     e = reasoner.explain(strain(5))
-    assert derived(e) == ACUTE_STRAIN
+    assert derived(e) == ACUTE_STRAIN | {"injury_resolution@lower_back"}
     assert not e.pain_persists
 
 
@@ -92,17 +102,28 @@ def test_threshold_is_configurable(reasoner):
     assert reasoner.explain(strain(5), threshold_days=5).pain_persists
     step = [s for s in reasoner.explain(strain(20), threshold_days=10).chain("persistent_pain").steps
             if s.rule == "overload-after-threshold"][0]
-    assert step.condition.endswith("unresolved for 20 days (threshold 10 days)")
+    assert "unresolved for 20 days (threshold 10 days)" in step.condition
 
 
-def test_resolved_injury_forms_no_knots_and_no_spasm(reasoner):
+def test_resolved_injury_forms_no_spasm_and_knots_only_possible_without_a_date(reasoner):
+    """s03: "if the basic injury is not fixed": fixed on an unknown date, knots are only possible."""
     e = reasoner.explain(strain(40, resolved=True, findings=["tender_to_touch"]))
-    assert derived(e) == {"consistent_with_muscle_strain@lower_back"}
-    assert not e.pain_persists
+    assert derived(e) == {"consistent_with_muscle_strain@lower_back", "muscle_overload@lower_back",
+                          "muscle_knots@lower_back", "persistent_pain@lower_back", "common_knot_site@lower_back"}
+    assert e.fact("muscle_knots@lower_back").certainty == "possible" and not e.pain_persists
 
 
-def test_reported_spasm_after_resolution_still_forms_no_knots(reasoner):
-    e = reasoner.explain(strain(40, resolved=True, findings=["muscle_spasm"]))
+def test_injury_fixed_before_the_threshold_forms_no_knots(reasoner):
+    """s03-s04: fixed on day 11, the injury never stayed unresolved for about two weeks: no knots."""
+    patient = {**strain(40), "injuries": [{**strain(40)["injuries"][0], "resolved": True, "resolved_on": "2026-06-01"}]}
+    e = reasoner.explain(patient, threshold_days=14)
+    assert derived(e) == set() and not e.pain_persists
+
+
+def test_reported_spasm_after_early_resolution_still_forms_no_knots(reasoner):
+    patient = {**strain(40, findings=["muscle_spasm"]),
+               "injuries": [{**strain(40)["injuries"][0], "resolved": True, "resolved_on": "2026-05-25"}]}
+    e = reasoner.explain(patient)
     assert "continuous_contraction@lower_back" in derived(e)
     assert "muscle_knots@lower_back" not in derived(e)
 
@@ -166,7 +187,7 @@ def test_two_injuries_at_one_site_keep_both_justifications(reasoner):
 
 def test_only_the_unresolved_old_injury_counts(reasoner):
     e = reasoner.explain({"id": "mix", "assessed_on": "2026-07-22", "injuries": [
-        {"kind": "strain", "site": "lower_back", "days_since_onset": 30, "resolved": True},
+        {"kind": "strain", "site": "lower_back", "days_since_onset": 30, "resolved_on": "2026-06-25"},
         {"kind": "sprain", "site": "lower_back", "days_since_onset": 3}]})
     assert not e.pain_persists
 

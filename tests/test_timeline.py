@@ -13,7 +13,7 @@ import kg
 from kg.cli import cli
 from kg.questions.timeline import EVENT_KINDS, timeline
 
-from support import EXAMPLES, strain
+from support import with_resolution_dates, EXAMPLES, strain
 
 ONTO = kg.load_ontology()
 REASONER = kg.Reasoner()
@@ -43,11 +43,26 @@ def test_threshold_moves_the_knot_date_and_past_dates_say_so():
     assert "reached 2 days before assessment" in knots.label
 
 
-def test_resolved_injury_knots_not_expected_and_no_spasm_from_it():
+def test_resolved_without_a_date_past_the_threshold_makes_knots_possible_and_no_spasm_from_it():
+    """s03: knots form "if the basic injury is not fixed": fixed on an unknown date, they are only possible."""
     t = REASONER.explain(EXAMPLES / "lower-back-strain-resolved.json").timeline()
     kinds = [ev.kind for ev in t.events]
-    assert kinds == ["onset", "knots_not_expected", "resolved", "assessment"]
-    assert "knots are not expected" in t.events[1].label and "not given" in t.events[1].label
+    assert kinds == ["onset", "knots_possible", "resolved", "assessment"]
+    assert t.events[1].date == "2026-03-24" and "resolution date (resolved_on) would decide it" in t.events[1].label
+    assert t.events[1].confirmed is True and "not given" in t.events[2].label
+
+
+def test_resolved_on_a_date_dates_the_resolution_and_the_knots_before_it():
+    """s03-s05: knots that formed before the injury was fixed stay; fixed before the threshold, none form."""
+    late = REASONER.explain({"id": "r", "assessed_on": "2026-04-15", "injuries": [
+        {"kind": "strain", "site": "lower_back", "onset": "2026-03-10", "resolved_on": "2026-03-30"}]}).timeline()
+    assert [(ev.date, ev.kind, ev.confirmed) for ev in late.events if ev.injury is not None] == [
+        ("2026-03-10", "onset", None), ("2026-03-24", "knots_expected", True),
+        ("2026-03-24", "persistent_pain_expected", True), ("2026-03-30", "resolved", None)]
+    early = REASONER.explain({"id": "r", "assessed_on": "2026-04-15", "injuries": [
+        {"kind": "strain", "site": "lower_back", "onset": "2026-03-10", "resolved_on": "2026-03-20"}]}).timeline()
+    assert [(ev.date, ev.kind, ev.confirmed) for ev in early.events if ev.injury is not None] == [
+        ("2026-03-10", "onset", None), ("2026-03-20", "resolved", None), ("2026-03-20", "knots_not_expected", True)]
 
 
 def test_ligament_sprain_expects_spasm_but_not_inflammation():
@@ -63,16 +78,18 @@ def test_reported_knots_are_an_event_at_assessment():
 
 injury = st.fixed_dictionaries({"kind": st.sampled_from(ONTO.keys("injury")),
                                 "site": st.sampled_from(ONTO.keys("site")),
-                                "days_since_onset": st.integers(0, 40), "resolved": st.booleans()})
+                                "days_since_onset": st.integers(0, 40), "resolved": st.booleans()},
+                               optional={"resolved_after": st.integers(0, 40)})
 patients = st.fixed_dictionaries({
     "id": st.just("g"), "assessed_on": st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)).map(dt.date.isoformat),
     "injuries": st.lists(injury, max_size=3, unique_by=lambda i: (i["kind"], i["site"])),
     "findings": st.lists(st.fixed_dictionaries({"kind": st.just("muscle_knots"),
-                                                "site": st.sampled_from(ONTO.keys("site"))}), max_size=1)})
+                                                "site": st.sampled_from(ONTO.keys("site"))}), max_size=1)}
+                                 ).map(with_resolution_dates)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(patients, st.integers(0, 30))
+@given(patients, st.integers(1, 30))
 def test_knot_dates_agree_with_the_engine(patient, threshold):
     e = REASONER.explain(patient, threshold_days=threshold)
     t = e.timeline()
@@ -82,14 +99,15 @@ def test_knot_dates_agree_with_the_engine(patient, threshold):
     for ev in t.events:
         if ev.kind == "knots_expected":
             inj = e.patient.injuries[ev.injury]
-            assert not inj.resolved and ev.confirmed is True
+            assert inj.resolution != "undated" and ev.confirmed is True
+            assert inj.unresolved_days >= threshold or not inj.resolved
             assert ev.date == (inj.onset + dt.timedelta(days=threshold)).isoformat()
             assert ev.relative == ("past" if ev.date < e.assessed_on else "today" if ev.date == e.assessed_on
                                    else "future")
     # Knots are concluded at a site exactly when a knot date there has come, or knots were reported.
     for site in ONTO.keys("site"):
-        due = any(ev.kind in ("knots_expected", "knots_reported") and ev.site == site and ev.relative != "future"
-                  for ev in t.events)
+        due = any(ev.kind in ("knots_expected", "knots_possible", "knots_reported") and ev.site == site
+                  and ev.relative != "future" for ev in t.events)
         assert due == any(f.id == f"muscle_knots@{site}" for f in e.facts)
     assert t.to_json() == timeline(REASONER.explain(patient, threshold_days=threshold)).to_json()
 

@@ -39,7 +39,7 @@ def test_parse_change(text, op, path, value):
 @pytest.mark.parametrize("text, message", [
     ("colour=red", '"colour=red": unknown field "colour"; expected one of assessed_on, findings, id, injuries'),
     ("injuries[0].colour=1", 'unknown field "colour" of an injury; expected one of days_since_onset, kind, '
-                             "mechanism, onset, resolved, site"),
+                             "mechanism, onset, resolved, resolved_on, site"),
     ("injuries[0].resolved=yes please", 'the value "yes please" is not JSON'),
     ("resolved", "not a change; expected PATH=VALUE"),
     ("id+=x", "+= and -= need a list"),
@@ -79,16 +79,22 @@ def test_bad_changes_are_input_errors(changes, message):
     assert message in str(err.value) and changes[0] in str(err.value)
 
 
-def test_resolving_the_injury_stops_persistent_pain_with_why_not_for_each_loss():
+def test_resolving_the_injury_after_knots_formed_keeps_persistent_pain_with_why_not_for_each_loss():
+    """s03-s05: knots that formed before the basic injury was fixed stay, "part of the problem"."""
     w = what_if(DAY20, ["injuries[0].resolved=true"], reasoner=REASONER)
-    assert (w.pain_persists_before, w.pain_persists_after) == (True, False)
-    assert w.gained == ()
+    assert (w.pain_persists_before, w.pain_persists_after) == (True, True)
+    assert w.after.patient.injuries[0].resolved_on.isoformat() == "2026-03-21"  # fixed on the assessment date
     lost = {d.fact: d for d in w.lost}
     assert "injury_unresolved@lower_back/muscle_strain" in lost
     assert lost["injury_unresolved@lower_back/muscle_strain"].why_not is None  # an input, not a conclusion
-    pain = lost["persistent_pain@lower_back"].why_not
-    assert [r.rule for r in pain.routes] == ["persistent-pain-from-knots"]
+    assert "persistent_pain@lower_back" not in lost and "muscle_knots@lower_back" not in lost
+    overload = w.after.fact("muscle_overload@lower_back")
+    assert [j.rule for j in overload.justifications] == ["overload-before-resolution"]
     assert "muscle_spasm@lower_back" not in lost  # reported by the patient: still given
+    early = what_if(DAY20, ["injuries[0].resolved_on=2026-03-10"], reasoner=REASONER)
+    assert early.pain_persists_after is False
+    pain = {d.fact: d for d in early.lost}["persistent_pain@lower_back"].why_not
+    assert {r.rule for r in pain.routes} == {"persistent-pain-from-knots"}
     # Every lost derived fact is explained by the after-run's why-not.
     assert all(d.why_not is not None and not d.why_not.concluded for d in w.lost if d.status == "derived")
 
@@ -139,7 +145,8 @@ def test_cli_matches_the_api_and_errors_exit_2():
     assert result.exit_code == 0
     assert result.stdout == what_if(DAY20, ["injuries[0].resolved=true"]).to_json()
     data = json.loads(result.stdout)
-    assert data["before"]["pain_persists"] is True and data["after"]["pain_persists"] is False
+    assert data["before"]["pain_persists"] is True and data["after"]["pain_persists"] is True
+    assert data["after"]["patient"]["injuries"][0]["resolved_on"] == "2026-03-21"
     text = CliRunner().invoke(cli, ["what-if", str(ACUTE), "--set", "findings+=muscle_spasm", "--as-of", "+10d"])
     assert text.exit_code == 0 and "after:  assessed on 2026-03-16; pain persists: yes" in text.stdout
     bad = CliRunner().invoke(cli, ["what-if", str(ACUTE), "--set", "injuries[4].resolved=true"])
@@ -152,4 +159,4 @@ def test_top_level_names_are_the_functions_even_after_their_modules_are_imported
     import kg.questions.what_if  # noqa: F401
 
     assert kg.what_if is what_if and kg.interventions is kg.questions.interventions.interventions
-    assert kg.what_if(DAY20, ["injuries[0].resolved=true"]).pain_persists_after is False
+    assert kg.what_if(DAY20, ["injuries[0].resolved_on=-11d"]).pain_persists_after is False

@@ -27,6 +27,12 @@ def interventions_command(patient, max_changes, fmt, as_of, threshold_days, outp
     pain is no longer concluded, with the source sentences. Treatments the
     source only says "help" or "may work" are listed as considered.
 
+    It reasons in time: fixing an injury happens on the assessment date, and
+    knots that formed before it was fixed stay. Before the threshold it gives
+    the deadline (fixing the injury before onset + threshold prevents knots);
+    after it, it says that no modelled change stops what has formed and
+    quotes the source: "Treating spasm helps reduce this problem." (s13).
+
     Example:
 
     \b

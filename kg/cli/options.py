@@ -18,7 +18,7 @@ as_of_option = click.option(
 
 threshold_option = click.option(
     "--threshold-days", type=int, default=DEFAULT_THRESHOLD_DAYS, show_default=True,
-    help="Days an injury must stay unresolved before knots are concluded (inclusive).")
+    help="Days (1 to 365) an injury must stay unresolved before knots are concluded (inclusive).")
 
 output_option = click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
 

@@ -23,6 +23,8 @@ _FORMATS = ("auto", "table", "csv", "tsv", "json", "ttl", "nt")
               help="A patient JSON file whose facts and derivations to add (repeatable).")
 @click.option("--data", "data", multiple=True, metavar="FILE",
               help="An RDF file to add (.ttl, .trig, .nt, .nq, .jsonld; e.g. saved `painkg explain --format trig`).")
+@click.option("--store", "store", metavar="DIR",
+              help="Query the persistent store DIR built by `painkg batch --store` (instead of --patient/--data).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", show_default=True,
               help="auto: table for SELECT/ASK, ttl for CONSTRUCT/DESCRIBE. json is SPARQL 1.1 JSON results "
                    "(JSON-LD, default graph, for CONSTRUCT/DESCRIBE); csv and tsv are for SELECT only.")
@@ -38,7 +40,7 @@ _FORMATS = ("auto", "table", "csv", "tsv", "json", "ttl", "nt")
               metavar="MiB", help="Memory the query may use beyond the loaded data.")
 @click.option("--prefixes", "show_prefixes", is_flag=True, help="List the pre-bound prefixes and exit.")
 @output_option
-def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, timeout, max_rows, max_memory,
+def query_command(sparql, patients, data, store, fmt, reason, as_of, threshold_days, timeout, max_rows, max_memory,
                   show_prefixes, output):
     """Run a read-only SPARQL 1.1 query over the ontology and patients.
 
@@ -48,7 +50,10 @@ def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, ti
     by `painkg explain --format trig`. The default graph is the union of all
     graphs. SELECT, ASK, CONSTRUCT and DESCRIBE are allowed; SPARQL Update,
     SERVICE and FROM are refused (use GRAPH <iri> { ... }), and nothing is
-    ever fetched from the network. Each query runs in a separate worker
+    ever fetched from the network. With --store DIR, the query runs over
+    the persistent store `painkg batch --store DIR` built (the ontology and
+    every patient loaded, nothing re-explained), e.g. `painkg query --store
+    run1/store @examples/queries/persistent-pain-through-knots.rq`. Each query runs in a separate worker
     process bounded by --timeout, --max-rows and --max-memory; exceeding one is
     an error naming the limit. Common prefixes are pre-bound (--prefixes).
 
@@ -69,8 +74,16 @@ def query_command(sparql, patients, data, fmt, reason, as_of, threshold_days, ti
     if sparql is None:
         raise InputError("QUERY", message="is missing; give a SPARQL query or @FILE.rq (or --prefixes)")
     limits = QueryLimits(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory)
-    result = query(read_query(sparql), patients, reason=None if reason == "none" else reason, as_of=as_of,
-                   threshold_days=threshold_days, data=data, limits=limits)
+    reason = None if reason == "none" else reason
+    if store is not None:
+        if patients or data or reason:
+            given = "--patient" if patients else "--data" if data else "--reason"
+            raise InputError(given, message="cannot be combined with --store: a store is queried as it was built "
+                                            "(add patients to it with `painkg batch --store`)")
+        result = query(read_query(sparql), store=store, limits=limits)
+    else:
+        result = query(read_query(sparql), patients, reason=reason, as_of=as_of, threshold_days=threshold_days,
+                       data=data, limits=limits)
     write_output(_render(result, fmt), output)
 
 

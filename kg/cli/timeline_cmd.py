@@ -21,8 +21,9 @@ def timeline_command(patient, fmt, as_of, threshold_days, output):
 
     Each injury's onset; inflammation and protective spasm expected after it
     while it is not fixed; the date knots are expected if it stays unresolved
-    (onset + threshold), past or future at the assessment date; what each
-    date depends on.
+    (onset + threshold), past or future at the assessment date; for a resolved
+    injury, the date it was fixed and whether knots formed before it; what
+    each date depends on.
 
     Example:
 

@@ -26,7 +26,10 @@ def what_if_command(patient, changes, as_of, threshold_days, fmt, output):
     Applies the changes (and --as-of) to the patient, re-runs the reasoning,
     and reports the conclusions gained (each with its chain) and lost (each
     with why it no longer follows), and whether the pain still persists.
-    VALUE is JSON; a bare word is a string.
+    VALUE is JSON; a bare word is a string. An onset is a date: --as-of moves
+    only the assessment date. injuries[i].resolved=true fixes the injury on
+    the assessment date, injuries[i].resolved_on=DATE on that date; knots that
+    formed before it was fixed stay.
 
     Example:
 

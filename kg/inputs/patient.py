@@ -35,6 +35,7 @@ from ..knowledge.ontology import Ontology, load_ontology
 from .dates import DATE_HELP, parse_date, resolve_as_of
 from .limits import LIMITS
 from .reading import check_tree, format_path, parse_json, read_text
+from .sites import finding_site
 
 __all__ = ["Injury", "Finding", "Patient", "parse_patient", "load_patient", "parse_date", "PatientLike",
            "ontology_or_default"]
@@ -53,6 +54,7 @@ class _InjuryIn(_Strict):
     days_since_onset: Union[StrictInt, None] = None
     mechanism: Union[StrictStr, None] = None
     resolved: StrictBool = False
+    resolved_on: Union[StrictStr, dt.date, None] = None
 
 
 class _FindingIn(_Strict):
@@ -76,7 +78,12 @@ class _PatientIn(_Strict):
 
 @dataclass(frozen=True)
 class Injury:
-    """One injury, normalised: canonical keys, both onset and days since onset."""
+    """One injury, normalised: canonical keys, both onset and days since onset.
+
+    ``onset`` is a date; ``days_since_onset`` counts from it to the assessment
+    date. ``resolved_on`` is the date the injury was fixed, when given (it
+    implies ``resolved``).
+    """
 
     index: int
     kind: str
@@ -85,6 +92,30 @@ class Injury:
     days_since_onset: int
     mechanism: str | None
     resolved: bool
+    resolved_on: dt.date | None = None
+
+    @property
+    def resolution(self) -> str:
+        """``unresolved``, ``dated`` (resolved on a known date) or ``undated`` (resolved, date unknown)."""
+        if not self.resolved:
+            return "unresolved"
+        return "dated" if self.resolved_on is not None else "undated"
+
+    @property
+    def unresolved_days(self) -> int | None:
+        """How long the injury stayed unresolved: onset to assessment (unresolved) or to
+        ``resolved_on``; None when it was resolved on an unknown date.
+
+        >>> p = parse_patient({"id": "x", "assessed_on": "2026-03-21", "injuries": [
+        ...     {"kind": "strain", "site": "neck", "onset": "2026-03-01", "resolved_on": "2026-03-20"}]})
+        >>> p.injuries[0].resolution, p.injuries[0].unresolved_days, p.injuries[0].days_since_onset
+        ('dated', 19, 20)
+        """
+        if not self.resolved:
+            return self.days_since_onset
+        if self.resolved_on is None:
+            return None
+        return (self.resolved_on - self.onset).days
 
 
 @dataclass(frozen=True)
@@ -115,7 +146,8 @@ class Patient:
             "assessed_on": self.assessed_on.isoformat(),
             "injuries": [
                 {"kind": i.kind, "site": i.site, "onset": i.onset.isoformat(),
-                 **({"mechanism": i.mechanism} if i.mechanism else {}), "resolved": i.resolved}
+                 **({"mechanism": i.mechanism} if i.mechanism else {}), "resolved": i.resolved,
+                 **({"resolved_on": i.resolved_on.isoformat()} if i.resolved_on else {})}
                 for i in self.injuries
             ],
             "findings": [f.concept if f.site is None else {"kind": f.concept, "site": f.site}
@@ -136,6 +168,7 @@ _FIELD_HELP = {
     "days_since_onset": "a whole number of days (>= 0)",
     "mechanism": "a string key (see `painkg terms`)",
     "resolved": "true or false",
+    "resolved_on": _DATE_HELP,
 }
 
 
@@ -206,15 +239,12 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
     except ValidationError as exc:
         raise _first_error(data, exc) from None
 
-    if as_of is not None:
-        own = None
-        if raw.assessed_on is not None and isinstance(as_of, str) and as_of[:1] in "+-":
-            own = parse_date(raw.assessed_on, "assessed_on")
-        assessed = resolve_as_of(as_of, own)
-    elif raw.assessed_on is not None:
-        assessed = parse_date(raw.assessed_on, "assessed_on")
-    else:
-        assessed = dt.date.today()
+    # One rule for time: an onset is a date. ``days_since_onset`` counts back from
+    # the input's OWN assessment date (today when it has none); ``as_of`` then
+    # moves only the assessment date, so time passes for every injury.
+    own = parse_date(raw.assessed_on, "assessed_on") if raw.assessed_on is not None else None
+    anchor = own or dt.date.today()
+    assessed = resolve_as_of(as_of, own) if as_of is not None else anchor
 
     injuries: list[Injury] = []
     seen: dict[tuple[str, str], int] = {}
@@ -223,13 +253,19 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
         kind = onto.resolve(item.kind, "injury", f"{at}.kind")
         site = onto.resolve(item.site, "site", f"{at}.site")
         mechanism = onto.resolve(item.mechanism, "mechanism", f"{at}.mechanism") if item.mechanism else None
-        onset, days = _onset_and_days(item, assessed, at)
+        onset = _onset(item, anchor, at)
+        if onset > assessed:
+            raise InputError(f"{at}.onset", onset.isoformat(),
+                             message=f"\"{onset.isoformat()}\" is after the assessment date {assessed.isoformat()}")
+        days = (assessed - onset).days
+        resolved_on = _resolved_on(item, onset, assessed, at)
         if (kind, site) in seen:
             raise InputError(f"{at}", f"{kind} at {site}",
                              message=f"repeats injuries[{seen[(kind, site)]}] (same kind and site); "
                                      "give each injury once")
         seen[(kind, site)] = i
-        injuries.append(Injury(i, kind, site, onset, days, mechanism, item.resolved))
+        injuries.append(Injury(i, kind, site, onset, days, mechanism, item.resolved or resolved_on is not None,
+                               resolved_on))
 
     sites = {inj.site for inj in injuries}
     default_site = next(iter(sites)) if len(sites) == 1 else None
@@ -241,12 +277,14 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
         else:
             concept = onto.resolve(item.kind, "finding", f"{at}.kind")
             site = onto.resolve(item.site, "site", f"{at}.site") if item.site else default_site
+        site = finding_site(onto, at, item, concept, site)
         findings[(concept, site)] = Finding(concept, site)
     ordered = tuple(findings[k] for k in sorted(findings, key=lambda k: (k[0], k[1] or "")))
     return Patient(raw.id, assessed, tuple(injuries), ordered)
 
 
-def _onset_and_days(item: _InjuryIn, assessed: dt.date, at: str) -> tuple[dt.date, int]:
+def _onset(item: _InjuryIn, anchor: dt.date, at: str) -> dt.date:
+    """The onset date: given, or ``days_since_onset`` before ``anchor`` (the input's own assessment date)."""
     if item.onset is None and item.days_since_onset is None:
         raise InputError(f"{at}.onset", message="is missing; give onset (YYYY-MM-DD) or days_since_onset (a whole number >= 0)")
     if item.days_since_onset is not None and item.days_since_onset < 0:
@@ -255,23 +293,38 @@ def _onset_and_days(item: _InjuryIn, assessed: dt.date, at: str) -> tuple[dt.dat
         raise InputError(f"{at}.days_since_onset", item.days_since_onset, "a whole number of days from 0 to 36500")
     if item.onset is not None:
         onset = parse_date(item.onset, f"{at}.onset")
-        if onset > assessed:
-            raise InputError(f"{at}.onset", onset.isoformat(),
-                             message=f"\"{onset.isoformat()}\" is after the assessment date {assessed.isoformat()}")
-        days = (assessed - onset).days
+        days = (anchor - onset).days
         if item.days_since_onset is not None and item.days_since_onset != days:
             raise InputError(f"{at}.days_since_onset", item.days_since_onset,
                              message=f"{item.days_since_onset} disagrees with onset {onset.isoformat()} "
-                                     f"({days} days before {assessed.isoformat()}); give one of them")
-        return onset, days
+                                     f"({days} days before {anchor.isoformat()}); give one of them")
+        return onset
     days = item.days_since_onset
-    onset = assessed - dt.timedelta(days=days)
+    onset = anchor - dt.timedelta(days=days)
     if onset < LIMITS.earliest_date:
         raise InputError(f"{at}.days_since_onset", days,
                          message=f"{days} puts the onset on {onset.isoformat()}; expected an onset on or after "
                                  f"{LIMITS.earliest_date.isoformat()} (at most "
-                                 f"{(assessed - LIMITS.earliest_date).days} days before {assessed.isoformat()})")
-    return onset, days
+                                 f"{(anchor - LIMITS.earliest_date).days} days before {anchor.isoformat()})")
+    return onset
+
+
+def _resolved_on(item: _InjuryIn, onset: dt.date, assessed: dt.date, at: str) -> dt.date | None:
+    """The date the injury was fixed: from its onset to the assessment date; it implies ``resolved``."""
+    if item.resolved_on is None:
+        return None
+    date = parse_date(item.resolved_on, f"{at}.resolved_on")
+    if "resolved" in item.model_fields_set and not item.resolved:
+        raise InputError(f"{at}.resolved", False,
+                         message=f"false disagrees with resolved_on {date.isoformat()} (a resolution date means "
+                                 "the injury is resolved); give resolved: true, or no resolved_on")
+    if date < onset:
+        raise InputError(f"{at}.resolved_on", date.isoformat(),
+                         message=f"\"{date.isoformat()}\" is before the onset {onset.isoformat()}")
+    if date > assessed:
+        raise InputError(f"{at}.resolved_on", date.isoformat(),
+                         message=f"\"{date.isoformat()}\" is after the assessment date {assessed.isoformat()}")
+    return date
 
 
 def ontology_or_default(ontology: object) -> Ontology:

@@ -33,7 +33,7 @@ from ..errors import InputError
 __all__ = [
     "PK", "PKE", "PKC", "PKR", "PKS", "PROV", "OA", "TIME", "OBO",
     "Concept", "Edge", "Condition", "RuleInfo", "Passage", "Ontology",
-    "ONTOLOGY_FILES", "load_ontology", "ontology_graph", "normalize_key",
+    "ONTOLOGY_FILES", "ANY_SITE", "load_ontology", "ontology_graph", "normalize_key",
 ]
 
 PK = Namespace("https://w3id.org/painkg/ontology#")
@@ -51,6 +51,9 @@ ONTOLOGY_FILES = ("painkg.ttl", "claims.ttl", "rules.ttl", "source.ttl", "patien
 
 INPUT_ROLES = ("injury", "mechanism", "site", "finding")
 
+#: :meth:`Ontology.evidence` without a site: every passage, whatever site it speaks of.
+ANY_SITE = object()
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -62,6 +65,8 @@ class Passage:
     start: int
     end: int
     iri: str
+    #: The sites the sentence speaks of only (``pk:aboutSite``); empty for a general sentence.
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,10 @@ class Concept:
     key_rank: int | None
     xrefs: tuple[tuple[str, str], ...]
     passages: tuple[str, ...]
+    #: The site(s) the concept is bound to (``pk:onlyAtSite``); empty if it may be anywhere.
+    sites: tuple[str, ...] = ()
+    #: Concepts nothing can be at once with this one (``owl:disjointWith``, both ways).
+    disjoint: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,7 @@ class Ontology:
         """The concept keys allowed in patient input for ``role``, sorted.
 
         >>> load_ontology().keys("site")
-        ['lower_back', 'neck', 'upper_back']
+        ['calf', 'hip', 'lower_back', 'neck', 'shoulder', 'thigh', 'upper_back']
         """
         return sorted(c.key for c in self.concepts.values() if c.input_role == role)
 
@@ -166,7 +175,7 @@ class Ontology:
         >>> load_ontology().resolve("knee", "site", field="site")
         Traceback (most recent call last):
         ...
-        kg.errors.InputError: site: "knee" is not allowed; expected one of lower_back, neck, upper_back
+        kg.errors.InputError: site: "knee" is not allowed; expected one of calf, hip, lower_back, neck, shoulder, thigh, upper_back
         """
         allowed = self.keys(role) if role else sorted(self.concepts)
         if not isinstance(value, str):
@@ -195,8 +204,17 @@ class Ontology:
             todo.extend(self.concepts[current].parents)
         return order
 
-    def evidence(self, rule_id: str) -> tuple[str, ...]:
-        """Passage ids a rule rests on: its edges', their conditions' and its own, in text order."""
+    def evidence(self, rule_id: str, site: object = ANY_SITE) -> tuple[str, ...]:
+        """Passage ids a rule rests on: its edges', their conditions' and its own, in text order.
+
+        With ``site`` (a site key, or None for a fact without a site), only the passages
+        that speak of that site or are general (:meth:`speaks_of`): a step at the neck
+        does not quote "When the muscles in the lower back are strained or torn...".
+
+        >>> onto = load_ontology()
+        >>> onto.evidence("inflammation-from-muscle-injury"), onto.evidence("inflammation-from-muscle-injury", "neck")
+        (('s16', 's21'), ('s16',))
+        """
         rule = self.rules[rule_id]
         ids = set(rule.passages)
         for edge_id in rule.edges:
@@ -204,7 +222,25 @@ class Ontology:
             ids.update(edge.passages)
             if edge.condition is not None:
                 ids.update(edge.condition.passages)
+        if site is not ANY_SITE:
+            ids = {p for p in ids if self.speaks_of(p, site)}
         return tuple(sorted(ids, key=lambda p: self.passages[p].number))
+
+    def speaks_of(self, passage: str, site: str | None) -> bool:
+        """Whether a passage may be quoted at ``site``: it is general or about the site (or a site above it)."""
+        scope = self.passages[passage].sites
+        return not scope or (site is not None and bool(set(scope) & set(self.ancestors(site))))
+
+    def allowed_sites(self, concept: str) -> list[str] | None:
+        """The input sites a site-bound concept may be at, sorted; None if it may be anywhere.
+
+        >>> load_ontology().allowed_sites("severe_low_back_pain"), load_ontology().allowed_sites("tender_to_touch")
+        (['lower_back'], None)
+        """
+        bound = self.concepts[concept].sites
+        if not bound:
+            return None
+        return [s for s in self.keys("site") if set(bound) & set(self.ancestors(s))]
 
     def edge_for(self, rule_id: str, concept: str, site: str | None) -> Edge | None:
         """The edge of ``rule_id`` that concludes ``concept`` (at ``site``).
@@ -291,7 +327,8 @@ def load_ontology() -> Ontology:
         pid = _local(p)
         position = PKS[f"{pid}-position"]
         passages[pid] = Passage(pid, int(g.value(p, PK.sentenceNumber)), str(g.value(p, PK.quote)),
-                                int(g.value(position, OA.start)), int(g.value(position, OA.end)), str(p))
+                                int(g.value(position, OA.start)), int(g.value(position, OA.end)), str(p),
+                                ids(p, PK.aboutSite))
     document = str(g.value(PKS.document, PK.text))
 
     concepts = {}
@@ -311,6 +348,9 @@ def load_ontology() -> Ontology:
             key_rank=int(rank) if rank is not None else None,
             xrefs=xrefs + tuple(("snomedCode", str(o)) for o in g.objects(cls, PK.snomedCode)),
             passages=ids(cls, PROV.wasDerivedFrom, {}),
+            sites=ids(cls, PK.onlyAtSite),
+            disjoint=tuple(sorted({notation[o] for o in g.objects(cls, OWL.disjointWith)}
+                                  | {notation[s] for s in g.subjects(OWL.disjointWith, cls)})),
         )
 
     conditions = {}

@@ -4,7 +4,7 @@ Example
 -------
 >>> from kg.knowledge.terms import terms
 >>> [t["key"] for t in terms("site")]
-['lower_back', 'neck', 'upper_back']
+['calf', 'hip', 'lower_back', 'neck', 'shoulder', 'thigh', 'upper_back']
 >>> terms("injury")[2]["aliases"]
 ['pulled_muscle', 'strain']
 """

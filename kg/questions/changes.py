@@ -3,15 +3,23 @@
 A change is a string ``PATH=VALUE`` (set), ``PATH+=VALUE`` (append to a list)
 or ``PATH-=VALUE`` (remove from a list). ``PATH`` is ``id``, ``assessed_on``,
 ``injuries``, ``findings``, ``injuries[i]``, ``injuries[i].FIELD`` (``kind``,
-``site``, ``onset``, ``days_since_onset``, ``mechanism``, ``resolved``) or
-``findings[i]`` / ``findings[i].kind`` / ``findings[i].site``. ``VALUE`` is
-JSON (strict: duplicate keys, ``NaN`` and over-long numbers are refused, and the
-limits of :mod:`kg.inputs.limits` apply); a bare word is a string
+``site``, ``onset``, ``days_since_onset``, ``mechanism``, ``resolved``,
+``resolved_on``) or ``findings[i]`` / ``findings[i].kind`` / ``findings[i].site``.
+``VALUE`` is JSON (strict: duplicate keys, ``NaN`` and over-long numbers are
+refused, and the limits of :mod:`kg.inputs.limits` apply); a bare word is a string
 (``resolved=true``, ``site=neck``, ``findings+=muscle_spasm``). Dates are
 ``YYYY-MM-DD`` or relative to the patient's assessment date:
-``assessed_on=+10d``. Setting an injury's ``days_since_onset`` drops its
-``onset`` (and the reverse), so the two never disagree; moving ``assessed_on``
-keeps every onset, so time passes for every injury.
+``assessed_on=+10d``, ``injuries[0].resolved_on=-3d``.
+
+Time has one rule: an onset is a date. Setting an injury's ``days_since_onset``
+(or giving it in an added injury) sets its onset that many days before the
+assessment date at that point; moving ``assessed_on`` keeps every onset (and
+every resolution date), so time passes for every injury. Fixing an injury
+happens on a date: ``injuries[i].resolved=true`` fixes an unresolved injury on
+the assessment date (``resolved_on``; an injury already resolved stays as it
+is), ``injuries[i].resolved_on=DATE`` fixes it on that date,
+``injuries[i].resolved=false`` un-fixes it (dropping the date) and
+``injuries[i].resolved_on=null`` keeps it resolved but forgets the date.
 
 Changes are applied to :meth:`Patient.to_dict` and the result is validated
 again with :func:`kg.inputs.patient.parse_patient`; a bad change raises
@@ -44,7 +52,7 @@ _PATH = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\])?$")
 _BARE = re.compile(r"[A-Za-z0-9_.:+\-]+", re.ASCII)
 _TOP = ("assessed_on", "findings", "id", "injuries")
-_INJURY = ("days_since_onset", "kind", "mechanism", "onset", "resolved", "site")
+_INJURY = ("days_since_onset", "kind", "mechanism", "onset", "resolved", "resolved_on", "site")
 _FINDING = ("kind", "site")
 _SYNTAX = ("PATH=VALUE, PATH+=VALUE or PATH-=VALUE, e.g. injuries[0].resolved=true, "
            "findings+=muscle_spasm, assessed_on=+10d")
@@ -75,7 +83,7 @@ def parse_change(text: str) -> Change:
     >>> parse_change("injuries[0].colour=red")
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: change: "injuries[0].colour=red": unknown field "colour" of an injury; expected one of days_since_onset, kind, mechanism, onset, resolved, site
+    kg.errors.InputError: change: "injuries[0].colour=red": unknown field "colour" of an injury; expected one of days_since_onset, kind, mechanism, onset, resolved, resolved_on, site
     """
     if not isinstance(text, str):
         raise InputError("change", type_name(text), _SYNTAX)
@@ -220,12 +228,38 @@ def _injury_matches(item: dict, value: Any, index: int, onto) -> bool:
             and onto.resolve(item["site"], "site") == onto.resolve(value["site"], "site", field="site"))
 
 
+def _anchor(item: Any, assessed: Any) -> Any:
+    """An injury object with ``days_since_onset`` turned into an onset date, counted from ``assessed``.
+
+    Left as given when it cannot be (a bad value), so validation names the problem.
+    """
+    if not isinstance(item, dict) or "onset" in item:
+        return item
+    days = item.get("days_since_onset")
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 36500:
+        return item
+    try:
+        onset = shift_date(parse_date(assessed, "assessed_on"), -days, "days_since_onset", days)
+    except InputError:
+        return item
+    item = {k: v for k, v in item.items() if k != "days_since_onset"}
+    item["onset"] = onset.isoformat()
+    return item
+
+
 def _apply(data: dict, change: Change, onto) -> None:
     (top, index), *rest = change.path
     text = change.text
     value = change.value
+    assessed = data.get("assessed_on") or dt.date.today().isoformat()
     if top == "assessed_on" and change.op == "set":
-        value = _date_value(value, data.get("assessed_on") or dt.date.today().isoformat(), text)
+        value = _date_value(value, assessed, text)
+    if top == "injuries" and not rest and change.op in ("set", "append"):
+        # An onset is a date: days_since_onset counts from the assessment date as it is now.
+        if index is None and isinstance(value, list) and change.op == "set":
+            value = [_anchor(copy.deepcopy(v), assessed) for v in value]
+        else:
+            value = _anchor(copy.deepcopy(value), assessed)
     if index is None:
         if change.op == "set":
             data[top] = copy.deepcopy(value)
@@ -256,12 +290,24 @@ def _apply(data: dict, change: Change, onto) -> None:
     item = items[index]
     if top == "findings" and isinstance(item, str):
         item = items[index] = {"kind": item}
-    if top == "injuries":
+    if top == "injuries" and isinstance(item, dict):
         if name == "onset":
-            value = _date_value(value, data.get("assessed_on") or dt.date.today().isoformat(), text)
+            value = _date_value(value, assessed, text)
             item.pop("days_since_onset", None)
         elif name == "days_since_onset":
             item.pop("onset", None)
+            anchored = _anchor({"days_since_onset": value}, assessed)
+            if "onset" in anchored:
+                name, value = "onset", anchored["onset"]
+        elif name == "resolved_on" and value is not None:
+            # A resolution date implies resolved.
+            value = _date_value(value, assessed, text)
+            item["resolved"] = True
+        elif name == "resolved" and value is False:
+            item.pop("resolved_on", None)
+        elif name == "resolved" and value is True and not (item.get("resolved") or item.get("resolved_on")):
+            # Fixing an injury happens on a date: the assessment date unless one is given.
+            item["resolved_on"] = assessed
     if value is None:
         item.pop(name, None)
     else:

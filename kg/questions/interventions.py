@@ -13,12 +13,26 @@ The search re-runs the engine (one reused :class:`~kg.reasoning.reasoner.Reasone
 subset of candidate changes, smallest first, up to ``max_changes``, and keeps
 the minimal subsets after which ``persistent_pain`` is no longer concluded.
 
+It reasons in time. Fixing an injury happens on a date, the assessment date
+(``injuries[i].resolved=true`` sets ``resolved_on``), and knots that formed
+before the injury was fixed stay (s03-s05): once an injury has stayed
+unresolved for the threshold, fixing it no longer stops the pain persisting,
+and the answer says plainly that no modelled change stops what has already
+formed, with the source's advice for it: "Treating spasm helps reduce this
+problem." (s13). Before the threshold, the answer gives the deadline
+(:mod:`kg.questions.deadlines`): fixing the basic injury before onset +
+threshold is what the source says prevents knots. The deadlines are exactly
+the explanation's ``injury_resolution`` conclusions (``break-cycle-fix-injury``),
+so ``explain`` and ``interventions`` never disagree.
+
 Example
 -------
 >>> import kg
 >>> r = kg.interventions("examples/two-injuries.json")
->>> [(i.changes, i.therapies) for i in r.interventions]
-[(('injuries[0].resolved=true',), ('injury_resolution',))]
+>>> r.interventions, [(d.change, d.before) for d in r.deadlines]
+((), [('injuries[1].resolved=true', '2026-08-02')])
+>>> print(r.message)  # doctest: +ELLIPSIS
+no modelled change stops what has already formed: muscle knots at the lower back formed while the muscle tear stayed unresolved past 2026-07-15 (...). Knots that formed before the basic injury is fixed stay and become part of the problem (s03-s05), so fixing it now does not stop the pain persisting (tried: injuries[0].resolved=true, injuries[1].resolved=true). The source's advice for what has formed: "Treating spasm helps reduce this problem." (s13). Fixing the ligament sprain of the neck before 2026-08-02 is what the source says prevents knots (s03, s04, s14).
 >>> kg.interventions("examples/knots-first-report.json").interventions
 ()
 """
@@ -34,8 +48,9 @@ from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_thresho
 from ..errors import InputError
 from ..reasoning.explanation import Chain, Evidence, Explanation
 from ..inputs.patient import Patient, PatientLike, load_patient
-from ..knowledge.wording import DISCLAIMER, wrap
+from ..knowledge.wording import DISCLAIMER, pain_persists_text, wrap
 from .changes import apply_changes
+from .deadlines import SPASM_ADVICE, Deadline, deadlines, formed_knots
 
 __all__ = ["Intervention", "Considered", "Interventions", "interventions", "MAX_CHANGES"]
 
@@ -45,7 +60,8 @@ MAX_CHANGES = 3
 
 def _resolve_injuries(patient: Patient, onto) -> list[tuple[str, str]]:
     label = lambda key: onto.concepts[key].label  # noqa: E731
-    return [(f"injuries[{i.index}].resolved=true", f"fix the {label(i.kind)} of the {label(i.site)}")
+    return [(f"injuries[{i.index}].resolved=true",
+             f"fix the {label(i.kind)} of the {label(i.site)} on {patient.assessed_on.isoformat()}")
             for i in patient.injuries if not i.resolved]
 
 
@@ -91,17 +107,26 @@ class Considered:
 
 
 class Interventions:
-    """The answer: minimal interventions, therapies considered, and what blocks the rest."""
+    """The answer: minimal interventions, therapies considered, and what blocks the rest.
+
+    In time: ``deadlines`` (fix an injury before a date to prevent knots),
+    ``formed`` (where knots have already formed, and how) and ``advice`` (the
+    source's word for what has formed: s13, when there is any).
+    """
 
     def __init__(self, explanation: Explanation, interventions: tuple[Intervention, ...],
                  considered: tuple[Considered, ...], candidates: tuple[str, ...], message: str,
-                 blocking: tuple[Chain, ...]):
+                 blocking: tuple[Chain, ...], deadlines: tuple[Deadline, ...] = (),
+                 formed: tuple[str, ...] = (), advice: tuple[Evidence, ...] = ()):
         self.explanation = explanation
         self.interventions = interventions
         self.considered = considered
         self.candidates = candidates
         self.message = message
         self.blocking = blocking
+        self.deadlines = deadlines
+        self.formed = formed
+        self.advice = advice
 
     @property
     def pain_persists(self) -> bool:
@@ -114,6 +139,8 @@ class Interventions:
                 "pain_persists": self.pain_persists, "message": self.message,
                 "candidates": list(self.candidates),
                 "interventions": [i.to_dict() for i in self.interventions],
+                "deadlines": [d.to_dict() for d in self.deadlines],
+                "formed": list(self.formed), "advice": [a.to_dict() for a in self.advice],
                 "considered": [c.to_dict() for c in self.considered],
                 "blocking": [c.to_dict() for c in self.blocking]}
 
@@ -162,8 +189,10 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
     input, wrong argument types included, raises :class:`~kg.errors.InputError`.
 
     >>> r = interventions("examples/lower-back-strain-day20.json")
-    >>> r.interventions[0].changes, [e.passage for e in r.interventions[0].evidence]
-    (('injuries[0].resolved=true',), ['s03', 's14'])
+    >>> r.pain_persists, r.interventions, [a.passage for a in r.advice]
+    (True, (), ['s13'])
+    >>> [(d.before, d.confirmed) for d in interventions("examples/lower-back-strain-acute.json").deadlines]
+    [('2026-03-15', True)]
     >>> [c.therapy for c in r.considered]
     ['alternating_heat_cold', 'cold_therapy', 'heat_therapy', 'spasm_treatment']
     """
@@ -184,10 +213,21 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
         else:
             candidates.extend((change, text, therapy) for change, text in make(base, onto))
     names = tuple(c[0] for c in candidates)
+    due = deadlines(e, reasoner)
+    formed = tuple(formed_knots(e))
+    advice = tuple(Evidence(p, onto.passages[p].text) for p in (SPASM_ADVICE,)) if e.facts_of("muscle_knots") else ()
+    later = _deadline_text(due)
+
+    def answer(found, message, blocking=()):
+        return Interventions(e, tuple(found), tuple(considered), names, message + later, tuple(blocking),
+                             due, formed, advice)
+
     if not e.pain_persists:
-        return Interventions(e, (), tuple(considered), names,
-                             "persistent pain is not concluded for this patient, so there is nothing to stop "
-                             "(see `painkg timeline` for when knots would be expected)", ())
+        if e.persistent_pain == "possible":
+            return answer((), "persistent pain is possible, not expected, for this patient (see `painkg explain`: "
+                              "a resolution date or the site decides it), so there is nothing firm to stop")
+        return answer((), "persistent pain is not concluded for this patient, so there is nothing to stop"
+                          + ("" if due else " (see `painkg timeline` for when knots would be expected)"))
 
     found: list[Intervention] = []
     for size in range(1, min(max_changes, len(candidates)) + 1):
@@ -209,7 +249,7 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
     if found:
         message = (f"{len(found)} minimal intervention{'s stop' if len(found) != 1 else ' stops'} "
                    "persistent pain being concluded")
-        return Interventions(e, tuple(found), tuple(considered), names, message, ())
+        return answer(found, message)
 
     # Nothing worked: show why, from the run with every candidate applied.
     worst = e if not candidates else reasoner.explain(
@@ -223,17 +263,27 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
         message = (f"no set of at most {max_changes} change{'s' * (max_changes != 1)} stops persistent pain "
                    f"(the bound max_changes={max_changes}); all {len(candidates)} modelled changes together "
                    f"do ({', '.join(names)})" + (f": {more}" if more else ""))
-        return Interventions(e, (), tuple(considered), names, message, ())
+        return answer((), message)
     blocking = tuple(worst.chain("persistent_pain", f.site) for f in worst.facts_of("persistent_pain"))
     given = sorted({s.fact for c in blocking for s in c.steps
                     if s.status == "observed" and worst.fact(s.fact).concept not in ("injury_unresolved",)
                     and onto.concepts[worst.fact(s.fact).concept].input_role == "finding"})
-    tried = f"tried: {', '.join(names)}; " if names else "no injury is unresolved, so there is nothing to fix; "
-    why = (f"persistent pain still follows from what the patient reported ({', '.join(given)}): "
-           "persistent-pain-from-knots concludes it from knots whatever caused them"
-           if given else "persistent pain still follows from the facts below")
-    message = f"no change among the modelled treatments stops persistent pain ({tried}{why})"
-    return Interventions(e, (), tuple(considered), names, message, blocking)
+    tried = f"tried: {', '.join(names)}" if names else "no injury is unresolved, so there is nothing to fix"
+    parts = [f"no modelled change stops what has already formed: {'; '.join(formed)}" if formed else
+             "no change among the modelled treatments stops persistent pain"]
+    if given:
+        parts.append(f"Persistent pain follows from what the patient reported ({', '.join(given)}): "
+                     f"persistent-pain-from-knots concludes it from knots whatever caused them ({tried})")
+    else:
+        parts.append("Knots that formed before the basic injury is fixed stay and become part of the problem "
+                     f"(s03-s05), so fixing it now does not stop the pain persisting ({tried})")
+    if advice:
+        parts.append(f'The source\'s advice for what has formed: "{advice[0].text}" ({advice[0].passage})')
+    return answer((), ". ".join(parts), blocking)
+
+
+def _deadline_text(due: tuple[Deadline, ...]) -> str:
+    return "".join(f". {d.text[0].upper()}{d.text[1:]}" for d in due) + ("." if due else "")
 
 
 
@@ -246,7 +296,7 @@ def _text_lines(r: Interventions) -> list[str]:
     e = r.explanation
     lines = [f"painkg: what would stop the pain persisting? (patient {e.patient.id})",
              f"assessed on {e.assessed_on}; threshold {e.threshold_days} days; "
-             f"pain persists: {'yes' if r.pain_persists else 'no'}", ""]
+             f"{pain_persists_text(e.persistent_pain)}", ""]
     lines += _wrap(r.message)
     for n, i in enumerate(r.interventions, 1):
         lines.append("")
@@ -254,6 +304,11 @@ def _text_lines(r: Interventions) -> list[str]:
         lines += _wrap(f"therapy: {', '.join(i.therapies)}; edge: {', '.join(i.edges)} "
                        f"({'; '.join(i.certainty)}); stops: {', '.join(i.stops)}", "   ")
         for ev in i.evidence:
+            lines += _wrap(f'source {ev.passage}: "{ev.text}"', "   ")
+    for d in r.deadlines:
+        lines.append("")
+        lines += _wrap(f"deadline: {d.description}  [{d.change}]; prevents: {', '.join(d.prevents)}")
+        for ev in d.evidence:
             lines += _wrap(f'source {ev.passage}: "{ev.text}"', "   ")
     for chain in r.blocking:
         lines.append("")

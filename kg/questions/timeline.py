@@ -7,8 +7,12 @@ if it stays unresolved (onset + threshold, the condition of
 ``overload-after-threshold``), said to be past, today or future at the
 assessment date and checked by running the engine on that date and the day
 before (``confirmed`` is None for a date after 2999-12-31, the last date
-painkg reasons about); and, for a resolved injury, that knots are not expected. Reported
-knots and the assessment itself are events too. Each event says what its
+painkg reasons about). For a resolved injury: the date it was fixed (the
+assessment when ``resolved_on`` is not given) and whether knots formed before
+that: expected if it stayed unresolved for the threshold (they stay, s03-s05),
+not expected if it was fixed before, possible if the date is unknown and the
+assessment is past the threshold (``confirmed`` then says whether the engine
+concluded them). Reported knots and the assessment itself are events too. Each event says what its
 date depends on. Events are ordered by date, then kind, then site.
 
 Example
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs.limits import LIMITS
+from ..reasoning.expectations import due_date
 from ..reasoning.explanation import Evidence
 from ..knowledge.wording import DISCLAIMER
 
@@ -37,7 +42,7 @@ __all__ = ["Event", "Timeline", "timeline", "EVENT_KINDS"]
 
 #: Event kinds, in the order they sort within one date.
 EVENT_KINDS = ("onset", "inflammation_expected", "spasm_expected", "resolved", "assessment", "knots_reported",
-               "knots_expected", "persistent_pain_expected", "knots_not_expected")
+               "knots_expected", "knots_possible", "persistent_pain_expected", "knots_not_expected")
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,54 @@ def _knots_on(reasoner, injury, day: dt.date, threshold: int) -> bool:
     return any(f.id == f"muscle_knots@{injury.site}" for f in e.facts)
 
 
+def _resolved_events(e, inj, due: dt.date, label, ev_of) -> list[Event]:
+    # A resolved injury: when it was fixed, and whether knots formed before that (s03-s05).
+    at = f"injuries[{inj.index}]"
+    assessed = e.patient.assessed_on
+    kind = label(inj.kind)
+    knots = e.trace.get(f"muscle_knots@{inj.site}")
+    injury_fact = f"{inj.kind}@{inj.site}"
+    overload = e.trace.get(f"muscle_overload@{inj.site}")
+    rule = "overload-before-resolution" if inj.resolved_on is not None else "overload-maybe-before-resolution"
+    fired = overload is not None and knots is not None and any(
+        j.rule == rule and injury_fact in j.premises for j in overload.justifications)
+    if inj.resolved_on is not None:
+        fixed, span = inj.resolved_on, inj.unresolved_days
+        events = [Event(fixed.isoformat(), "resolved", inj.site, inj.index,
+                        f"the {kind} of the {label(inj.site)} was fixed, {span} day{'s' * (span != 1)} after onset",
+                        _relative(fixed, assessed), (f"{at}.resolved_on",), None, ())]
+        depends = (f"{at}.onset", "threshold_days", f"{at}.resolved_on")
+        if fixed < due:
+            events.append(Event(fixed.isoformat(), "knots_not_expected", inj.site, inj.index,
+                                f"the {kind} was fixed before onset + {e.threshold_days} days ({due.isoformat()}): "
+                                "knots are not expected from it", _relative(fixed, assessed), depends, not fired,
+                                ev_of("break-cycle-fix-injury")))
+            return events
+        events.append(Event(due.isoformat(), "knots_expected", inj.site, inj.index,
+                            f"muscle knots expected at the {label(inj.site)}: the {kind} was still not fixed at onset + "
+                            f"{e.threshold_days} days; knots that formed before it was fixed stay (s03-s05)",
+                            _relative(due, assessed), depends, fired, ev_of(rule)))
+        events.append(Event(due.isoformat(), "persistent_pain_expected", inj.site, inj.index,
+                            f"persistent pain expected from the knots at the {label(inj.site)}, past the resolution",
+                            _relative(due, assessed), depends, fired, ev_of("persistent-pain-from-knots")))
+        return events
+    events = [Event(assessed.isoformat(), "resolved", inj.site, inj.index,
+                    f"the {kind} of the {label(inj.site)} is marked resolved at assessment (the date it was fixed is "
+                    "not given)", "today", (f"{at}.resolved",), None, ())]
+    depends = (f"{at}.onset", "threshold_days", f"{at}.resolved", f"{at}.resolved_on")
+    if due > assessed:
+        events.append(Event(due.isoformat(), "knots_not_expected", inj.site, inj.index,
+                            f"the {kind} is marked resolved by the assessment, before onset + {e.threshold_days} "
+                            "days: knots are not expected from it", _relative(due, assessed), depends, not fired,
+                            ev_of("break-cycle-fix-injury")))
+        return events
+    events.append(Event(due.isoformat(), "knots_possible", inj.site, inj.index,
+                        f"muscle knots possible at the {label(inj.site)}: if the {kind} was still not fixed on this "
+                        "date, knots formed then and stay; a resolution date (resolved_on) would decide it",
+                        _relative(due, assessed), depends, fired, ev_of(rule)))
+    return events
+
+
 def _check_explanation(e) -> None:
     from ..errors import InputError, type_name
     from ..reasoning.explanation import Explanation
@@ -126,8 +179,8 @@ def timeline(e) -> Timeline:
 
     >>> import kg
     >>> t = timeline(kg.explain("examples/lower-back-strain-resolved.json"))
-    >>> [(ev.kind, ev.label) for ev in t.events if ev.kind.startswith("knots")]
-    [('knots_not_expected', 'the muscle strain is marked resolved; if it was fixed before this date, knots are not expected from it (the date it was fixed is not given)')]
+    >>> [(ev.date, ev.kind, ev.confirmed) for ev in t.events if ev.kind.startswith("knots")]
+    [('2026-03-24', 'knots_possible', True)]
     """
     from ..reasoning.reasoner import thread_reasoner
 
@@ -153,25 +206,18 @@ def timeline(e) -> Timeline:
                     f"{label(concept)} expected after the injury, while it is not fixed (the source gives no "
                     "day count)", _relative(inj.onset, assessed), (f"{at}.onset", f"{at}.resolved"), True,
                     ev_of(rule)))
-        # Patient dates lie in 1900..2999 and the threshold is at most 36,500 days
-        # (kg.inputs.limits), so this date and the day before it stay in the calendar.
-        due = inj.onset + dt.timedelta(days=threshold)
+        # Patient dates lie in 1900..2999 and the threshold is at most 365 days
+        # (kg.inputs.limits, kg.reasoning.reasoner), so this date and the day before it stay in the calendar.
+        due = due_date(inj.onset, threshold)
         depends = (f"{at}.onset", "threshold_days", f"{at}.resolved")
         if inj.resolved:
-            events.append(Event(assessed.isoformat(), "resolved", inj.site, inj.index,
-                                f"{name} is marked resolved at assessment", "today", (f"{at}.resolved",),
-                                None, ()))
-            events.append(Event(
-                due.isoformat(), "knots_not_expected", inj.site, inj.index,
-                f"the {label(inj.kind)} is marked resolved; if it was fixed before this date, knots are not "
-                "expected from it (the date it was fixed is not given)", _relative(due, assessed), depends,
-                None, ev_of("break-cycle-fix-injury")))
+            events += _resolved_events(e, inj, due, label, ev_of)
             continue
         confirmed = None  # past the last date painkg reasons about: not checked by the engine
         if due <= LIMITS.latest_date:
             reasoner = reasoner or thread_reasoner()
-            confirmed = _knots_on(reasoner, inj, due, threshold) and (
-                threshold == 0 or not _knots_on(reasoner, inj, due - dt.timedelta(days=1), threshold))
+            confirmed = (_knots_on(reasoner, inj, due, threshold)
+                         and not _knots_on(reasoner, inj, due - dt.timedelta(days=1), threshold))
         rel = _relative(due, assessed)
         gap = abs((due - assessed).days)
         when = {"past": f"reached {gap} day{'s' * (gap != 1)} before assessment",
@@ -191,7 +237,8 @@ def timeline(e) -> Timeline:
             events.append(Event(assessed.isoformat(), "knots_reported", finding.site, None,
                                 f"muscle knots reported{where} (when they formed is not given)", "today",
                                 ("findings",), None, ev_of("persistent-pain-from-knots")))
-    pain = "pain persists" if e.pain_persists else "persistent pain not concluded"
+    pain = ("pain persists" if e.pain_persists else "pain may persist (possible)" if e.persistent_pain == "possible"
+            else "persistent pain not concluded")
     events.append(Event(assessed.isoformat(), "assessment", None, None, f"the patient is assessed ({pain})", "today",
                         ("assessed_on",), None, ()))
     rank = {k: i for i, k in enumerate(EVENT_KINDS)}

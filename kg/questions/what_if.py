@@ -3,13 +3,18 @@
 A change is a string ``PATH=VALUE`` (set), ``PATH+=VALUE`` (append to a list)
 or ``PATH-=VALUE`` (remove from a list). ``PATH`` is ``id``, ``assessed_on``,
 ``injuries``, ``findings``, ``injuries[i]``, ``injuries[i].FIELD`` (``kind``,
-``site``, ``onset``, ``days_since_onset``, ``mechanism``, ``resolved``) or
-``findings[i]`` / ``findings[i].kind`` / ``findings[i].site``. ``VALUE`` is
-JSON; a bare word is a string (``resolved=true``, ``site=neck``,
+``site``, ``onset``, ``days_since_onset``, ``mechanism``, ``resolved``,
+``resolved_on``) or ``findings[i]`` / ``findings[i].kind`` / ``findings[i].site``.
+``VALUE`` is JSON; a bare word is a string (``resolved=true``, ``site=neck``,
 ``findings+=muscle_spasm``). Dates may be relative to the patient's assessment
-date: ``assessed_on=+10d``. Setting an injury's ``days_since_onset`` drops its
-``onset`` (and the reverse), so the two never disagree; moving ``assessed_on``
-keeps every onset, so time passes for every injury.
+date: ``assessed_on=+10d``.
+
+What-if reasons in time (see :mod:`kg.questions.changes`): an onset is a date,
+``assessed_on`` (and ``as_of``) moves only the assessment date, and fixing an
+injury happens on a date: ``injuries[0].resolved=true`` fixes it on the
+assessment date, ``injuries[0].resolved_on=DATE`` on that date. Knots that
+formed before the injury was fixed stay (s03-s05): fixing the day-20 strain on
+day 20 does not stop the pain persisting, fixing it on day 10 would have.
 
 Changes are applied to :meth:`Patient.to_dict` and the result is validated
 again with :func:`kg.inputs.patient.parse_patient`; a bad change raises
@@ -19,10 +24,12 @@ Example
 -------
 >>> import kg
 >>> w = kg.what_if("examples/lower-back-strain-day20.json", ["injuries[0].resolved=true"])
->>> w.pain_persists_before, w.pain_persists_after
-(True, False)
+>>> w.pain_persists_before, w.pain_persists_after, w.after.patient.injuries[0].resolved_on.isoformat()
+(True, True, '2026-03-21')
 >>> [d.fact for d in w.lost if d.status == "derived"][:3]
-['common_knot_site@lower_back', 'difficulty_moving@lower_back', 'inflammation@lower_back']
+['difficulty_moving@lower_back', 'inflammation@lower_back', 'severe_low_back_pain@lower_back']
+>>> kg.what_if("examples/lower-back-strain-day20.json", ["injuries[0].resolved_on=2026-03-10"]).pain_persists_after
+False
 >>> kg.what_if("examples/lower-back-strain-acute.json", [], as_of="+10d").pain_persists_after
 True
 """
@@ -38,7 +45,7 @@ from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_thresho
 from ..reasoning.explanation import Chain, Explanation
 from ..inputs.dates import check_as_of
 from ..inputs.patient import PatientLike, load_patient
-from ..knowledge.wording import DISCLAIMER, wrap
+from ..knowledge.wording import DISCLAIMER, pain_persists_text, wrap
 from .changes import Change, apply_changes, as_changes, parse_change
 
 __all__ = ["Change", "Difference", "WhatIf", "parse_change", "apply_changes", "what_if"]
@@ -127,14 +134,14 @@ def what_if(patient: PatientLike, changes=None, *, as_of: object = None,
 
     ``changes`` is a list of change strings (see the module doc) or a dict
     ``{path: value}`` (a path ending in ``+`` appends, in ``-`` removes).
-    ``as_of`` moves the assessment date of the changed patient: ``YYYY-MM-DD``
-    or ``+Nd`` / ``-Nd`` relative to the patient's assessment date (after the
-    changes). Anything else, wrong types included (``what_if(p, 621)``), raises
+    ``as_of`` moves only the assessment date of the changed patient (every onset
+    and resolution date stays): ``YYYY-MM-DD`` or ``+Nd`` / ``-Nd`` relative to the
+    patient's assessment date (after the changes). Anything else, wrong types included (``what_if(p, 621)``), raises
     :class:`~kg.errors.InputError`.
 
     >>> w = what_if("examples/neck-strain-day16.json", {"injuries[0].resolved": True})
     >>> w.pain_persists_before, w.pain_persists_after, [d.fact for d in w.lost][:2]
-    (True, False, ['common_knot_site@neck', 'inflammation@neck'])
+    (True, True, ['inflammation@neck', 'injury_unresolved@neck/muscle_strain'])
     """
     reasoner = reasoner_or_own(reasoner)
     threshold = check_threshold(threshold_days)
@@ -157,16 +164,12 @@ def _wrap(text: str, indent: str = "") -> list[str]:
     return wrap(text, indent, hang=4)
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
 def _text_lines(w: WhatIf) -> list[str]:
     onto = w.before.ontology
     lines = [f"painkg: what if? (patient {w.before.patient.id})"]
     lines += _wrap("changes: " + (" ".join(w.changes) if w.changes else "none"))
-    lines.append(f"before: assessed on {w.before.assessed_on}; pain persists: {_yes(w.pain_persists_before)}")
-    lines.append(f"after:  assessed on {w.after.assessed_on}; pain persists: {_yes(w.pain_persists_after)}")
+    lines.append(f"before: assessed on {w.before.assessed_on}; {pain_persists_text(w.before.persistent_pain)}")
+    lines.append(f"after:  assessed on {w.after.assessed_on}; {pain_persists_text(w.after.persistent_pain)}")
     lines.append("")
     lines.append(f"gained ({len(w.gained)}):")
     for d in w.gained:
@@ -174,7 +177,8 @@ def _text_lines(w: WhatIf) -> list[str]:
         if d.chain is not None:
             last = d.chain.steps[-1]
             how = f"by {last.rule} from {', '.join(last.premises)}"
-        lines += _wrap(f"- {d.fact} ({onto.concepts[d.concept].label}): {how}", "  ")
+        level = w.after.fact(d.fact).certainty
+        lines += _wrap(f"- {d.fact} ({onto.concepts[d.concept].label}, {level}): {how}", "  ")
     lines.append(f"lost ({len(w.lost)}):")
     for d in w.lost:
         if d.why_not is None:

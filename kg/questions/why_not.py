@@ -11,6 +11,12 @@ change in :mod:`kg.questions.what_if` syntax that would make the premise hold, a
 a premise that could itself be concluded) its own why-not, to a bounded depth.
 Asking about a concept that WAS concluded answers with its chain.
 
+Every route includes time: a rule about an injury is asked once per injury at the
+site (``Route.injury``), and a day count that falls short says, with the
+injury's dates, on which date it is reached (``assessed_on=+Nd``) or which
+resolution date would make it hold (``injuries[i].resolved_on=DATE``); see
+:mod:`kg.questions.why_not_time`.
+
 Example
 -------
 >>> import kg
@@ -18,9 +24,9 @@ Example
 ...     "injuries": [{"kind": "strain", "site": "lower_back", "days_since_onset": 5}]})
 >>> w = e.why_not("muscle_knots")
 >>> w.concluded, [r.rule for r in w.sites[0].routes]
-(False, [None, 'knots-from-overload'])
+(False, [None, 'knots-from-overload', 'knots-from-overload-elsewhere'])
 >>> print(w.sites[0].routes[1].failed[0].why_not.routes[0].failed[0].reason)
-days >= threshold is false (days = 5, threshold = 14): the muscle strain of the lower back began 5 days before assessment; the condition "only if the basic injury stays unresolved for about two weeks" needs it unresolved for at least 14 days (9 more days, from 2026-03-19)
+days >= threshold is false (days = 5, threshold = 14): the muscle strain of the lower back began 5 days before assessment, on 2026-03-05; the condition "only if the basic injury stays unresolved for about two weeks" needs it unresolved for at least 14 days (9 more days: on 2026-03-19 the muscle strain reaches the threshold)
 >>> w.sites[0].routes[1].changes
 ('assessed_on=+9d',)
 """
@@ -32,10 +38,13 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from ..knowledge.ontology import ANY_SITE
+from ..reasoning.certainty import strongest
 from ..reasoning.explanation import Evidence
 from ..reasoning.premises import MISSING, Premise, RulePremises, best_match, fact_fields, fact_id, rule_premises
 from .why_not_answer import (DEFAULT_DEPTH, FailedPremise, HeldPremise, Route, SiteAnswer, WhyNot,
                              merge_changes)
+from .why_not_time import injury_kind_bind, injury_pattern, new_injury_plan, test_reason, time_plan
 
 __all__ = ["HeldPremise", "FailedPremise", "Route", "SiteAnswer", "WhyNot", "why_not", "site_answer",
            "merge_changes", "DEFAULT_DEPTH"]
@@ -67,7 +76,8 @@ class _Asker:
     def answer(self, concept: str, site: str | None, depth: int, seen: frozenset) -> SiteAnswer:
         concluded = [f for f in self.e.facts if f.concept == concept and f.site == site]
         if concluded:
-            return SiteAnswer(concept, site, True, self.e.chain(concept, site) if site else None, ())
+            return SiteAnswer(concept, site, True, self.e.chain(concept, site) if site else None, (),
+                              strongest(f.certainty for f in concluded))
         routes = []
         role = self.onto.concepts[concept].input_role
         if role in ("finding", "injury", "mechanism"):
@@ -75,7 +85,12 @@ class _Asker:
         seen = seen | {(concept, site)}
         for rule_id, info in sorted(self.onto.rules.items()):
             if concept in info.concludes:
-                routes.append(self.rule_route(rule_premises()[rule_id], concept, site, depth, seen))
+                rp = rule_premises()[rule_id]
+                # Every route: a rule about an injury is asked once per injury at the site
+                # (an old resolved strain and a new tear are two ways, each with its dates).
+                injuries = [i for i in self.e.patient.injuries if i.site == site] if injury_kind_bind(rp) else []
+                for inj in injuries or [None]:
+                    routes.append(self.rule_route(rp, concept, site, depth, seen, inj))
         return SiteAnswer(concept, site, False, None, tuple(routes))
 
     def reported_route(self, concept: str, site: str | None, role: str) -> Route:
@@ -83,28 +98,43 @@ class _Asker:
         changes: tuple[str, ...] | None
         if role == "finding":
             item = {"kind": concept, "site": site} if site else concept
-            changes = (f"findings+={json.dumps(item)}",)
+            # A site-bound finding (kg.inputs.sites) cannot be reported at another site.
+            changes = (f"findings+={json.dumps(item)}",) if self.placeable(concept, site) else None
         elif role == "injury":
             changes = (f"injuries+={json.dumps(self.new_injury(concept, site, 0))}",) if site else None
         else:  # a mechanism belongs to an injury at the site
             index = next((i.index for i in self.e.patient.injuries if i.site == site), None)
             changes = (f"injuries[{index}].mechanism={concept}",) if index is not None else None
         reason = f"the patient did not report {self.label(concept)}{where}"
+        if role == "finding" and not self.placeable(concept, site):
+            reason += f" (and cannot: it is only at the {self.label(self.onto.allowed_sites(concept)[0])})"
         evidence = self.evidence(self.onto.concepts[concept].passages)
         failed = FailedPremise(f"{concept}@{site} reported", reason, (), evidence, changes, None)
         return Route(None, f"reported by the patient ({role})", None, True, (), (failed,))
 
+    def placeable(self, concept: str, site: str | None) -> bool:
+        """Whether patient input may put ``concept`` at ``site`` (site-bound concepts, ``pk:onlyAtSite``)."""
+        allowed = self.onto.allowed_sites(concept)
+        return allowed is None or site is None or site in allowed
+
     def new_injury(self, kind: str, site: str, days: int) -> dict[str, Any]:
         return {"kind": kind, "site": site, "days_since_onset": days}
 
-    def rule_route(self, rp: RulePremises, concept: str, site: str | None, depth: int, seen) -> Route:
+    def rule_route(self, rp: RulePremises, concept: str, site: str | None, depth: int, seen, inj=None) -> Route:
         info = self.onto.rules[rp.id]
         edge = self.onto.edge_for(rp.id, concept, site)
         where = rp.conclusion_site
         bindings, applies = {}, True
+        if inj is not None:
+            bindings[injury_kind_bind(rp)] = inj.kind
         if where is not None and where.startswith("?"):
             if site is not None:
                 bindings[where[1:]] = site
+                # A rule whose own site predicate refuses this site (knots "most often" in the
+                # neck and back, s15) only concludes elsewhere: no patient change makes it hold here.
+                applies = all(pred.holds({pred.args[0]: site}) for p in rp.premises
+                              for t in [p.field("site")] if t is not None and t.bind == where[1:]
+                              for pred in t.predicates)
         elif where is not None and where != site:
             applies = False
         match = best_match(rp, self.facts, self.setting, bindings)
@@ -112,16 +142,26 @@ class _Asker:
         held = []
         for index, fid in match.held:
             premise = rp.premises[index]
-            held.append(HeldPremise(premise.describe(env), (fid,) if fid else ()))
+            held.append(HeldPremise(premise.describe(env), (fid,) if fid else (),
+                                    (self.e.fact(fid).certainty,) if fid else ()))
         failed = [self.failed(rp, rp.premises[i], env, edge, depth if applies else 0, seen)
                   for i in match.failed]
-        return Route(rp.id, info.label, edge.id if edge else None, applies, tuple(held), tuple(failed))
+        return Route(rp.id, info.label, edge.id if edge else None, applies, tuple(held), tuple(failed),
+                     inj.index if inj is not None else None)
+
+    def env_injury(self, rp: RulePremises, env: dict):
+        """The patient's injury the rule's injury pattern is bound to in ``env``, if any."""
+        pattern, bind = injury_pattern(rp), injury_kind_bind(rp)
+        if pattern is None or bind not in env:
+            return None
+        site = pattern.value("site", env)
+        return next((i for i in self.e.patient.injuries if i.kind == env[bind] and i.site == site), None)
 
     # ------------------------------------------------------------ failed premises
-    def condition_passages(self, edge, rp: RulePremises) -> tuple[str, ...]:
+    def condition_passages(self, edge, rp: RulePremises, site: object = ANY_SITE) -> tuple[str, ...]:
         if edge is not None and edge.condition is not None:
             return edge.condition.passages
-        return self.onto.evidence(rp.id)
+        return self.onto.evidence(rp.id, site)  # with a site: what speaks of it (s21 not at the neck)
 
     def failed(self, rp: RulePremises, premise: Premise, env: dict, edge, depth: int, seen) -> FailedPremise:
         result = self._failed(rp, premise, env, edge, depth, seen)
@@ -130,8 +170,15 @@ class _Asker:
         parts = [premise.value(name, env) for name in ("concept", "site")]
         injury = premise.value("injury", env) if premise.field("injury") else None
         needed = None if MISSING in parts or injury is MISSING else fact_id(parts[0], parts[1], injury)
-        # A fact that exists but fails a predicate is not a missing fact.
-        return result if needed is None or needed in self.e.trace else replace(result, fact=needed)
+        # A fact that exists but fails a predicate is not a missing fact: say what it fails.
+        if needed is not None and needed in self.e.trace:
+            fields = self.facts[needed]
+            problems = [p for p in (t.check(fields.get(t.field, MISSING), env) for t in premise.fields) if p]
+            if problems and premise.value("role", env) not in ("injury", "status"):
+                return replace(result, reason=f"{needed} holds, but its {'; '.join(problems)}", changes=None,
+                               why_not=None)
+            return result
+        return result if needed is None else replace(result, fact=needed)
 
     def _failed(self, rp: RulePremises, premise: Premise, env: dict, edge, depth: int, seen) -> FailedPremise:
         text = premise.describe(env)
@@ -162,69 +209,69 @@ class _Asker:
         reason = f"{test.text} is false ({shown})"
         changes: tuple[str, ...] | None = None
         cond = edge.condition if edge is not None else None
-        if cond is not None and cond.requires_unresolved and {"days", "threshold", "kind", "site"} <= set(env):
-            days, threshold = env["days"], env["threshold"]
-            onset = self.assessed - dt.timedelta(days=days)
-            due = onset + dt.timedelta(days=threshold)
-            more = threshold - days
-            reason += (f": the {self.label(env['kind'])} of the {self.label(env['site'])} began {days} "
-                       f"day{'s' * (days != 1)} before assessment; the condition \"{cond.label}\" needs it "
-                       f"unresolved for at least {threshold} days ({more} more day{'s' * (more != 1)}, "
-                       f"from {due.isoformat()})")
-            # Time passing with the injury still unresolved is what makes this hold.
-            changes = (f"assessed_on=+{more}d",)
+        inj = self.env_injury(rp, env)
+        if inj is not None and "threshold" in env:
+            # A day count against the threshold: say it with the injury's dates, and
+            # give the date (time passing, or a resolution date) that makes it hold.
+            more, changes = test_reason(rp, premise, inj, self.assessed, env["threshold"], cond, self.label)
+            reason += more
         return FailedPremise(text, reason, values, evidence, changes, None)
 
     def failed_status(self, rp, premise, env, edge, text, site) -> FailedPremise:
         kind = premise.value("injury", env)
-        evidence = self.evidence(self.condition_passages(edge, rp) + self.onto.concepts["injury_unresolved"].passages)
+        evidence = self.evidence(self.condition_passages(edge, rp, site)
+                                 + self.onto.concepts["injury_unresolved"].passages)
         injuries = [i for i in self.e.patient.injuries if i.site == site and (kind is MISSING or i.kind == kind)]
         if injuries:
             inj = injuries[0]
-            reason = (f"the {self.label(inj.kind)} of the {self.label(site)} (injuries[{inj.index}]) is "
-                      "marked resolved: the basic injury is fixed")
+            when = (f"was fixed on {inj.resolved_on.isoformat()}" if inj.resolved_on is not None
+                    else "is marked resolved (the date is not given)")
+            reason = (f"the {self.label(inj.kind)} of the {self.label(site)} (injuries[{inj.index}]) {when}: "
+                      "the basic injury is fixed")
             return FailedPremise(text, reason, (("resolved", True),), evidence,
-                                 (f"injuries[{inj.index}].resolved=false",), None)
+                                 self.injury_changes(rp, site, inj), None)
         where = f" at the {self.label(site)}" if site else ""
         changes = self.injury_changes(rp, site)
         return FailedPremise(text, f"there is no unresolved injury{where}", (), evidence, changes, None)
 
-    def injury_changes(self, rp: RulePremises, site: str | None) -> tuple[str, ...] | None:
+    def injury_changes(self, rp: RulePremises, site: str | None, inj=None) -> tuple[str, ...] | None:
         """Patient changes that give ``site`` an injury passing the rule's injury pattern.
 
-        An injury of an accepted kind already at the site is changed to match (made
-        unresolved; for a timed rule, time passes to the threshold) rather than added
-        again: a patient gives each kind once per site, so adding it would be invalid.
-        Otherwise an accepted kind the site does not have yet is added.
+        An injury of an accepted kind already at the site (``inj`` when given) is
+        changed to match, in time too (made unresolved, or resolved on a date; time
+        passes to the threshold; see :func:`kg.questions.why_not_time.time_plan`)
+        rather than added again: a patient gives each kind once per site, so adding
+        it would be invalid. Otherwise an accepted kind the site does not have yet is added.
         """
         if site is None:
             return None
-        pattern = next((p for p in rp.premises if p.value("role", {}) == "injury"), None)
+        pattern = injury_pattern(rp)
         kinds = self.onto.keys("injury")
         test = pattern.field("concept") if pattern else None
         if test is not None:
             kinds = [k for k in kinds if all(pred.holds({pred.args[0]: k}) for pred in test.predicates)]
-        timed = any(p.kind == "test" for p in rp.premises)
         threshold = self.e.threshold_days
-        present = [i for i in self.e.patient.injuries if i.site == site and i.kind in kinds]
+        if inj is not None and inj.kind not in kinds:
+            inj = None  # the bound injury is of a kind the rule does not take: use or add one it does
+        present = [i for i in self.e.patient.injuries if i.site == site and i.kind in kinds
+                   and (inj is None or i.index == inj.index)]
         if present:
-            inj = present[0]
-            changes = [f"injuries[{inj.index}].resolved=false"] if inj.resolved else []
-            if timed and inj.days_since_onset < threshold:
-                changes.append(f"assessed_on=+{threshold - inj.days_since_onset}d")
-            return tuple(changes) or None
+            return time_plan(rp, present[0], self.assessed, threshold) or None
         taken = {i.kind for i in self.e.patient.injuries if i.site == site}
         kind = next((k for k in kinds if k not in taken), None)
         if kind is None:  # pragma: no cover - every accepted kind at the site is handled above
             return None
-        add = self.new_injury(kind, site, threshold if timed else 0)
-        return (f"injuries+={json.dumps(add)}",)
+        add = new_injury_plan(rp, kind, site, self.assessed, threshold)
+        return (f"injuries+={json.dumps(add)}",) if add is not None else None
 
     def failed_input(self, rp, premise, env, edge, text, site, role) -> FailedPremise:
-        evidence = self.evidence(self.onto.evidence(rp.id))
+        evidence = self.evidence(self.onto.evidence(rp.id, site))
         near = []
+        inj = self.env_injury(rp, env) if role == "injury" else None
         for fid, fields in self.facts.items():
             if fields.get("role") != role or fields.get("site") != site:
+                continue
+            if inj is not None and fields.get("concept") != inj.kind:
                 continue
             problems = [p for p in (t.check(fields.get(t.field, MISSING), env) for t in premise.fields) if p]
             near.append(f"{fid}: {'; '.join(problems)}")
@@ -235,7 +282,7 @@ class _Asker:
             changes = (f"injuries[{index}].mechanism={mech}",) if index is not None else None
             reason = f"no injury mechanism is recorded{where}"
         else:
-            changes = self.injury_changes(rp, site)
+            changes = self.injury_changes(rp, site, inj)
             reason = f"there is no matching injury{where}"
         if near:
             reason += " (" + "; ".join(near) + ")"
@@ -252,12 +299,14 @@ class _Asker:
         cond = edge.condition if edge is not None else None
         if cond is not None and (concept == cond.cooccurring or (cond.site and cond.site == site)):
             passages |= set(cond.passages)
+        passages = {p for p in passages if self.onto.speaks_of(p, site)}  # s21 is not quoted for the neck
         sub = None
         changes: tuple[str, ...] | None = None
         if depth > 0 and (concept, site) not in seen:
             sub = self.answer(concept, site, depth - 1, seen)
             changes = sub.changes
-        elif self.onto.concepts[concept].input_role == "finding" and site is not None:
+        elif (self.onto.concepts[concept].input_role == "finding" and site is not None
+              and self.placeable(concept, site)):
             changes = (f"findings+={json.dumps({'kind': concept, 'site': site})}",)
         return FailedPremise(text, reason, (), self.evidence(passages), changes, sub)
 
@@ -311,7 +360,7 @@ def why_not(e, concept: str, site: str | None = None, *, depth: int = DEFAULT_DE
         return WhyNot(e, key, where, (), f"nothing could lead to {label} for this patient: it has no injury "
                                          "or finding at any site, and every route to it needs one")
     answers = tuple(asker.answer(key, s, depth, frozenset()) for s in sites)
-    done = [a.site for a in answers if a.concluded]
+    done = [f"{a.site} ({a.certainty})" for a in answers if a.concluded]
     if done:
         message = f"{label} was concluded at: {', '.join(done)}"
         rest = [a.site for a in answers if not a.concluded]

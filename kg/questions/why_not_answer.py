@@ -23,13 +23,18 @@ DEFAULT_DEPTH = 3
 
 @dataclass(frozen=True)
 class HeldPremise:
-    """A premise that held, and the facts that satisfied it (none for a test or setting)."""
+    """A premise that held, and the facts that satisfied it (none for a test or setting).
+
+    ``certainty`` holds each fact's certainty (``reported``, ``expected`` or
+    ``possible``), in the order of ``facts``.
+    """
 
     premise: str
     facts: tuple[str, ...]
+    certainty: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"premise": self.premise, "facts": list(self.facts)}
+        return {"premise": self.premise, "facts": list(self.facts), "certainty": list(self.certainty)}
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,11 @@ class FailedPremise:
 
 @dataclass(frozen=True)
 class Route:
-    """One way the concept could be concluded: a rule (``rule`` set) or a report by the patient."""
+    """One way the concept could be concluded: a rule (``rule`` set) or a report by the patient.
+
+    A rule about an injury is one route per injury at the site: ``injury`` is its
+    index in the patient's ``injuries`` (None when the route is not about one).
+    """
 
     rule: str | None
     label: str
@@ -68,6 +77,7 @@ class Route:
     applies_at_site: bool
     held: tuple[HeldPremise, ...]
     failed: tuple[FailedPremise, ...]
+    injury: int | None = None
 
     @property
     def changes(self) -> tuple[str, ...] | None:
@@ -77,21 +87,27 @@ class Route:
         return merge_changes(c for f in self.failed for c in f.changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"route": "rule" if self.rule else "reported", "rule": self.rule, "label": self.label,
-                "edge": self.edge, "applies_at_site": self.applies_at_site,
+        return {"route": "rule" if self.rule else "reported", "rule": self.rule, "injury": self.injury,
+                "label": self.label, "edge": self.edge, "applies_at_site": self.applies_at_site,
                 "held": [h.to_dict() for h in self.held], "failed": [f.to_dict() for f in self.failed],
                 "changes": None if self.changes is None else list(self.changes)}
 
 
 @dataclass(frozen=True)
 class SiteAnswer:
-    """The answer at one site: the chain if concluded, otherwise every route."""
+    """The answer at one site: the chain if concluded, otherwise every route.
+
+    ``certainty`` is how firmly the concept is concluded here (``reported``,
+    ``expected`` or ``possible``; None when it is not concluded). A ``possible``
+    conclusion is only what the source says can happen: the text says so.
+    """
 
     concept: str
     site: str | None
     concluded: bool
     chain: Chain | None
     routes: tuple[Route, ...]
+    certainty: str | None = None
 
     @property
     def changes(self) -> tuple[str, ...] | None:
@@ -101,7 +117,7 @@ class SiteAnswer:
 
     def to_dict(self) -> dict[str, Any]:
         return {"concept": self.concept, "site": self.site, "concluded": self.concluded,
-                "chain": None if self.chain is None else self.chain.to_dict(),
+                "certainty": self.certainty, "chain": None if self.chain is None else self.chain.to_dict(),
                 "routes": [r.to_dict() for r in self.routes],
                 "changes": None if self.changes is None else list(self.changes)}
 
@@ -182,20 +198,33 @@ def _answer_lines(w: WhyNot, answer: SiteAnswer, indent: str) -> Iterator[str]:
     where = onto.concepts[answer.site].label if answer.site else "no site"
     head = f"{onto.concepts[answer.concept].label} at the {where}"
     if answer.concluded:
-        yield from _wrap(f"{head}: CONCLUDED, so there is no why-not; its chain:", indent)
+        if answer.certainty == "possible":
+            yield from _wrap(f"{head}: concluded as possible: the source says it can happen, not that it "
+                             "does, so it may be so; its chain:", indent)
+        else:
+            level = f" ({answer.certainty})" if answer.certainty else ""
+            yield from _wrap(f"{head}: CONCLUDED{level}, so there is no why-not; its chain:", indent)
         for step in answer.chain.steps if answer.chain else ():
-            how = "given" if step.rule is None else f"by {step.rule} from {', '.join(step.premises)}"
+            if step.rule is None:
+                how = "given (you reported it)"
+            else:
+                how = (f"{step.certainty}, by {step.rule} (a rule the source states as {step.rule_certainty}) "
+                       f"from {', '.join(step.premises)}")
             yield from _wrap(f"- {step.fact}: {how}", indent + "  ")
         return
     yield from _wrap(f"{head}: not concluded. Every way it could be:", indent)
     for route in answer.routes:
         name = f"rule {route.rule}: {route.label}" if route.rule else route.label
+        if route.injury is not None:
+            name += f" [for injuries[{route.injury}]]"
         yield from _wrap(f"- {name}", indent + "  ")
         pad = indent + "    "
         if not route.applies_at_site:
             yield from _wrap("this rule only concludes at another site (its premises name the site)", pad)
         for h in route.held:
-            facts = f" [{', '.join(h.facts)}]" if h.facts else ""
+            levels = h.certainty or ("",) * len(h.facts)
+            shown = [f"{fact} ({level})" if level else fact for fact, level in zip(h.facts, levels)]
+            facts = f" [{', '.join(shown)}]" if h.facts else ""
             yield from _wrap(f"held: {h.premise}{facts}", pad)
         for f in route.failed:
             yield from _wrap(f"FAILED: {f.premise}: {f.reason}", pad)

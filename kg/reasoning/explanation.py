@@ -21,6 +21,8 @@ from typing import Any
 
 from .certainty import fact_certainties, is_firm, strongest
 from .chains import RawStep, chain_steps, depths, main_path, sorted_justifications
+from .conflicts import conflicts
+from .expectations import Expectation, expectations, resolution_text, time_condition
 from ..errors import InputError
 from ..knowledge.ontology import Ontology
 from ..inputs.patient import Patient
@@ -140,6 +142,11 @@ class Explanation:
         levels = [f.certainty for f in self.facts if f.concept == "persistent_pain"]
         return strongest(levels) if levels else None
 
+    @property
+    def expectations(self) -> tuple[Expectation, ...]:
+        """When knots would be expected, and on what condition (see :mod:`kg.reasoning.expectations`)."""
+        return expectations(self)
+
     def fact(self, fact_id: str) -> Fact:
         """The fact with this id; :class:`~kg.errors.InputError` if there is none."""
         try:
@@ -170,7 +177,9 @@ class Explanation:
         return {"patient": self.patient.id, "assessed_on": self.assessed_on,
                 "threshold_days": self.threshold_days, "pain_persists": self.pain_persists,
                 "persistent_pain": self.persistent_pain,
+                "expectations": [x.to_dict() for x in self.expectations],
                 "facts": [f.to_dict() for f in self.facts],
+                "conflicts": [c.to_dict() for c in conflicts(self)],
                 "chains": [c.to_dict() for c in self.chains],
                 **_loop_keys(self)}
 
@@ -233,7 +242,7 @@ def _detail(fact: TracedFact, onto: Ontology, patient: Patient) -> str | None:
     role = fact.details.get("role")
     if role == "injury":
         days = fact.details["days"]
-        state = "resolved" if fact.details["resolved"] else "not resolved"
+        state = resolution_text(fact.details)
         mechanism = fact.details.get("mechanism")
         how = f" after {onto.concepts[mechanism].label}" if mechanism else ""
         return f"onset {fact.details['onset']}{how}, {days} day{'s' * (days != 1)} before assessment; {state}"
@@ -246,15 +255,13 @@ def _detail(fact: TracedFact, onto: Ontology, patient: Patient) -> str | None:
 
 
 def _condition(explanation: "Explanation", raw: RawStep, edge) -> str | None:
+    values = dict(raw.justification.bindings) if raw.justification else {}
+    timed = time_condition(explanation, raw.rule, values, edge)  # with the patient's dates
+    if timed is not None:
+        return timed
     if edge is None or edge.condition is None:
         return None
-    cond = edge.condition
-    values = dict(raw.justification.bindings) if raw.justification else {}
-    if cond.requires_unresolved and "days" in values:
-        kind = explanation.ontology.concepts[values["kind"]].label
-        return (f"{cond.label}: the {kind} has been unresolved for {values['days']} days "
-                f"(threshold {values['threshold']} days)")
-    return cond.label
+    return edge.condition.label
 
 
 def _step(explanation: "Explanation", raw: RawStep) -> Step:
@@ -263,7 +270,7 @@ def _step(explanation: "Explanation", raw: RawStep) -> Step:
     if raw.rule is None:
         return Step(raw.fact, fact.concept, fact.site, "observed", None, (), None, None, ())
     edge = onto.edge_for(raw.rule, fact.concept, fact.site)
-    evidence = tuple(Evidence(p, onto.passages[p].text) for p in onto.evidence(raw.rule))
+    evidence = tuple(Evidence(p, onto.passages[p].text) for p in onto.evidence(raw.rule, fact.site))
     return Step(raw.fact, fact.concept, fact.site, "derived", raw.rule, raw.premises,
                 edge.id if edge else None, _condition(explanation, raw, edge), evidence,
                 explanation._step_levels[(raw.fact, raw.justification)], onto.rules[raw.rule].level)

@@ -223,14 +223,25 @@ def _quote(e, passage: str) -> str:
     return f'{passage}: "{e.ontology.passages[passage].text}"'
 
 
-def _loop_text(e, site: str, concepts, unresolved, pain, passages, basis) -> str:
-    line = " -> ".join(_label(e, c) for c in (*concepts, concepts[0]))
+def _loop_text(e, site: str, concepts, unresolved, pain, passages, basis, facts=()) -> str:
+    # A loop through a fact the source only says can happen is only a possible loop:
+    # the text says "may" and marks the possible facts (kg.reasoning.certainty).
+    possible = {f for f in facts if e.fact(f).certainty == "possible"}
+    names = [_label(e, c) + (" (possible)" if f in possible else "") for c, f in zip(concepts, facts)]
+    line = " -> ".join((names or [_label(e, c) for c in concepts]) + [_label(e, concepts[0])])
     quotes = "; ".join(_quote(e, p) for p in passages)
-    text = f"Active loop at the {_label(e, site)}: {line} ({quotes})."
+    head = "A loop may be active" if possible else "Active loop"
+    text = f"{head} at the {_label(e, site)}: {line} ({quotes})."
     if unresolved:
         injuries = ", ".join(_label(e, e.trace[u].details["injury"]) for u in unresolved)
-        lead = "Pain persists" if pain else "The loop keeps going"
-        text += f" {lead} because this loop is active and the basic injury ({injuries}) is not fixed"
+        firm = pain is not None and e.fact(pain).certainty != "possible"
+        if possible:
+            lead = "Pain may persist" if pain else "The loop may keep going"
+            active = "may be active"
+        else:
+            lead = ("Pain persists" if firm else "Pain may persist") if pain else "The loop keeps going"
+            active = "is active"
+        text += f" {lead} because this loop {active} and the basic injury ({injuries}) is not fixed"
         text += f" ({_quote(e, basis)})." if basis else "."
     else:
         # Every concept of the loop is there, but the source's account of how it
@@ -284,7 +295,7 @@ def feedback_loops(e) -> tuple[Loop, ...]:
                 hops.append(LoopEdge(source, target, edge_ids, rules, is_feedback))
             ordered = tuple(sorted(passages, key=lambda p: onto.passages[p].number))
             basis = _unresolved_basis(onto, [h.edges for h in hops])
-            text = _loop_text(e, site, cycle, unresolved, pain, ordered, basis)
+            text = _loop_text(e, site, cycle, unresolved, pain, ordered, basis, facts)
             loops.append(Loop(f"loop@{site}:" + ">".join(cycle), site, cycle, facts, tuple(hops),
                               unresolved, pain, ordered, text))
     return tuple(loops)

@@ -27,23 +27,31 @@ from ..knowledge.ontology import Ontology
 from ..inputs.patient import PatientLike, load_patient, ontology_or_default
 from ..rules.engine import PainEngine, observed_facts
 
-__all__ = ["Reasoner", "explain", "thread_reasoner", "DEFAULT_THRESHOLD_DAYS", "check_threshold", "reasoner_or_own"]
+__all__ = ["Reasoner", "explain", "thread_reasoner", "DEFAULT_THRESHOLD_DAYS", "MIN_THRESHOLD_DAYS",
+           "MAX_THRESHOLD_DAYS", "check_threshold", "reasoner_or_own"]
 
 #: "Usually this happens about two weeks after the initial injury." (s04)
 DEFAULT_THRESHOLD_DAYS = 14
-_MAX_DAYS = 36500
+#: The threshold is "about two weeks" (s04), not a cliff: any whole number of days from 1 to 365.
+MIN_THRESHOLD_DAYS, MAX_THRESHOLD_DAYS = 1, 365
 
 
 def check_threshold(value: object) -> int:
-    """Validate a knot-formation threshold in days.
+    """Validate a knot-formation threshold in days: 1 to 365.
 
-    >>> check_threshold(-1)
+    0 is refused: knots on the day of the injury would contradict the source, which
+    says they form "after an initial period" (s03), "usually ... about two weeks
+    after the initial injury" (s04).
+
+    >>> check_threshold(0)
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: threshold_days: -1 is not allowed; expected a whole number of days from 0 to 36500
+    kg.errors.InputError: threshold_days: 0 is not allowed; expected a whole number of days from 1 to 365 (knots form after an initial period, usually about two weeks after the injury: s03-s04)
     """
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_DAYS:
-        raise InputError("threshold_days", value, f"a whole number of days from 0 to {_MAX_DAYS}")
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_THRESHOLD_DAYS <= value <= MAX_THRESHOLD_DAYS:
+        raise InputError("threshold_days", value,
+                         f"a whole number of days from {MIN_THRESHOLD_DAYS} to {MAX_THRESHOLD_DAYS} (knots form "
+                         "after an initial period, usually about two weeks after the injury: s03-s04)")
     return value
 
 
@@ -112,8 +120,10 @@ def explain(patient: PatientLike, *, as_of: object = None, threshold_days: int =
     ``patient`` is a dict in the JSON contract, a path to a JSON file, ``"-"``
     for standard input, or a :class:`~kg.inputs.patient.Patient`. ``as_of``
     (``YYYY-MM-DD``, or ``+Nd`` / ``-Nd`` from the patient's ``assessed_on``) overrides
-    the assessment date; ``threshold_days`` is how long the injury must stay
-    unresolved before knots are concluded (inclusive). Raises
+    the assessment date only (an onset is a date: ``days_since_onset`` counts back
+    from the patient's own ``assessed_on``, so time passes); ``threshold_days``
+    (1 to 365) is how long the injury must stay unresolved before knots are
+    concluded (inclusive). Raises
     :class:`~kg.errors.InputError` on bad input, wrong argument types included.
 
     >>> explain({"id": "x", "findings": ["muscle_knots"]}, as_of="2026-01-01").pain_persists

@@ -15,7 +15,12 @@
 
 Every node has ``kind``, ``label``, ``status`` and ``loop`` (bool); fact
 nodes also ``concept``, ``site`` (when there is one), ``rules``,
-``premises`` and ``quote``. Every edge has ``kind``, ``label`` and ``loop``.
+``premises``, ``quote`` and ``certainty`` (``reported``, ``expected`` or
+``possible``: see :mod:`kg.reasoning.certainty`). Firing nodes and compact
+``derivation`` edges have ``certainty`` (that firing's: the weakest of its
+rule's level and its premises') and ``rule_certainty`` (the rule's own level).
+The graph has ``pain_persists`` and, when persistent pain is concluded,
+``persistent_pain`` (its strongest level). Every edge has ``kind``, ``label`` and ``loop``.
 Edges and nodes on an active feedback loop (see :mod:`kg.reasoning.loops`) have
 ``loop=True`` and ``loops`` naming the loop ids. All attribute values are
 strings, ints or bools, so the GraphML writer keeps them all; a missing
@@ -36,6 +41,8 @@ Example
 >>> g = e.graph()
 >>> g.nodes["muscle_knots@neck"]["kind"], g.nodes["muscle_knots@neck"]["loop"]
 ('derived', True)
+>>> g.nodes["inflammation@neck"]["certainty"], g.nodes["muscle_knots@neck"]["certainty"]
+('possible', 'expected')
 >>> [k for _, _, k in g.in_edges("persistent_pain@neck", keys=True)]
 ['concludes']
 >>> c = e.graph(compact=True)
@@ -137,14 +144,15 @@ def _firing_ids(fact) -> list[str]:
 def _add_facts(g: PainGraph, e) -> None:
     onto = e.ontology
     for fact in e.facts:
-        evidence = sorted({p for j in fact.justifications for p in onto.evidence(j.rule)},
+        evidence = sorted({p for j in fact.justifications for p in onto.evidence(j.rule, fact.site)},
                           key=lambda p: onto.passages[p].number)
         attrs = {"kind": "input" if fact.status == "observed" else "derived",
                  "label": _fact_label(onto, fact), "concept": fact.concept, "status": fact.status,
                  "rules": " ".join(sorted({j.rule for j in fact.justifications})),
                  "premises": " ".join(sorted({p for j in fact.justifications for p in j.premises})),
                  "passages": " ".join(evidence), "quote": _quotes(onto, evidence),
-                 "key_conclusion": onto.concepts[fact.concept].key_rank is not None, "loop": False}
+                 "key_conclusion": onto.concepts[fact.concept].key_rank is not None,
+                 "certainty": fact.certainty, "loop": False}
         if fact.site:
             attrs["site"] = fact.site
         if fact.detail:
@@ -159,11 +167,12 @@ def _add_full(g: PainGraph, e) -> None:
     onto = e.ontology
     conditions = _step_conditions(e)
     for fact in e.facts:
-        for firing, j in zip(_firing_ids(fact), fact.justifications):
+        for firing, j, level in zip(_firing_ids(fact), fact.justifications, fact.justification_certainty):
             edge = onto.edge_for(j.rule, fact.concept, fact.site)
-            passages = onto.evidence(j.rule)
+            passages = onto.evidence(j.rule, fact.site)
             attrs = {"kind": "firing", "label": j.rule, "status": "fired", "rule": j.rule,
-                     "rule_label": onto.rules[j.rule].label, "concludes": fact.id,
+                     "rule_label": onto.rules[j.rule].label, "certainty": level,
+                     "rule_certainty": onto.rules[j.rule].level, "concludes": fact.id,
                      "premises": " ".join(j.premises), "passages": " ".join(passages),
                      "quote": _quotes(onto, passages), "loop": False}
             if fact.site:
@@ -189,10 +198,11 @@ def _add_full(g: PainGraph, e) -> None:
 def _add_compact(g: PainGraph, e) -> None:
     onto = e.ontology
     for fact in e.facts:
-        for j in fact.justifications:
+        for j, level in zip(fact.justifications, fact.justification_certainty):
             edge = onto.edge_for(j.rule, fact.concept, fact.site)
             for premise in j.premises:
-                attrs = {"kind": "derivation", "label": j.rule, "rule": j.rule, "loop": False}
+                attrs = {"kind": "derivation", "label": j.rule, "rule": j.rule, "certainty": level,
+                         "rule_certainty": onto.rules[j.rule].level, "loop": False}
                 if edge is not None:
                     attrs["edge"] = edge.id
                 g.add_edge(premise, fact.id, key=j.rule, **attrs)
@@ -235,16 +245,18 @@ def explanation_graph(e, compact: bool = False) -> PainGraph:
 
     >>> import kg
     >>> g = explanation_graph(kg.explain("examples/knots-first-report.json"))
-    >>> sorted(g.nodes["persistent-pain-from-knots:persistent_pain@upper_back"].items())[:3]
-    [('concludes', 'persistent_pain@upper_back'), ('edge', 'knots-cause-persistent-pain'), ('kind', 'firing')]
+    >>> sorted(g.nodes["persistent-pain-from-knots:persistent_pain@upper_back"].items())[:4]
+    [('certainty', 'expected'), ('concludes', 'persistent_pain@upper_back'), ('edge', 'knots-cause-persistent-pain'), ('kind', 'firing')]
     >>> explanation_graph(kg.explain("examples/knots-first-report.json"), compact=True).number_of_nodes()
-    5
+    4
     """
     if not isinstance(compact, bool):
         raise InputError("compact", compact, "true or false")
     g = PainGraph(name=f"painkg explanation of {e.patient.id}", patient=e.patient.id,
                   assessed_on=e.assessed_on, threshold_days=e.threshold_days,
                   pain_persists=e.pain_persists, view="compact" if compact else "full")
+    if e.persistent_pain is not None:
+        g.graph["persistent_pain"] = e.persistent_pain
     _add_facts(g, e)
     if compact:
         _add_compact(g, e)
@@ -257,7 +269,9 @@ def explanation_graph(e, compact: bool = False) -> PainGraph:
 def causal_graph(ontology: Ontology | None = None) -> PainGraph:
     """The ontology's causal model: concept -> concept, one edge per causal claim.
 
-    Edge attributes: ``predicate`` (label), ``predicate_iri``, ``certainty``,
+    Edge attributes: ``predicate`` (label), ``predicate_iri``, ``certainty`` (the
+    source's hedge, as ``pk:certainty``: "can", "usually"), ``certainty_level``
+    (``expected`` or ``possible``, as ``pk:certaintyLevel``),
     ``condition`` (label, when the claim has one), ``passages``, ``quote``,
     ``feedback``, ``causal`` (False for "ameliorates", "has symptom",
     "located in" claims) and ``loop`` (on a causal cycle).
@@ -287,7 +301,8 @@ def causal_graph(ontology: Ontology | None = None) -> PainGraph:
                            quote=_quotes(onto, concept.passages), loop=False)
         attrs = {"kind": "causal", "label": edge.predicate_label, "edge": edge.id,
                  "predicate": edge.predicate_label, "predicate_iri": edge.predicate,
-                 "claim": edge.label, "certainty": edge.certainty, "feedback": edge.feedback,
+                 "claim": edge.label, "certainty": edge.certainty, "certainty_level": edge.level,
+                 "feedback": edge.feedback,
                  "causal": edge.predicate in CAUSAL_PREDICATES, "passages": " ".join(edge.passages),
                  "quote": _quotes(onto, edge.passages), "loop": False}
         if edge.condition is not None:

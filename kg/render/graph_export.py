@@ -13,6 +13,12 @@ mermaid    Mermaid flowchart (renders in GitHub Markdown)                nothing
 html       one self-contained interactive page (Cytoscape.js inside)     nothing
 ========== ============================================================ ==================
 
+Possible facts and firings (``certainty`` ``possible``: the source says "can"
+or "may") are drawn with a dashed border, and possible ``derivation`` edges of
+the compact view dashed, in DOT/SVG/PNG, Mermaid and HTML; each format says so
+in its legend (DOT: the title; Mermaid: a comment and the ``possible`` class;
+HTML: the legend bar).
+
 Every format is deterministic: the same graph gives the same bytes (for svg
 and png, with the same Graphviz version). Control characters in the data (a
 patient id may hold any) are written as visible ``\\uXXXX`` escapes wherever the
@@ -43,9 +49,10 @@ import textwrap
 from importlib import resources
 
 from ..errors import InputError, PainkgError
+from ..knowledge.wording import pain_persists_text
 from .safe_text import visible
 
-__all__ = ["FORMATS", "BINARY_FORMATS", "COLORS", "GraphvizMissing", "export", "to_dot", "render",
+__all__ = ["FORMATS", "BINARY_FORMATS", "COLORS", "POSSIBLE_LEGEND", "GraphvizMissing", "export", "to_dot", "render",
            "to_graphml", "to_node_link_json", "to_cytoscape_json", "to_mermaid", "to_html"]
 
 #: Fill colour of each node kind (shared by DOT, Mermaid and HTML).
@@ -56,6 +63,12 @@ _KIND_NAMES = {"input": "patient input", "derived": "concluded fact", "firing": 
                "concludes": "concludes", "evidence": "evidence", "derivation": "derivation",
                "feedback": "feedback edge (no rule applies it)", "causal": "causal claim"}
 _LOOP_COLOR = "#d32f2f"
+#: What a dashed border means, in every format's legend.
+POSSIBLE_LEGEND = "dashed: possible (the source says it can or may happen)"
+#: The certainty levels as the HTML side panel explains them.
+_CERTAINTY_NAMES = {"reported": "reported: the patient gave it",
+                    "expected": "expected: the source states it as what happens",
+                    "possible": "possible: the source says it can or may happen, not that it does"}
 _INSTALL = ("Graphviz's `dot` program is needed to render {fmt} but was not found on PATH; "
             "install Graphviz (Debian/Ubuntu: apt-get install graphviz; Fedora: dnf install graphviz; "
             "macOS: brew install graphviz; Windows: winget install graphviz) or choose a format that "
@@ -102,7 +115,7 @@ def to_dot(g) -> str:
     """
     lines = [f"digraph {_q(g.graph.get('name', 'painkg'))} {{",
              f"  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.5, "
-             f"labelloc=t, label={_q(_graph_title(g))}];",
+             f"labelloc=t, label={_q(_dot_title(g))}];",
              '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", color="#616161", margin="0.12,0.06"];',
              '  edge [fontname="Helvetica", fontsize=8, color="#757575", fontcolor="#424242", arrowsize=0.7];']
     for node, data in g.nodes(data=True):
@@ -113,6 +126,8 @@ def to_dot(g) -> str:
             attrs.update(shape="cds", fontsize="8", style="filled")
         elif kind == "passage":
             attrs.update(shape="note", style="filled")
+        if data.get("certainty") == "possible":
+            attrs["style"] = attrs.get("style", "rounded,filled") + ",dashed"
         if data.get("key_conclusion"):
             attrs["penwidth"] = "2.5"
         if data.get("loop"):
@@ -125,6 +140,8 @@ def to_dot(g) -> str:
             attrs["label"] = data.get("label", key)
         if kind == "evidence":
             attrs.update(style="dotted", color="#bdbdbd", arrowhead="none")
+        if kind == "derivation" and data.get("certainty") == "possible":
+            attrs["style"] = "dashed"
         if data.get("causal") is False:
             attrs.update(style="dashed", color="#9e9e9e")
         if data.get("loop"):
@@ -137,12 +154,24 @@ def to_dot(g) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _has_possible(g) -> bool:
+    return (any(d.get("certainty") == "possible" for _, d in g.nodes(data=True))
+            or any(d.get("certainty") == "possible" for *_, d in g.edges(data=True)))
+
+
 def _graph_title(g) -> str:
     if g.graph.get("view") == "causal":
         return "painkg: the causal model of the source"
-    persists = "yes" if g.graph.get("pain_persists") else "not concluded"
-    return (f"painkg: patient {g.graph.get('patient')}, assessed on {g.graph.get('assessed_on')}; "
-            f"pain persists: {persists}")
+    level = g.graph.get("persistent_pain")
+    if level is None and g.graph.get("pain_persists"):
+        level = "expected"  # a graph built by hand, without the level
+    persists = pain_persists_text(level) if level else "pain persists: not concluded"
+    return f"painkg: patient {g.graph.get('patient')}, assessed on {g.graph.get('assessed_on')}; {persists}"
+
+
+def _dot_title(g) -> str:
+    # The title is the DOT legend: it says what a dashed border means when there is one.
+    return _graph_title(g) + (f"\n{POSSIBLE_LEGEND}" if _has_possible(g) else "")
 
 
 def render(dot: str, fmt: str) -> bytes:
@@ -230,7 +259,7 @@ def _mq(text: str) -> str:
 
 
 def to_mermaid(g) -> str:
-    """A Mermaid flowchart: nodes ``n1..nN`` in graph order, loop edges thick and red.
+    """A Mermaid flowchart: nodes ``n1..nN`` in graph order, loop edges thick and red, possible facts dashed.
 
     >>> import kg
     >>> text = kg.explain("examples/neck-strain-day16.json").graph(compact=True).to_mermaid()
@@ -248,7 +277,7 @@ def to_mermaid(g) -> str:
     for i, (source, target, key, data) in enumerate(g.edges(keys=True, data=True)):
         kind = data.get("kind", "")
         text = _mq(data.get("label", key)) if kind in ("derivation", "feedback", "causal") else ""
-        if kind == "feedback" or data.get("feedback"):
+        if kind == "feedback" or data.get("feedback") or (kind == "derivation" and data.get("certainty") == "possible"):
             arrow = f'-. "{text}" .->' if text else "-.->"
         elif data.get("loop"):
             arrow = f'== "{text}" ==>' if text else "==>"
@@ -259,6 +288,11 @@ def to_mermaid(g) -> str:
             loop_links.append(str(i))
     for kind in sorted({d.get("kind", "") or "other" for _, d in g.nodes(data=True)}):
         lines.append(f"  classDef {kind} fill:{COLORS.get(kind, '#ffffff')},stroke:#616161,color:#212121")
+    possible = [ids[n] for n, d in g.nodes(data=True) if d.get("certainty") == "possible"]
+    if possible:
+        lines.append(f"  %% {POSSIBLE_LEGEND}")
+        lines.append("  classDef possible stroke-dasharray:5 5")
+        lines.append(f"  class {','.join(possible)} possible")
     loop_nodes = [ids[n] for n, d in g.nodes(data=True) if d.get("loop")]
     if loop_nodes:
         # `style` takes one node; `class` takes a list.
@@ -308,7 +342,9 @@ def to_html(g) -> str:
     elements = _shown(_cytoscape(g)["elements"])
     kinds = [k for k in COLORS if any(d.get("kind") == k for _, d in g.nodes(data=True))]
     payload = {"elements": elements, "colors": COLORS, "kinds": kinds, "kind_names": _KIND_NAMES,
-               "has_loops": any(d.get("loop") for _, _, d in g.edges(data=True))}
+               "has_loops": any(d.get("loop") for _, _, d in g.edges(data=True)),
+               "has_possible": _has_possible(g), "possible_legend": POSSIBLE_LEGEND,
+               "certainty_names": _CERTAINTY_NAMES}
     data = _script_safe(json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":")))
     escape = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
     title = "".join(escape.get(c, c) for c in visible(_graph_title(g), cr="escape"))

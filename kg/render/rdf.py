@@ -6,7 +6,11 @@ Each rule firing is a ``prov:Activity`` (also ``pk:RuleFiring``) that
 ontology). Each concluded fact ``prov:wasGeneratedBy`` its firings and
 ``prov:wasDerivedFrom`` every premise; a fact concluded in two ways has two
 firings. Facts are typed with their ontology class, ``pk:Fact`` and
-``prov:Entity``, and point to their site class and their patient.
+``prov:Entity``, and point to their site class and their patient. Every fact
+and every firing has a ``pk:certaintyLevel``: ``pk:Reported`` (patient
+input), ``pk:Expected`` or ``pk:Possible`` (see :mod:`kg.reasoning.certainty`);
+a firing's level is that of its justification, a fact's the strongest of its
+firings'.
 
 Three named graphs: the ontology (:data:`ONTOLOGY_GRAPH`, the shipped Turtle,
 including ``patient-vocabulary.ttl`` for facts and firings), the patient's input facts and the derivations. The
@@ -44,7 +48,7 @@ from .rdf_iris import (ENGINE, ONTOLOGY_GRAPH, PATIENT_BASE, PREFIXES, derivatio
 from .rdf_serialize import (QUAD_FORMATS, RDF_FORMATS, quad_key, quads_for_rdflib, rdf_format, serialize_quads)
 
 __all__ = [
-    "PATIENT_BASE", "ONTOLOGY_GRAPH", "ENGINE", "RDF_FORMATS", "PREFIXES",
+    "PATIENT_BASE", "ONTOLOGY_GRAPH", "ENGINE", "RDF_FORMATS", "PREFIXES", "LEVEL_IRIS",
     "patient_iri", "fact_iri", "firing_iri", "input_graph_iri", "derivations_graph_iri",
     "explanation_quads", "ontology_quads", "explanation_dataset", "explanation_rdf", "serialize_quads",
 ]
@@ -63,8 +67,9 @@ def _lit(value) -> Literal:
 # Terms built once: rdflib validates every URIRef it constructs, which
 # dominated the cost of exporting a patient.
 _pk = SimpleNamespace(**{n: PK[n] for n in (
-    "DerivedFact", "Fact", "ObservedFact", "Patient", "RuleFiring", "aboutPatient", "appliedEdge",
-    "assessedOn", "concept", "conditionMet", "daysSinceOnset", "daysUnresolved", "detail",
+    "DerivedFact", "Expected", "Fact", "ObservedFact", "Patient", "Possible", "Reported", "RuleFiring",
+    "aboutPatient", "appliedEdge", "assessedOn", "certaintyLevel", "concept", "conditionMet",
+    "daysSinceOnset", "daysUnresolved", "detail",
     "evidence", "injury", "mechanism", "onset", "painPersists", "resolved", "rule", "site",
     "status", "thresholdDays",
 )})
@@ -72,6 +77,8 @@ _prov = SimpleNamespace(**{n: PROV[n] for n in (
     "Activity", "Association", "Entity", "agent", "generated", "hadPlan", "qualifiedAssociation",
     "used", "wasAssociatedWith", "wasDerivedFrom", "wasGeneratedBy",
 )})
+#: The ontology's individual for each certainty level.
+LEVEL_IRIS = {"reported": _pk.Reported, "expected": _pk.Expected, "possible": _pk.Possible}
 _time = SimpleNamespace(**{n: TIME[n] for n in (
     "Instant", "inXSDDate",
 )})
@@ -129,6 +136,7 @@ def _patient_quads(e) -> set[tuple]:
         add(node, _ID, _lit(fact.id), graph)
         add(node, _pk.status, _lit(fact.status), graph)
         add(node, _pk.aboutPatient, patient, graph)
+        add(node, _pk.certaintyLevel, LEVEL_IRIS[fact.certainty], graph)
         where = f" at the {onto.concepts[fact.site].label}" if fact.site else ""
         add(node, _LABEL, _lit(f"{fact.label}{where}"), graph)
         if fact.site:
@@ -148,12 +156,12 @@ def _patient_quads(e) -> set[tuple]:
         elif details.get("role") == "status":
             add(node, _pk.injury, fact_node(f"{details['injury']}@{fact.site}"), graph)
 
-        for just in fact.justifications:
-            _add_firing(add, fact_node, e, fact, just, node, patient, g_der)
+        for just, level in zip(fact.justifications, fact.justification_certainty):
+            _add_firing(add, fact_node, e, fact, just, level, node, patient, g_der)
     return quads
 
 
-def _add_firing(add, fact_node, e, fact, just, node, patient, graph) -> None:
+def _add_firing(add, fact_node, e, fact, just, level, node, patient, graph) -> None:
     onto = e.ontology
     firing = firing_iri(e.patient.id, fact.id, just.rule, just.premises)
     association = URIRef(f"{firing}/association")
@@ -163,6 +171,7 @@ def _add_firing(add, fact_node, e, fact, just, node, patient, graph) -> None:
     add(firing, _LABEL, _lit(f"{just.rule} concludes {fact.id}"), graph)
     add(firing, _pk.rule, rule, graph)
     add(firing, _pk.aboutPatient, patient, graph)
+    add(firing, _pk.certaintyLevel, LEVEL_IRIS[level], graph)
     add(firing, _prov.wasAssociatedWith, ENGINE, graph)
     add(firing, _prov.qualifiedAssociation, association, graph)
     add(association, _TYPE, _prov.Association, graph)
@@ -179,7 +188,7 @@ def _add_firing(add, fact_node, e, fact, just, node, patient, graph) -> None:
         add(firing, _pk.appliedEdge, URIRef(edge.iri), graph)
         if edge.condition is not None:
             add(firing, _pk.conditionMet, PKC[edge.condition.id], graph)
-    for passage in onto.evidence(just.rule):
+    for passage in onto.evidence(just.rule, fact.site):
         add(firing, _pk.evidence, URIRef(onto.passages[passage].iri), graph)
     bindings = dict(just.bindings)
     if "days" in bindings:

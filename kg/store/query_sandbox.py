@@ -280,24 +280,28 @@ def worker(store, sparql: str, query_kwargs: dict, limits: QueryLimits, out_w: i
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         cpu = int(math.ceil(limits.timeout)) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        if mapped is not None:
-            budget = mapped + limits.max_memory_mb * 1024 * 1024
-            try:
-                resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
-            except (ValueError, OSError):  # pragma: no cover - a lower hard limit already
-                pass
         # Descriptors: 0, 1, 2 -> the error pipe, 3 -> the answer pipe, nothing else, no new ones.
         out_hi, err_hi = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (out_w, err_w))
         for fd in (0, 1, 2):
             os.dup2(err_hi, fd)
         os.dup2(out_hi, 3)
         _close_fds_from(4)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (4, 4))
-        install_network_filter()
-        try:
-            payload = evaluate(store, sparql, query_kwargs, limits)
-        except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
-            payload = error_payload(exc)
+        install_network_filter()  # before an on-disk store starts threads: they inherit the filter
+        payload, store, nofile = _open_store(store)
+        if store is not None:
+            mapped = address_space() or mapped  # the opened store counts as loaded data
+        if mapped is not None:
+            budget = mapped + limits.max_memory_mb * 1024 * 1024
+            try:
+                resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+            except (ValueError, OSError):  # pragma: no cover - a lower hard limit already
+                pass
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        if payload is None:
+            try:
+                payload = evaluate(store, sparql, query_kwargs, limits)
+            except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
+                payload = error_payload(exc)
         try:
             data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
         except MemoryError:
@@ -308,6 +312,36 @@ def worker(store, sparql: str, query_kwargs: dict, limits: QueryLimits, out_w: i
         code = 0
     finally:
         os._exit(code)
+
+
+def _open_store(store) -> tuple[dict | None, Any, int]:
+    """(an error payload or None, the store to query, the descriptor limit).
+
+    An on-disk store (an object with ``open_read_only``, see
+    :class:`kg.store.persistent.StoreOpener`) is opened here, after every other
+    descriptor is closed: RocksDB opens all its files at once, and the limit is
+    set just above the highest, with any gap below it filled, so that no new
+    descriptor (a socket) can be made.
+    """
+    opener = getattr(store, "open_read_only", None)
+    if opener is None:
+        return None, store, 4
+    try:
+        opened = opener()
+    except BaseException as exc:  # noqa: BLE001
+        return error_payload(exc), None, 4
+    fds = []
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        try:
+            fcntl.fcntl(int(name), fcntl.F_GETFD)
+            fds.append(int(name))
+        except OSError:  # the listing's own descriptor, closed already
+            pass
+    top = max(fds, default=3)
+    for fd in range(4, top):
+        if fd not in fds:
+            os.dup2(2, fd)
+    return None, opened, top + 1
 
 
 def _close_fds_from(low: int) -> None:
@@ -327,6 +361,9 @@ def _close_fds_from(low: int) -> None:
 
 def evaluate_in_process(store, sparql, query_kwargs, limits) -> dict:  # pragma: no cover - platforms without fork
     """:func:`evaluate` in the caller's process, where there is no ``os.fork``."""
+    opener = getattr(store, "open_read_only", None)
+    if opener is not None:
+        store = opener()
     try:
         return evaluate(store, sparql, query_kwargs, limits)
     except (QueryRefusedError, QueryLimitError) as exc:

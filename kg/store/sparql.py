@@ -50,11 +50,14 @@ __all__ = ["PREFIXES", "INFERRED_GRAPH", "REASONERS", "QueryResult", "Row", "que
 
 
 def query(sparql: str, patients=(), *, reason: str | None = None, as_of=None, threshold_days: int = 14,
-          data=(), limits: QueryLimits | None = None) -> QueryResult:
+          data=(), limits: QueryLimits | None = None, store=None) -> QueryResult:
     """Run a read-only SPARQL 1.1 query over the ontology (+ patients' facts and derivations).
 
     ``patients`` as for :func:`dataset`; ``reason`` is None, ``"rdfs"`` or
-    ``"owl-rl"``; ``limits`` bounds time, rows, memory and nesting (defaults in
+    ``"owl-rl"``; ``store`` is the directory of a persistent store built by
+    ``painkg batch --store`` (:mod:`kg.store.persistent`), queried as it is,
+    without re-explaining anyone (then ``patients``, ``data`` and ``reason`` are
+    not allowed); ``limits`` bounds time, rows, memory and nesting (defaults in
     :mod:`kg.store.query_limits`). Raises :class:`~kg.errors.InputError` for a
     malformed query (with its line and column), an update, ``SERVICE``,
     ``FROM``, a limit exceeded (a :class:`~kg.store.query_limits.QueryLimitError`)
@@ -81,9 +84,12 @@ def query(sparql: str, patients=(), *, reason: str | None = None, as_of=None, th
     check_query(sparql, max_nesting=limits.max_nesting)
     if reason is not None and reason not in REASONERS:
         raise InputError("reason", reason, "one of " + ", ".join(REASONERS))
-    store = oxigraph_store(patients, reason, as_of, threshold_days, data)
     try:
-        answer = run_query(store, sparql, prefixes=PREFIXES, use_default_graph_as_union=True, limits=limits)
+        if store is not None:
+            answer = _query_store(store, sparql, patients, reason, data, limits)
+        else:
+            answer = run_query(oxigraph_store(patients, reason, as_of, threshold_days, data), sparql,
+                               prefixes=PREFIXES, use_default_graph_as_union=True, limits=limits)
     except SyntaxError as exc:
         raise syntax_error(sparql, exc) from None
     except OSError as exc:  # pragma: no cover - the worker cannot open a connection
@@ -104,3 +110,16 @@ def result_from_answer(answer: Answer, form: str) -> QueryResult:
     triples = canonical_bnodes(triples)
     return QueryResult("DESCRIBE" if form == "DESCRIBE" else "CONSTRUCT",
                        triples=tuple(sorted(triples, key=lambda t: tuple(nt(x) for x in t))))
+
+
+def _query_store(store, sparql, patients, reason, data, limits):
+    from .persistent import store_for_query
+
+    given = [name for name, value in (("patients", patients), ("data", data)) if value not in ((), [], None)]
+    if reason is not None:
+        given.append("reason")
+    if given:
+        raise InputError(given[0], message="cannot be combined with store: a store is queried as it was built "
+                                           "(add patients to it with `painkg batch --store`)")
+    with store_for_query(store) as opener:
+        return run_query(opener, sparql, prefixes=PREFIXES, use_default_graph_as_union=True, limits=limits)

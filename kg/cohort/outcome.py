@@ -1,0 +1,131 @@
+"""One record in, one outcome out: :func:`reason_record`, the unit every runner repeats.
+
+A record becomes either a result (one line of ``results.jsonl``, and the
+patient's lean N-Quads when a store is asked for) or a reject (the ``error:``
+message). This is the seam a memo cache wraps: :class:`RecordReasoner` is
+what each worker process (or Dask worker) builds once and calls per record,
+and :func:`new_record_reasoner` is the one place that builds it; a cache
+returns the same :class:`Outcome` for the same record and options.
+
+Result line (keys in this order; ``explanation`` is :meth:`kg.Explanation.to_dict`,
+the same JSON as ``to_json()``, left out with ``summary_only``)::
+
+    {"id": ..., "file": ..., "line": 3, "pain_persists": true, "persistent_pain": "expected",
+     "conclusions": [{"concept": "persistent_pain", "site": "lower_back", "certainty": "expected"}, ...],
+     "explanation": {...}}
+
+``conclusions`` are the explanation's chains (its main conclusions), each
+with the certainty of the concluded fact. Reject line::
+
+    {"file": ..., "line": 3, "error": "injuries[0].site: ...", "record": "<the first 1,000 characters>",
+     "record_bytes": 1234}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ..errors import InputError, type_name
+from ..inputs.limits import LIMITS
+from ..inputs.reading import JsonLimitError, loads, size_text
+from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner
+from ..store.lean import explanation_nquads
+from .sources import RAW_CHARS, Record
+
+__all__ = ["Options", "Outcome", "reason_record", "RecordReasoner", "new_record_reasoner", "reject_line"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every record is reasoned with (the same in every worker)."""
+
+    as_of: str | None = None
+    threshold_days: int = DEFAULT_THRESHOLD_DAYS
+    summary_only: bool = False
+    #: Whether the patient's lean N-Quads are wanted (a store is being built).
+    nquads: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A result (``result`` set: the JSON line without its newline) or a reject (``error`` set)."""
+
+    result: str | None = None
+    error: str | None = None
+    patient_id: str | None = None
+    pain_persists: bool = False
+    nquads: str | None = None
+    #: True when the error was not the record's fault (a bug in painkg: please report it).
+    internal: bool = False
+
+
+def _parse(record: Record):
+    if record.oversized:
+        raise InputError("record", message=f"{record.size:,} bytes exceeds the limit of "
+                                           f"{size_text(LIMITS.patient_bytes)} for one patient")
+    try:
+        text = record.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("record", message=f"is not UTF-8 text: byte 0x{record.data[exc.start]:02x} at offset "
+                                           f"{exc.start:,}; expected UTF-8") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return loads(text)
+    except JsonLimitError as exc:
+        raise InputError("record", message=str(exc)) from None
+    except json.JSONDecodeError as exc:
+        raise InputError("record", message=f"is not valid JSON ({exc.msg} at line {exc.lineno} column "
+                                           f"{exc.colno})") from None
+
+
+def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms: dict | None = None) -> Outcome:
+    """Reason over one record with ``reasoner``: its :class:`Outcome`. Never raises for a bad record.
+
+    ``terms`` is a cache of N-Quads terms shared between calls.
+    """
+    try:
+        data = _parse(record)
+        if not isinstance(data, dict):
+            raise InputError("record", type_name(data), "a JSON object (one patient)")
+        e = reasoner.explain(data, as_of=options.as_of, threshold_days=options.threshold_days)
+        line = {"id": e.patient.id, "file": record.file, "line": record.line, "pain_persists": e.pain_persists,
+                "persistent_pain": e.persistent_pain,
+                "conclusions": [{"concept": c.concept, "site": c.site, "certainty": e.fact(c.fact).certainty}
+                                for c in e.chains]}
+        if not options.summary_only:
+            line["explanation"] = e.to_dict()
+        text = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+        quads = explanation_nquads(e, cache=terms) if options.nquads else None
+    except InputError as exc:
+        return Outcome(error=str(exc))
+    except RecursionError as exc:  # pragma: no cover - the input limits come first
+        return Outcome(error=f"record: cannot be reasoned over ({exc})", internal=True)
+    except Exception as exc:  # noqa: BLE001 - one record must not end a run of millions
+        return Outcome(error=f"internal error ({type(exc).__name__}: {str(exc)[:300]}); please report it",
+                       internal=True)
+    return Outcome(result=text, patient_id=e.patient.id, pain_persists=e.pain_persists, nquads=quads)
+
+
+def reject_line(record: Record, error: str) -> str:
+    """The ``rejects.jsonl`` line of a record: file, line, error, the record cut to :data:`RAW_CHARS`."""
+    raw = record.data.decode("utf-8", "replace")
+    return json.dumps({"file": record.file, "line": record.line, "error": error, "record": raw[:RAW_CHARS],
+                       "record_bytes": record.size}, ensure_ascii=False, separators=(",", ":"))
+
+
+class RecordReasoner:
+    """One engine (a :class:`~kg.reasoning.reasoner.Reasoner`) per process, called once per record."""
+
+    def __init__(self, reasoner: Reasoner | None = None):
+        self.reasoner = reasoner if reasoner is not None else Reasoner()
+        self._terms: dict = {}
+
+    def __call__(self, record: Record, options: Options) -> Outcome:
+        return reason_record(self.reasoner, record, options, terms=self._terms)
+
+
+def new_record_reasoner() -> RecordReasoner:
+    """What each worker builds once (one engine per process: experta engines leak when rebuilt)."""
+    return RecordReasoner()

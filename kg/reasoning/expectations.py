@@ -1,0 +1,174 @@
+"""Time in an explanation: when knots would be expected, and the dates behind each timed step.
+
+The source says knots form "after an initial period, if the basic injury is not
+fixed" (s03), "usually ... about two weeks after the initial injury" (s04). An
+injury's onset is a date, so painkg can say WHEN:
+
+* :func:`expectations` lists, for each injury that is still unresolved and short of
+  the threshold, the date knots would be expected if it stays unresolved (onset +
+  threshold); and, for an injury marked resolved without a date, the date by which
+  it must have been fixed for knots not to have formed (its ``resolved_on`` would
+  decide it).
+* :func:`time_condition` phrases the condition of a timed rule step with the
+  patient's dates ("the muscle strain stayed unresolved from 2026-03-01 to
+  2026-03-20, 19 days (threshold 14 days)").
+* :func:`resolution_text` says how an injury fact stands (not resolved, resolved
+  on a date, resolved on an unknown date).
+
+Example
+-------
+>>> import kg
+>>> e = kg.explain({"id": "p", "assessed_on": "2026-03-06",
+...     "injuries": [{"kind": "strain", "site": "neck", "onset": "2026-03-01"}]})
+>>> [x.to_dict() for x in e.expectations]
+[{'concept': 'muscle_knots', 'site': 'neck', 'injury': 0, 'expected_on': '2026-03-15', 'if': 'the muscle strain of the neck stays unresolved', 'certainty': 'expected', 'passages': ['s03', 's04']}]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+__all__ = ["Expectation", "expectations", "knots_level", "time_condition", "resolution_text", "due_date"]
+
+#: The passages that set the date: knots form if the injury is not fixed (s03), about two weeks on (s04).
+_PASSAGES = ("s03", "s04")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Knots at ``site`` from ``expected_on`` if ``condition`` holds (from injury ``injury``).
+
+    ``certainty`` is how firmly the engine would then conclude them: ``expected``, or
+    ``possible`` where the source says knots form "most often (but not only)" elsewhere (s15).
+    """
+
+    concept: str
+    site: str
+    injury: int
+    expected_on: str
+    condition: str
+    passages: tuple[str, ...]
+    certainty: str = "expected"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"concept": self.concept, "site": self.site, "injury": self.injury,
+                "expected_on": self.expected_on, "if": self.condition, "certainty": self.certainty,
+                "passages": list(self.passages)}
+
+
+def due_date(onset: dt.date, threshold: int) -> dt.date:
+    """The day an injury unresolved since ``onset`` reaches the threshold (onset + threshold days).
+
+    Patient dates end at 2999-12-31 and the threshold is at most 365 days, so this stays in the calendar.
+    """
+    return onset + dt.timedelta(days=threshold)
+
+
+def _name(onto, kind: str, site: str) -> str:
+    return f"the {onto.concepts[kind].label} of the {onto.concepts[site].label}"
+
+
+def knots_level(onto, site: str, overload_rule: str) -> str | None:
+    """How firmly knots would follow at ``site`` from an overload concluded by ``overload_rule``.
+
+    Read from the engine's own rules (:mod:`kg.reasoning.premises`): the rules that conclude
+    knots from a muscle overload and whose site test passes ``site``, at the weakest of
+    their level and ``overload_rule``'s (certainty never rises along a chain).
+
+    >>> from kg.knowledge.ontology import load_ontology
+    >>> knots_level(load_ontology(), "neck", "overload-after-threshold")
+    'expected'
+    """
+    from .certainty import strongest, weakest
+    from .premises import MISSING, rule_premises
+
+    levels = []
+    for rule_id, info in onto.rules.items():
+        facts = [p for p in rule_premises()[rule_id].premises if p.kind == "fact"]
+        if "muscle_knots" not in info.concludes or len(facts) != 1:
+            continue
+        if facts[0].value("concept", {}) != "muscle_overload":
+            continue
+        test = facts[0].field("site")
+        if test is None or ((test.literal is MISSING or test.literal == site)
+                            and all(pred.holds({pred.args[0]: site}) for pred in test.predicates)):
+            levels.append(info.level)
+    return weakest([onto.rules[overload_rule].level, strongest(levels)]) if levels else None
+
+
+def expectations(e) -> tuple[Expectation, ...]:
+    """When knots would be expected for the explanation ``e``, per injury, in injury order."""
+    onto, threshold = e.ontology, e.threshold_days
+    out = []
+    for inj in e.patient.injuries:
+        due = due_date(inj.onset, threshold)
+        name = _name(onto, inj.kind, inj.site)
+        if inj.resolution == "unresolved" and inj.days_since_onset < threshold:
+            condition, rule = f"{name} stays unresolved", "overload-after-threshold"
+        elif inj.resolution == "undated" and inj.days_since_onset >= threshold:
+            condition = (f"{name} was still unresolved on {due.isoformat()} (it is marked resolved without a "
+                         f"date; injuries[{inj.index}].resolved_on would decide it)")
+            rule = "overload-before-resolution"
+        else:
+            continue
+        level = knots_level(onto, inj.site, rule)
+        if level is None:  # pragma: no cover - every site has a rule from overload to knots
+            continue
+        out.append(Expectation("muscle_knots", inj.site, inj.index, due.isoformat(), condition, _PASSAGES, level))
+    return tuple(out)
+
+
+def resolution_text(details: Mapping[str, Any]) -> str:
+    """How an injury fact stands at assessment, with its dates.
+
+    >>> resolution_text({"resolution": "dated", "resolved_on": "2026-03-20", "unresolved_days": 19})
+    'resolved on 2026-03-20, 19 days after onset'
+    """
+    resolution = details.get("resolution", "resolved" if details.get("resolved") else "unresolved")
+    if resolution == "unresolved":
+        return "not resolved"
+    if resolution == "dated":
+        days = details["unresolved_days"]
+        return f"resolved on {details['resolved_on']}, {days} day{'s' * (days != 1)} after onset"
+    return "resolved (the date it was fixed is not given)"
+
+
+def _injury(e, kind: Any, site: Any):
+    return next((i for i in e.patient.injuries if i.kind == kind and i.site == site), None)
+
+
+def time_condition(e, rule: str | None, values: Mapping[str, Any], edge) -> str | None:
+    """The condition of a timed step, with the patient's dates; None for a step that is not timed."""
+    if rule is None or "threshold" not in values:
+        return None
+    inj = _injury(e, values.get("kind"), values.get("site"))
+    if inj is None:
+        return None
+    onto = e.ontology
+    threshold = values["threshold"]
+    due = due_date(inj.onset, threshold).isoformat()
+    label = onto.concepts[inj.kind].label
+    head = f"{edge.condition.label}: " if edge is not None and edge.condition is not None else ""
+    onset = inj.onset.isoformat()
+    if rule == "overload-before-resolution":
+        days = values["days"]
+        return (f"{head}the {label} stayed unresolved from {onset} to {inj.resolved_on.isoformat()}, {days} days "
+                f"(threshold {threshold} days): past the threshold on {due}, before it was fixed, so the knots "
+                "formed then stay")
+    if rule == "overload-maybe-before-resolution":
+        days = values["elapsed"]
+        return (f"{head}the {label} is marked resolved without a date; it began on {onset}, {days} days before "
+                f"assessment (threshold {threshold} days), so it may have stayed unresolved past {due}; a "
+                f"resolution date (injuries[{inj.index}].resolved_on) would decide it")
+    if "days" not in values:
+        return None
+    days = values["days"]
+    if rule == "break-cycle-fix-injury":
+        return (f"the {label} has been unresolved for {days} day{'s' * (days != 1)} (threshold {threshold} days), "
+                f"since {onset}: fixing it before {due} is what the source says prevents knots")
+    if head:
+        return (f"{head}the {label} has been unresolved for {days} days (threshold {threshold} days): since its "
+                f"onset on {onset}, past the threshold on {due}")
+    return None

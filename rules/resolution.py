@@ -1,0 +1,44 @@
+"""Rules about what formed while an injury was unresolved, for an injury now resolved.
+
+Source: sentences 3-5 and 11-14. "This is because after an initial period, if the
+basic injury is not fixed, the spasm forms muscle knots. Usually this happens about
+two weeks after the initial injury. These knots are painful, and become part of the
+problem." The muscle overloads while the injury is unresolved (s11-s12); knots that
+formed before the injury was fixed do not vanish when it is fixed, so the overload is
+concluded from how long the injury STAYED unresolved, and knots and persistent pain
+follow from it by the same rules as for an unresolved injury (with the certainty
+those rules give at the site, s15).
+
+* ``overload-before-resolution`` (expected): the injury was fixed on a known date
+  (``resolved_on``) and stayed unresolved for at least the threshold.
+* ``overload-maybe-before-resolution`` (possible): the injury is marked resolved
+  without a date and the assessment is at least the threshold after its onset, so
+  it may or may not have stayed unresolved that long; a resolution date decides it.
+
+An injury fixed before the threshold gives neither: the source's "if the basic
+injury is not fixed" did not hold for long enough.
+"""
+
+from __future__ import annotations
+
+from experta import MATCH, TEST, Rule
+
+from .facts import C, Setting
+
+__all__ = ["ResolutionRules"]
+
+
+class ResolutionRules:
+    """Mixin of the rules about resolved injuries for :class:`~kg.rules.engine.PainEngine`."""
+
+    @Rule(C(role="injury", concept=MATCH.kind, site=MATCH.site, resolution="dated", unresolved_days=MATCH.days),
+          Setting(threshold_days=MATCH.threshold),
+          TEST(lambda days, threshold: days >= threshold))
+    def overload_before_resolution(self, kind, site, days, threshold):
+        self.declare(C(concept="muscle_overload", site=site))
+
+    @Rule(C(role="injury", concept=MATCH.kind, site=MATCH.site, resolution="undated", days=MATCH.elapsed),
+          Setting(threshold_days=MATCH.threshold),
+          TEST(lambda elapsed, threshold: elapsed >= threshold))
+    def overload_maybe_before_resolution(self, kind, site, elapsed, threshold):
+        self.declare(C(concept="muscle_overload", site=site))
