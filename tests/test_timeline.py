@@ -121,3 +121,18 @@ def test_cli_matches_the_api():
         ("2026-07-15", "past"), ("2026-08-02", "future")]
     text = CliRunner().invoke(cli, ["timeline", path, "--as-of", "2026-08-02"])
     assert text.exit_code == 0 and "2026-08-02  today   knots_expected [neck]" in text.stdout
+
+
+def test_the_timeline_words_possible_events_as_possible():
+    """s21 "the area ... can become inflamed" and s15 "most often (but not only) with injuries to
+    the neck and back": a shoulder strain's timeline never calls inflammation or knots expected."""
+    t = kg.explain({"id": "s", "assessed_on": "2026-03-05", "injuries": [
+        {"kind": "strain", "site": "shoulder", "days_since_onset": 3}]}).timeline()
+    labels = {ev.kind: ev.label for ev in t.events}
+    assert labels["inflammation_expected"].startswith("inflammation possible (the source says it can happen)")
+    assert labels["spasm_expected"].startswith("muscle spasm expected")
+    assert labels["knots_expected"].startswith("muscle knots may form (possible")
+    assert labels["persistent_pain_expected"].startswith("persistent pain may follow (possible)")
+    neck = kg.explain({"id": "n", "assessed_on": "2026-03-05", "injuries": [
+        {"kind": "strain", "site": "neck", "days_since_onset": 3}]}).timeline()
+    assert {ev.kind: ev.label for ev in neck.events}["knots_expected"].startswith("muscle knots expected at the neck")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs.limits import LIMITS
-from ..reasoning.expectations import due_date
+from ..reasoning.expectations import due_date, knots_level
 from ..reasoning.explanation import Evidence
 from ..knowledge.wording import DISCLAIMER
 
@@ -118,6 +118,20 @@ def _knots_on(reasoner, injury, day: dt.date, threshold: int) -> bool:
     return any(f.id == f"muscle_knots@{injury.site}" for f in e.facts)
 
 
+def _level_words(level: str) -> str:
+    # "can become inflamed" (s21) is possible, "spasms to protect" (s02) expected.
+    return "possible (the source says it can happen)" if level == "possible" else "expected"
+
+
+def _expected_words(e, site: str, overload_rule: str) -> tuple[str, str]:
+    # Knots are expected with neck and back injuries and only possible elsewhere (s15):
+    # the timeline words them as the engine would conclude them, never firmer.
+    if knots_level(e.ontology, site, overload_rule) == "possible":
+        return ("may form (possible: most often, but not only, with neck and back injuries, s15)",
+                "may follow (possible)")
+    return "expected", "expected"
+
+
 def _resolved_events(e, inj, due: dt.date, label, ev_of) -> list[Event]:
     # A resolved injury: when it was fixed, and whether knots formed before that (s03-s05).
     at = f"injuries[{inj.index}]"
@@ -141,12 +155,13 @@ def _resolved_events(e, inj, due: dt.date, label, ev_of) -> list[Event]:
                                 "knots are not expected from it", _relative(fixed, assessed), depends, not fired,
                                 ev_of("break-cycle-fix-injury")))
             return events
+        knots, pain = _expected_words(e, inj.site, rule)
         events.append(Event(due.isoformat(), "knots_expected", inj.site, inj.index,
-                            f"muscle knots expected at the {label(inj.site)}: the {kind} was still not fixed at onset + "
+                            f"muscle knots {knots} at the {label(inj.site)}: the {kind} was still not fixed at onset + "
                             f"{e.threshold_days} days; knots that formed before it was fixed stay (s03-s05)",
                             _relative(due, assessed), depends, fired, ev_of(rule)))
         events.append(Event(due.isoformat(), "persistent_pain_expected", inj.site, inj.index,
-                            f"persistent pain expected from the knots at the {label(inj.site)}, past the resolution",
+                            f"persistent pain {pain} from the knots at the {label(inj.site)}, past the resolution",
                             _relative(due, assessed), depends, fired, ev_of("persistent-pain-from-knots")))
         return events
     events = [Event(assessed.isoformat(), "resolved", inj.site, inj.index,
@@ -203,8 +218,9 @@ def timeline(e) -> Timeline:
             if _derived_from(e, concept, inj.site, rule, status):
                 events.append(Event(
                     inj.onset.isoformat(), kind, inj.site, inj.index,
-                    f"{label(concept)} expected after the injury, while it is not fixed (the source gives no "
-                    "day count)", _relative(inj.onset, assessed), (f"{at}.onset", f"{at}.resolved"), True,
+                    f"{label(concept)} {_level_words(e.ontology.rules[rule].level)} after the injury, while it is "
+                    "not fixed (the source gives no day count)", _relative(inj.onset, assessed),
+                    (f"{at}.onset", f"{at}.resolved"), True,
                     ev_of(rule)))
         # Patient dates lie in 1900..2999 and the threshold is at most 365 days
         # (kg.inputs.limits, kg.reasoning.reasoner), so this date and the day before it stay in the calendar.
@@ -223,13 +239,14 @@ def timeline(e) -> Timeline:
         when = {"past": f"reached {gap} day{'s' * (gap != 1)} before assessment",
                 "today": "reached on the assessment date",
                 "future": f"{gap} day{'s' * (gap != 1)} after assessment"}[rel]
+        knots, pain = _expected_words(e, inj.site, "overload-after-threshold")
         events.append(Event(
             due.isoformat(), "knots_expected", inj.site, inj.index,
-            f"muscle knots expected at the {label(inj.site)} if {name} is still not fixed: onset + {threshold} "
+            f"muscle knots {knots} at the {label(inj.site)} if {name} is still not fixed: onset + {threshold} "
             f"days ({when})", rel, depends, confirmed, ev_of("overload-after-threshold")))
         events.append(Event(
             due.isoformat(), "persistent_pain_expected", inj.site, inj.index,
-            f"persistent pain expected from the knots at the {label(inj.site)}, on the same condition", rel,
+            f"persistent pain {pain} from the knots at the {label(inj.site)}, on the same condition", rel,
             depends, confirmed, ev_of("persistent-pain-from-knots")))
     for finding in e.patient.findings:
         if finding.concept == "muscle_knots":
