@@ -397,3 +397,15 @@ def test_why_not_quotes_only_what_speaks_of_the_premises_site():
     (failed,) = [f for r in calf.routes if r.rule == "spasm-from-inflammation" for f in r.failed]
     assert [ev.passage for ev in failed.evidence] == ["s16"]
     assert all(ONTO.speaks_of(ev.passage, "neck") for r in answer.routes for f in r.failed for ev in f.evidence)
+
+
+def test_the_text_report_says_which_findings_contradict_each_other():
+    """s24 "The pain is usually localized, meaning it doesn't radiate to the leg": both reported at
+    one site is said in the text too, with the passage, not only in the JSON."""
+    text = kg.explain({"id": "c", "assessed_on": "2026-03-05",
+                       "injuries": [{"kind": "strain", "site": "lower_back", "days_since_onset": 3}],
+                       "findings": ["localized_pain", "radiating_pain_to_leg"]}).to_text()
+    section = text.split("Findings that contradict each other\n", 1)[1]
+    assert section.startswith("  - localized pain and pain radiating to the leg are both reported at the lower back")
+    assert 'source s24: "The pain is usually localized, meaning it doesn\'t radiate to the leg."' in section
+    assert "contradict" not in kg.explain("examples/lower-back-strain-day20.json").to_text()

@@ -239,8 +239,24 @@ def report_lines(e) -> Iterator[tuple[str, str]]:
             said = f" {may_phrase(f.concept, f.label)}," if f.certainty == "possible" else ""
             line = f"- {fact_name(e, f.id)}:{said} from {basis} (rule {rules})"
             yield from (("derived", t) for t in wrap(line, "  "))
+    yield from _conflict_lines(e)
     yield "", ""
     yield "meta", DISCLAIMER
+
+
+def _conflict_lines(e) -> Iterator[tuple[str, str]]:
+    # Contradictory findings (s24) are said, not silently used both ways.
+    from ..reasoning.conflicts import conflicts as find_conflicts
+
+    conflicts = find_conflicts(e)
+    if not conflicts:
+        return
+    yield "", ""
+    yield "heading", "Findings that contradict each other"
+    for c in conflicts:
+        yield from (("condition", t) for t in wrap(f"- {c.message}", "  "))
+        if c.passage:
+            yield from (("quote", t) for t in wrap(f'source {c.passage}: "{c.text}"', "    "))
 
 
 def render_text(e) -> str:
