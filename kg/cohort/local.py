@@ -63,9 +63,16 @@ def _run(args) -> dict:
 
 def start_pool(jobs: int):
     """``(pool, counter)``: ``jobs`` worker processes ('fork' where there is one, else 'spawn')."""
+    import gc
+
     context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     counter = context.Value("q", 0)
-    return context.Pool(jobs, initializer=_init_worker, initargs=(counter,)), counter
+    gc.freeze()  # what the parent holds stays shared: the children's collector never touches (copies) it
+    try:
+        pool = context.Pool(jobs, initializer=_init_worker, initargs=(counter,))
+    finally:
+        gc.unfreeze()  # in this process only: a caller of kg.batch keeps its own collector as it was
+    return pool, counter
 
 
 def run_in_pool(pool, counter, chunks: list[Chunk], out: Path, options: Options,
