@@ -177,12 +177,14 @@ class Ontology:
         ...
         kg.errors.InputError: site: "knee" is not allowed; expected one of calf, hip, lower_back, neck, shoulder, thigh, upper_back
         """
+        if isinstance(value, str):
+            key = self._aliases.get(normalize_key(value))
+            if key is not None and (role is None or self.concepts[key].input_role == role):
+                return key
+        # Only a failure needs the sorted list of what is allowed (resolve runs per fact).
         allowed = self.keys(role) if role else sorted(self.concepts)
         if not isinstance(value, str):
             raise InputError(field, value, "a string, one of " + ", ".join(allowed))
-        key = self._aliases.get(normalize_key(value))
-        if key is not None and (role is None or self.concepts[key].input_role == role):
-            return key
         hint = difflib.get_close_matches(normalize_key(value), allowed, n=1)
         allowed_text = "one of " + ", ".join(allowed)
         if hint:
