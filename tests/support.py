@@ -50,3 +50,36 @@ def with_resolution_dates(patient: dict) -> dict:
             inj.pop("resolved", None)
         injuries.append(inj)
     return {**patient, "injuries": injuries}
+
+
+def derivation_shapes():
+    """The SHACL shapes of painkg's RDF output, read from the installed package."""
+    from importlib import resources
+
+    from rdflib import Graph
+
+    return Graph().parse(data=resources.files("kg.ontology").joinpath("derivation-shapes.ttl").read_text("utf-8"),
+                         format="turtle")
+
+
+def rdf_union(explanations):
+    """The ontology plus the explanations' quads, as one rdflib graph (what the shapes validate)."""
+    from rdflib import Graph
+
+    from kg.render.rdf import explanation_quads, ontology_quads
+
+    g = Graph()
+    for quad in ontology_quads():
+        g.add(quad[:3])
+    for e in explanations:
+        for quad in explanation_quads(e):
+            g.add(quad[:3])
+    return g
+
+
+def shacl_validate(graph, shapes) -> tuple[bool, str]:
+    """pyshacl's verdict and report text (SPARQL-based constraints on)."""
+    import pyshacl
+
+    conforms, _, text = pyshacl.validate(graph, shacl_graph=shapes, advanced=True)
+    return conforms, text

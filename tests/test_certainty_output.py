@@ -18,8 +18,8 @@ from rdflib import URIRef
 
 import kg
 from kg.knowledge.ontology import PK, Ontology
-from kg.render.rdf import LEVEL_IRIS, explanation_quads, fact_iri, firing_iri, ontology_quads
-from support import EXAMPLES, ROOT, example_paths
+from kg.render.rdf import LEVEL_IRIS, explanation_quads, fact_iri, firing_iri
+from support import EXAMPLES, ROOT, derivation_shapes, example_paths, rdf_union, shacl_validate
 from test_certainty_properties import text_problems, unwrapped_text
 
 #: The issue's example: a lower-back tear on day 0, nothing reported.
@@ -163,51 +163,31 @@ def test_rdf_names_the_ontologys_individuals(tear):
 
 @pytest.fixture(scope="module")
 def shapes():
-    from importlib import resources
+    return derivation_shapes()
 
-    from rdflib import Graph
-
-    return Graph().parse(data=resources.files("kg.ontology").joinpath("derivation-shapes.ttl").read_text("utf-8"),
-                         format="turtle")
-
-
-def _graph(e):
-    from rdflib import Graph
-
-    g = Graph()
-    for quad in list(ontology_quads()) + explanation_quads(e):
-        g.add(quad[:3])
-    return g
-
-
-def _validate(g, shapes):
-    import pyshacl
-
-    conforms, _, text = pyshacl.validate(g, shacl_graph=shapes, advanced=True)
-    return conforms, text
 
 
 def test_shapes_accept_the_certainty_of_a_hedged_chain(tear, shapes):
-    conforms, text = _validate(_graph(tear), shapes)
+    conforms, text = shacl_validate(rdf_union([tear]), shapes)
     assert conforms, text
 
 
 def test_shapes_catch_a_firing_firmer_than_its_rule_or_premise(tear, shapes):
-    g = _graph(tear)
+    g = rdf_union([tear])
     firing = firing_iri("tear-0", "severe_low_back_pain@lower_back", "severe-low-back-pain",
                         ["inflammation@lower_back", "muscle_spasm@lower_back"])
     g.set((firing, PK.certaintyLevel, PK.Expected))
-    conforms, text = _validate(g, shapes)
+    conforms, text = shacl_validate(g, shapes)
     assert not conforms
     assert "A firing is held no more firmly than its rule or any of its premises." in text
 
 
 def test_shapes_catch_a_firing_weaker_than_its_rule_and_premises(tear, shapes):
-    g = _graph(tear)
+    g = rdf_union([tear])
     firing = firing_iri("tear-0", "muscle_spasm@lower_back", "spasm-protective",
                         ["injury_unresolved@lower_back/muscle_tear", "muscle_tear@lower_back"])
     g.set((firing, PK.certaintyLevel, PK.Possible))
-    conforms, text = _validate(g, shapes)
+    conforms, text = shacl_validate(g, shapes)
     assert not conforms
     assert "A firing is held at the weakest of its rule's and its premises' levels" in text
     # ... and the fact it generated is then firmer than its firmest firing.
@@ -215,11 +195,11 @@ def test_shapes_catch_a_firing_weaker_than_its_rule_and_premises(tear, shapes):
 
 
 def test_shapes_catch_a_missing_or_wrong_fact_level(tear, shapes):
-    g = _graph(tear)
+    g = rdf_union([tear])
     g.remove((fact_iri("tear-0", "inflammation@lower_back"), PK.certaintyLevel, None))
     g.set((fact_iri("tear-0", "muscle_tear@lower_back"), PK.certaintyLevel, PK.Expected))
     g.set((fact_iri("tear-0", "difficulty_moving@lower_back"), PK.certaintyLevel, URIRef(PK) + "Sure"))
-    conforms, text = _validate(g, shapes)
+    conforms, text = shacl_validate(g, shapes)
     assert not conforms
     assert "A fact has exactly one certainty level: pk:Reported, pk:Expected or pk:Possible." in text
     assert "An observed fact is reported by the patient (pk:Reported)." in text

@@ -23,6 +23,8 @@ from kg.errors import InputError
 from kg.render.rdf import (ONTOLOGY_GRAPH, derivations_graph_iri, explanation_dataset, explanation_quads,
                            explanation_rdf, fact_iri, firing_iri, input_graph_iri, ontology_quads, patient_iri)
 
+from support import derivation_shapes, rdf_union, shacl_validate
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 PK = Namespace("https://w3id.org/painkg/ontology#")
@@ -247,50 +249,31 @@ def test_unknown_format_is_an_input_error(explanations):
 
 @pytest.fixture(scope="module")
 def shapes():
-    from importlib import resources
+    return derivation_shapes()
 
-    return Graph().parse(data=resources.files("kg.ontology").joinpath("derivation-shapes.ttl").read_text("utf-8"),
-                         format="turtle")
-
-
-def _union(explanations_):
-    g = Graph()
-    for quad in ontology_quads():
-        g.add(quad[:3])
-    for e in explanations_:
-        for quad in explanation_quads(e):
-            g.add(quad[:3])
-    return g
-
-
-def _validate(graph, shapes):
-    import pyshacl
-
-    conforms, _, text = pyshacl.validate(graph, shacl_graph=shapes, advanced=True)
-    return conforms, text
 
 
 def test_every_example_conforms_to_the_derivation_shapes(explanations, shapes):
-    conforms, text = _validate(_union(explanations.values()), shapes)
+    conforms, text = shacl_validate(rdf_union(explanations.values()), shapes)
     assert conforms, text
 
 
 def test_shapes_catch_a_derived_fact_without_firing(explanations, shapes):
-    g = _union([explanations["knots-first-report"]])
+    g = rdf_union([explanations["knots-first-report"]])
     pain = fact_iri("knots-1", "persistent_pain@upper_back")
     g.remove((pain, PROV.wasGeneratedBy, None))
-    conforms, text = _validate(g, shapes)
+    conforms, text = shacl_validate(g, shapes)
     assert not conforms
     assert "Every derived fact has at least one rule firing that generated it." in text
 
 
 def test_shapes_catch_a_firing_with_a_bad_premise_or_no_plan(explanations, shapes):
-    g = _union([explanations["knots-first-report"]])
+    g = rdf_union([explanations["knots-first-report"]])
     firing = firing_iri("knots-1", "persistent_pain@upper_back", "persistent-pain-from-knots",
                         ["muscle_knots@upper_back"])
     g.add((firing, PROV.used, URIRef("https://example.org/not-a-fact")))
     g.remove((URIRef(f"{firing}/association"), PROV.hadPlan, None))
-    conforms, text = _validate(g, shapes)
+    conforms, text = shacl_validate(g, shapes)
     assert not conforms
     assert "A firing uses at least one premise, each an input or derived fact." in text
     assert "A firing's association has the rule as its prov:Plan." in text
