@@ -1,0 +1,134 @@
+"""The memo cache's keys: what the rules can see of one group of facts at one site.
+
+A patient is split into pieces, one per (site, group) of
+:mod:`kg.reasoning.memo_groups`; each piece's key holds what the rules test
+there and nothing else, so patients who differ only in their id, dates and day
+counts share it:
+
+- an injury's fields that some rule's injury premise reads, each as its value,
+  except a number the rules only compare with the threshold (``days``,
+  ``unresolved_days``), which is keyed as whether it reaches the threshold;
+- the findings of the group at the site (a set: a finding given twice is one fact);
+- for a group whose rules read only the kinds of injury at the site (a
+  projection), those kinds; for the mechanism group, the mechanisms.
+
+The fields and the comparisons are read from the rules
+(:func:`kg.reasoning.premises.rule_premises`); a test of any other form raises
+:class:`MemoUnsupported` when the cache is built, so a new kind of rule turns
+the cache off loudly rather than keying it wrong.
+
+>>> from kg.inputs.patient import parse_patient
+>>> p = parse_patient({"id": "a", "assessed_on": "2026-03-21", "injuries": [
+...     {"kind": "strain", "site": "neck", "onset": "2026-03-01"}], "findings": ["tender_to_touch"]})
+>>> q = parse_patient({"id": "b", "assessed_on": "2026-05-30", "injuries": [
+...     {"kind": "strain", "site": "neck", "onset": "2026-05-01"}], "findings": ["tender_to_touch"]})
+>>> piece_keys(p, 14) == piece_keys(q, 14), piece_keys(p, 14) == piece_keys(p, 30)
+(True, False)
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from ..inputs.patient import Patient
+from .memo_groups import INJURY, MECHANISM, Grouping, concept_groups
+from .premises import rule_premises
+
+__all__ = ["MemoUnsupported", "injury_fields", "piece_keys", "decomposable"]
+
+_THRESHOLD_TEST = re.compile(r"^(\w+) (>=|<) threshold$")
+
+
+class MemoUnsupported(RuntimeError):
+    """The rules use a construct the memo key cannot abstract; reason fresh instead."""
+
+
+@functools.lru_cache(maxsize=1)
+def injury_fields() -> tuple[tuple[str, ...], frozenset[str]]:
+    """(fields injury premises read, those only compared with the threshold), from the rules.
+
+    >>> fields, compared = injury_fields()
+    >>> sorted(compared)
+    ['days', 'unresolved_days']
+    """
+    fields: set[str] = set()
+    compared: set[str] = set()
+    others: set[str] = set()
+    for rid, rp in rule_premises().items():
+        tested = {}
+        for premise in rp.premises:
+            if premise.kind == "test":
+                match = _THRESHOLD_TEST.match(premise.test.text)
+                if match is None or premise.test.args != (match.group(1), "threshold"):
+                    raise MemoUnsupported(f"rule {rid} tests `{premise.test.text}`; the memo key knows only "
+                                          "comparisons of an injury's day count with the threshold")
+                tested[match.group(1)] = rid
+        for premise in rp.premises:
+            if premise.kind != "fact" or premise.value("role", {}) != "injury":
+                continue
+            for test in premise.fields:
+                if test.field in ("role", "concept", "site"):
+                    continue
+                fields.add(test.field)
+                if test.bind in tested and not test.predicates:
+                    compared.add(test.field)
+                else:
+                    others.add(test.field)
+    return tuple(sorted(fields)), frozenset(compared - others)
+
+
+def _injury_key(injury, threshold: int) -> tuple:
+    fields, compared = injury_fields()
+    values = {"days": injury.days_since_onset, "unresolved_days": injury.unresolved_days,
+              "resolution": injury.resolution, "resolved": injury.resolved, "mechanism": injury.mechanism or "",
+              "onset": injury.onset, "resolved_on": injury.resolved_on}
+    out = [injury.kind]
+    for name in fields:
+        if name not in values:
+            raise MemoUnsupported(f"an injury premise reads {name!r}, which the memo key does not know")
+        value = values[name]
+        out.append((value is not None and value >= threshold) if name in compared else value)
+    return tuple(out)
+
+
+def decomposable(patient: Patient, grouping: Grouping) -> bool:
+    """Whether the patient's pieces can be reasoned separately (else: reason fresh).
+
+    Not when two injuries share kind and site (their facts would be one), or when a
+    finding with no site has a disjoint finding anywhere (a conflict across sites).
+    """
+    if not grouping.site_local:
+        return False
+    pairs = [(i.kind, i.site) for i in patient.injuries]
+    if len(set(pairs)) != len(pairs):
+        return False
+    onto_disjoint = [f for f in patient.findings if grouping.has_disjoint(f.concept)]
+    return not (any(f.site is None for f in onto_disjoint) and len(onto_disjoint) > 1)
+
+
+def piece_keys(patient: Patient, threshold: int, grouping: Grouping | None = None) -> dict[tuple, tuple]:
+    """``{(site, group): key}`` for every piece of the patient (sites with an injury or a finding)."""
+    grouping = grouping or concept_groups()
+    injured = grouping.group_of(INJURY)
+    mechanism = grouping.group_of(MECHANISM)
+    found: dict[tuple, set] = {}
+    for finding in patient.findings:
+        found.setdefault((finding.site, grouping.group_of(finding.concept)), set()).add(finding.concept)
+    kinds: dict = {}
+    for injury in patient.injuries:
+        kinds.setdefault(injury.site, []).append(injury)
+        found.setdefault((injury.site, injured), set())
+        if injury.mechanism:
+            found.setdefault((injury.site, mechanism), set()).add(injury.mechanism)
+    keys = {}
+    for (site, group), items in found.items():
+        injuries = kinds.get(site, ())
+        if group == injured:
+            seen = tuple(_injury_key(i, threshold) for i in injuries)
+        elif grouping.projected.get(group, False):
+            seen = tuple(sorted(i.kind for i in injuries))
+        else:
+            seen = ()
+        keys[(site, group)] = (threshold, site, group, tuple(sorted(items)), seen)
+    return keys
