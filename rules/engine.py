@@ -52,6 +52,18 @@ def engine_rule_ids() -> list[str]:
     return sorted(rule_id(r) for r in PainEngine().get_rules())
 
 
+def injury_fields(inj) -> dict:
+    """The fields of an injury's fact, as a plain dict (see :func:`observed_facts`)."""
+    fields = {"role": "injury", "concept": inj.kind, "site": inj.site, "days": inj.days_since_onset,
+              "onset": inj.onset.isoformat(), "resolved": inj.resolved, "resolution": inj.resolution,
+              "mechanism": inj.mechanism or ""}
+    if inj.resolved_on:
+        fields["resolved_on"] = inj.resolved_on.isoformat()
+    if inj.unresolved_days is not None:
+        fields["unresolved_days"] = inj.unresolved_days
+    return fields
+
+
 def observed_facts(patient: Patient) -> list[C]:
     """The input facts of a patient, in a stable order.
 
@@ -65,12 +77,7 @@ def observed_facts(patient: Patient) -> list[C]:
     """
     facts: list[C] = []
     for inj in patient.injuries:
-        dates = {"resolved_on": inj.resolved_on.isoformat()} if inj.resolved_on else {}
-        if inj.unresolved_days is not None:
-            dates["unresolved_days"] = inj.unresolved_days
-        facts.append(C(role="injury", concept=inj.kind, site=inj.site, days=inj.days_since_onset,
-                       onset=inj.onset.isoformat(), resolved=inj.resolved, resolution=inj.resolution,
-                       mechanism=inj.mechanism or "", **dates))
+        facts.append(C(**injury_fields(inj)))
         if inj.mechanism:
             facts.append(C(role="mechanism", concept=inj.mechanism, site=inj.site))
         if not inj.resolved:

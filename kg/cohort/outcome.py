@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from ..errors import InputError, type_name
 from ..inputs.limits import LIMITS
 from ..inputs.reading import JsonLimitError, loads, size_text
+from ..reasoning.memo import DEFAULT_MEMO_SIZE, MemoReasoner
 from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner
 from ..store.lean import explanation_nquads
 from .sources import RAW_CHARS, Record
@@ -45,6 +46,8 @@ class Options:
     summary_only: bool = False
     #: Whether the patient's lean N-Quads are wanted (a store is being built).
     nquads: bool = False
+    #: Pieces the memo cache keeps (kg.reasoning.memo); 0 turns memoised reasoning off.
+    memo: int = DEFAULT_MEMO_SIZE
 
 
 @dataclass(frozen=True)
@@ -80,15 +83,19 @@ def _parse(record: Record):
                                            f"{exc.colno})") from None
 
 
-def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms: dict | None = None) -> Outcome:
+def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms: dict | None = None,
+                  memo: MemoReasoner | None = None) -> Outcome:
     """Reason over one record with ``reasoner``: its :class:`Outcome`. Never raises for a bad record.
 
-    ``terms`` is a cache of N-Quads terms shared between calls.
+    ``terms`` is a cache of N-Quads terms shared between calls. With ``memo`` (and no
+    N-Quads wanted) the line comes from memoised reasoning: the same bytes, faster.
     """
     try:
         data = _parse(record)
         if not isinstance(data, dict):
             raise InputError("record", type_name(data), "a JSON object (one patient)")
+        if memo is not None and not options.nquads:
+            return _memo_outcome(memo, data, record, options)
         e = reasoner.explain(data, as_of=options.as_of, threshold_days=options.threshold_days)
         line = {"id": e.patient.id, "file": record.file, "line": record.line, "pain_persists": e.pain_persists,
                 "persistent_pain": e.persistent_pain,
@@ -108,6 +115,16 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms
     return Outcome(result=text, patient_id=e.patient.id, pain_persists=e.pain_persists, nquads=quads)
 
 
+def _memo_outcome(memo: MemoReasoner, data: dict, record: Record, options: Options) -> Outcome:
+    # Raises InputError for a bad record, like Reasoner.explain; reason_record turns it into a reject.
+    m = memo.explain_json(data, as_of=options.as_of, threshold_days=options.threshold_days)
+    head = json.dumps({"id": m.patient_id, "file": record.file, "line": record.line,
+                       "pain_persists": m.pain_persists, "persistent_pain": m.persistent_pain,
+                       "conclusions": list(m.conclusions)}, ensure_ascii=False, separators=(",", ":"))
+    text = head if options.summary_only else head[:-1] + ',"explanation":' + m.explanation + "}"
+    return Outcome(result=text, patient_id=m.patient_id, pain_persists=m.pain_persists)
+
+
 def reject_line(record: Record, error: str) -> str:
     """The ``rejects.jsonl`` line of a record: file, line, error, the record cut to :data:`RAW_CHARS`."""
     raw = record.data.decode("utf-8", "replace")
@@ -121,9 +138,13 @@ class RecordReasoner:
     def __init__(self, reasoner: Reasoner | None = None):
         self.reasoner = reasoner if reasoner is not None else Reasoner()
         self._terms: dict = {}
+        self.memo: MemoReasoner | None = None
 
     def __call__(self, record: Record, options: Options) -> Outcome:
-        return reason_record(self.reasoner, record, options, terms=self._terms)
+        if options.memo > 0 and (self.memo is None or self.memo.maxsize != options.memo):
+            self.memo = MemoReasoner(self.reasoner, maxsize=options.memo)
+        memo = self.memo if options.memo > 0 else None
+        return reason_record(self.reasoner, record, options, terms=self._terms, memo=memo)
 
 
 def new_record_reasoner() -> RecordReasoner:

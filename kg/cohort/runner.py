@@ -23,7 +23,7 @@ from ..errors import InputError, type_name
 from ..inputs.dates import parse_date
 from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, check_threshold
 from . import chunks as ch
-from .outcome import Options
+from .outcome import DEFAULT_MEMO_SIZE, Options
 from .progress import Progress, make_progress
 from .sources import expand_inputs, fingerprint, plan, spool_stdin
 from .summary import manifest_matches, read_json, totals, write_manifest, write_summary
@@ -121,7 +121,8 @@ def _discard(out: Path) -> None:
 def batch(inputs, out, *, store=None, jobs: int = 1, client=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
           summary_only: bool = False, format: str = "jsonl", as_of: str | None = None,
           threshold_days: int = DEFAULT_THRESHOLD_DAYS, quiet: bool = True, restart: bool = False,
-          keep_chunks: bool = False, progress: Progress | None = None, stdin=None) -> dict:
+          keep_chunks: bool = False, progress: Progress | None = None, stdin=None,
+          memo: int = DEFAULT_MEMO_SIZE) -> dict:
     """Explain every record of ``inputs`` into ``out``; the run's summary (also in ``out/summary.json``).
 
     ``inputs``: NDJSON files, ``.json`` files, directories, ``"-"`` (standard
@@ -130,11 +131,15 @@ def batch(inputs, out, *, store=None, jobs: int = 1, client=None, chunk_size: in
     ``store``: a directory for the persistent Oxigraph store to load the
     derivations into. ``jobs``: worker processes; ``client``: a Dask
     ``Client`` or scheduler address instead. ``chunk_size``: records per chunk.
+    ``memo``: how many pieces of reasoning the memo cache of each worker keeps
+    (:mod:`kg.reasoning.memo`; the output is byte-identical), 0 to reason fresh.
     Rerunning with the same inputs and options resumes an interrupted run;
     ``restart=True`` discards it instead. Raises :class:`~kg.errors.InputError`
     for bad arguments; bad records are rejected, never raised.
     """
     _check(jobs, chunk_size, format, as_of, threshold_days)
+    if isinstance(memo, bool) or not isinstance(memo, int) or memo < 0:
+        raise InputError("memo", memo, "a whole number of cached pieces, 0 or more (0 turns the memo off)")
     if format == "parquet":
         from .parquet import require_pyarrow
 
@@ -152,19 +157,19 @@ def batch(inputs, out, *, store=None, jobs: int = 1, client=None, chunk_size: in
     lock = _lock_out(out)
     try:
         return _run(inputs, out, store, jobs, client, chunk_size, summary_only, format, as_of, threshold_days,
-                    progress if progress is not None else make_progress(quiet), restart, keep_chunks, stdin)
+                    progress if progress is not None else make_progress(quiet), restart, keep_chunks, stdin, memo)
     finally:
         lock.close()
 
 
 def _run(inputs, out, store, jobs, client, chunk_size, summary_only, format, as_of, threshold_days, progress,
-         restart, keep_chunks, stdin) -> dict:
+         restart, keep_chunks, stdin, memo) -> dict:
     started = time.perf_counter()
     if restart:
         _discard(out)
     files, digest = _inputs(inputs, out, stdin)
     options = Options(as_of=as_of, threshold_days=threshold_days, summary_only=summary_only,
-                      nquads=store is not None)
+                      nquads=store is not None, memo=memo)
     store_path = None if store is None else str(Path(store).absolute())
     manifest = {"format": "painkg-batch/1", "chunk_size": chunk_size, "inputs": fingerprint(files, digest),
                 "options": {"as_of": as_of, "threshold_days": threshold_days, "summary_only": summary_only,

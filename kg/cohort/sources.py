@@ -8,6 +8,10 @@ Inputs, in the order given:
 - a ``.json`` file: one patient (pretty-printed or not);
 - a directory: its ``*.json``, ``*.ndjson`` and ``*.jsonl`` files (not
   sub-directories), in name order, each read as above;
+- a directory of FHIR bulk ``$export`` NDJSON (``Patient.ndjson``, ``Condition.ndjson``...,
+  detected by the ``resourceType`` of its first record): joined by patient
+  (:mod:`kg.inputs.fhir_bulk`) into ``OUT/fhir-N.ndjson``, one patient's resources as a FHIR
+  Bundle per line, which the records' reader reads as FHIR;
 - ``-``: standard input as NDJSON, first copied to ``OUT/stdin.ndjson``.
 
 :func:`plan` scans the inputs once, in blocks (a line is never held whole, so
@@ -22,16 +26,18 @@ Each :class:`Record` keeps its file and line; a record larger than
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
+from ..inputs.fhir_bulk import is_bulk_dir, read_ndjson_dir
 from ..inputs.limits import LIMITS
 
-__all__ = ["Segment", "Chunk", "Record", "expand_inputs", "plan", "read_chunk", "spool_stdin", "fingerprint",
-           "RAW_CHARS"]
+__all__ = ["Segment", "Chunk", "Record", "expand_inputs", "plan", "read_chunk", "spool_stdin", "spool_fhir_bulk",
+           "fingerprint", "RAW_CHARS"]
 
 #: Characters of a rejected record kept in ``rejects.jsonl``.
 RAW_CHARS = 1000
@@ -88,7 +94,9 @@ def expand_inputs(inputs, out_dir: Path) -> list[tuple[str, str, bool]]:
             files.append((str(out_dir / "stdin.ndjson"), "-", False))
             continue
         path = Path(shown)
-        if path.is_dir():
+        if path.is_dir() and is_bulk_dir(path):
+            files.append((spool_fhir_bulk(path, out_dir / f"fhir-{len(files)}.ndjson"), shown, False))
+        elif path.is_dir():
             members = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".json", ".ndjson", ".jsonl"))
             files.extend((str(p.resolve()), str(Path(shown) / p.name), p.suffix == ".json") for p in members)
         elif path.is_file() or (path.exists() and not path.is_dir()):
@@ -96,6 +104,22 @@ def expand_inputs(inputs, out_dir: Path) -> list[tuple[str, str, bool]]:
         else:
             raise InputError("input", shown, "an NDJSON file, a JSON file, a directory or - (not found)")
     return files
+
+
+def spool_fhir_bulk(directory: Path, target: Path) -> str:
+    """Write the patients of a FHIR bulk export directory to ``target`` (one Bundle per line); its path.
+
+    The file is replaced only when its bytes change, so a resumed run sees the same input.
+    """
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(temp, "wb") as out:
+        for patient in read_ndjson_dir(directory):
+            out.write(json.dumps(patient.bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+    if target.exists() and target.read_bytes() == temp.read_bytes():
+        temp.unlink()
+    else:
+        os.replace(temp, target)
+    return str(target)
 
 
 def spool_stdin(target: Path, stdin=None) -> str:

@@ -259,12 +259,12 @@ def format_path(parts: tuple, root: str) -> str:
 
 
 def _check_string(text: str, path: tuple, root: str, what: str) -> None:
-    field = format_path(path, root)
+    # The path is formatted only for a message: most strings pass, and a cohort checks millions.
     if len(text) > LIMITS.string_chars:
-        raise InputError(field, text, f"{what} of at most {LIMITS.string_chars} characters")
+        raise InputError(format_path(path, root), text, f"{what} of at most {LIMITS.string_chars} characters")
     bad = _SURROGATE.search(text)
     if bad:
-        raise InputError(field, text, f"valid Unicode text (character {bad.start() + 1}, "
+        raise InputError(format_path(path, root), text, f"valid Unicode text (character {bad.start() + 1}, "
                                       f"\\u{ord(bad.group(0)):04x}, is a lone surrogate: not a character)")
 
 
@@ -294,22 +294,27 @@ def check_tree(value: Any, root: str, *, path: tuple = ()) -> None:
                 raise InputError(format_path(where, root), item,
                                  f"a number of at most {LIMITS.number_chars} digits")
         elif isinstance(item, (dict, list, tuple)):
-            field = format_path(where, root)
-            if depth >= LIMITS.depth:
-                raise InputError(field, message=f"arrays and objects are nested more than {LIMITS.depth} deep; "
-                                                f"expected at most {LIMITS.depth} levels")
-            if len(item) > LIMITS.items:
-                unit = "keys" if isinstance(item, dict) else "items"
-                raise InputError(field, message=f"has {len(item):,} {unit}; expected at most {LIMITS.items}")
-            if isinstance(item, _Duplicate):
-                raise InputError(field, message=f"the key {show(item.key)} is given twice; expected each key once")
+            if depth >= LIMITS.depth or len(item) > LIMITS.items or isinstance(item, _Duplicate):
+                _container_problem(item, format_path(where, root), depth)
             if isinstance(item, dict):
                 children = []
                 for key, child in item.items():
                     if not isinstance(key, str):
-                        raise InputError(field, key, "keys that are strings")
+                        raise InputError(format_path(where, root), key, "keys that are strings")
                     _check_string(key, where + (key,), root, "a key")
                     children.append((child, where + (key,), depth + 1))
             else:
                 children = [(child, where + (i,), depth + 1) for i, child in enumerate(item)]
             stack.extend(reversed(children))
+
+
+def _container_problem(item, field: str, depth: int) -> None:
+    """Raise for an array or object nested too deep, too long, or with a key given twice."""
+    if depth >= LIMITS.depth:
+        raise InputError(field, message=f"arrays and objects are nested more than {LIMITS.depth} deep; "
+                                        f"expected at most {LIMITS.depth} levels")
+    if len(item) > LIMITS.items:
+        unit = "keys" if isinstance(item, dict) else "items"
+        raise InputError(field, message=f"has {len(item):,} {unit}; expected at most {LIMITS.items}")
+    if isinstance(item, _Duplicate):
+        raise InputError(field, message=f"the key {show(item.key)} is given twice; expected each key once")

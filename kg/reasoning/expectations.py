@@ -26,6 +26,8 @@ Example
 
 from __future__ import annotations
 
+import functools
+
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -81,6 +83,12 @@ def knots_level(onto, site: str, overload_rule: str) -> str | None:
     >>> knots_level(load_ontology(), "neck", "overload-after-threshold")
     'expected'
     """
+    return _knots_level(onto, site, overload_rule)
+
+
+@functools.lru_cache(maxsize=256)
+def _knots_level(onto, site: str, overload_rule: str) -> str | None:
+    # Cached: asked for every expectation of every patient, and an Ontology never changes.
     from .certainty import strongest, weakest
     from .premises import MISSING, rule_premises
 

@@ -31,13 +31,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from ..inputs.patient import Patient, load_patient
-from ..rules.engine import observed_facts
+from ..rules.engine import injury_fields, observed_facts
 from .certainty import is_firm, strongest
 from .explanation import _detail, build_explanation
 from .expectations import expectations
 from .memo_groups import INJURY, MECHANISM, concept_groups
 from .memo_key import decomposable, piece_keys
-from .memo_pieces import Filler, Piece, _Shim, build_piece, dumps
+from .memo_pieces import Element, Filler, Piece, _Shim, build_piece, dumps
 from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold
 
 __all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE"]
@@ -76,6 +76,7 @@ class MemoReasoner:
         self.maxsize = maxsize
         self.grouping = concept_groups(self.ontology)
         self._cache: OrderedDict[tuple, Piece] = OrderedDict()
+        self._combos: OrderedDict[tuple, _Combo] = OrderedDict()
         self.stats = {"patients": 0, "hits": 0, "misses": 0, "fresh": 0}
 
     def __len__(self) -> int:
@@ -93,9 +94,11 @@ class MemoReasoner:
         if self.maxsize <= 0 or not decomposable(parsed, self.grouping):
             self.stats["fresh"] += 1
             return self._fresh(parsed, threshold)
-        pieces = [self._piece(parsed, threshold, site_group, key)
-                  for site_group, key in piece_keys(parsed, threshold, self.grouping).items()]
-        return self._merge(parsed, threshold, pieces)
+        found = piece_keys(parsed, threshold, self.grouping)
+        keys = tuple(found[sg] for sg in sorted(found, key=lambda sg: (sg[0] or "", sg[1])))
+        # A combination of keys seen before reuses its merged template: the pieces are not even looked up.
+        return self._merge(parsed, threshold, keys,
+                           lambda: [self._piece(parsed, threshold, sg, key) for sg, key in found.items()])
 
     def _fresh(self, parsed: Patient, threshold: int) -> MemoResult:
         trace = self.reasoner.engine.infer(observed_facts(parsed), threshold_days=threshold)
@@ -129,27 +132,57 @@ class MemoReasoner:
         findings = tuple(f for f in parsed.findings if f.site == site and g.group_of(f.concept) == group)
         return replace(parsed, injuries=injuries, findings=findings)
 
-    def _merge(self, parsed: Patient, threshold: int, pieces: list[Piece]) -> MemoResult:
-        injury_facts = {(c["concept"], c["site"]): dict(c) for c in observed_facts(parsed) if c.get("role") == "injury"}
+    def _merge(self, parsed: Patient, threshold: int, keys: tuple, pieces) -> MemoResult:
+        combo = self._combos.get(keys)
+        if combo is None:
+            combo = self._combos[keys] = _combine(pieces())
+            if len(self._combos) > self.maxsize:
+                self._combos.popitem(last=False)
+        else:
+            self._combos.move_to_end(keys)
+        injury_facts = {}
+        for inj in parsed.injuries:  # the first of a kind at a site, as the engine's facts would be
+            injury_facts.setdefault((inj.kind, inj.site), injury_fields(inj))
         onto = self.ontology
         filler = Filler(parsed, onto, threshold, injury_facts,
                         lambda fields, site: _detail(_Traced(fields, site), onto, parsed))
-
-        def section(name: str) -> str:
-            elements = sorted((el for piece in pieces for el in getattr(piece, name)), key=lambda el: el.sort)
-            return ",".join(filler.text(el) for el in elements)
-
-        levels = [level for piece in pieces for level in piece.persistent]
-        persistent = strongest(levels) if levels else None
-        pain = is_firm(persistent)
         expected = ",".join(dumps(x.to_dict()) for x in expectations(_Shim(parsed, onto, threshold)))
         text = "".join((
             '{"patient":', dumps(parsed.id), ',"assessed_on":', dumps(parsed.assessed_on.isoformat()),
-            ',"threshold_days":', dumps(threshold), ',"pain_persists":', dumps(pain),
-            ',"persistent_pain":', dumps(persistent), ',"expectations":[', expected,
-            '],"facts":[', section("facts"), '],"conflicts":[', section("conflicts"),
-            '],"chains":[', section("chains"), '],"loops":[', section("loops"),
-            '],"causal_paths":[', section("causal_paths"), "]}"))
-        conclusions = tuple(c for _, c in sorted((c for piece in pieces for c in piece.conclusions),
-                                                 key=lambda sc: sc[0]))
-        return MemoResult(parsed.id, pain, persistent, conclusions, text)
+            ',"threshold_days":', dumps(threshold), ',"pain_persists":', dumps(combo.pain_persists),
+            ',"persistent_pain":', dumps(combo.persistent_pain), ',"expectations":[', expected,
+            filler.text(combo.body)))
+        return MemoResult(parsed.id, combo.pain_persists, combo.persistent_pain, combo.conclusions, text)
+
+
+@dataclass(frozen=True)
+class _Combo:
+    """The merged pieces of one combination of keys: everything after the expectations, with slots."""
+
+    pain_persists: bool
+    persistent_pain: str | None
+    conclusions: tuple[dict, ...]
+    body: Element
+
+
+def _combine(pieces: list[Piece]) -> _Combo:
+    parts, slots = [""], []
+
+    def add(text: str) -> None:
+        parts[-1] += text
+
+    for name, head in (("facts", '],"facts":['), ("conflicts", '],"conflicts":['), ("chains", '],"chains":['),
+                       ("loops", '],"loops":['), ("causal_paths", '],"causal_paths":[')):
+        add(head)
+        elements = sorted((el for piece in pieces for el in getattr(piece, name)), key=lambda el: el.sort)
+        for i, el in enumerate(elements):
+            add("," if i else "")
+            add(el.parts[0])
+            for slot, part in zip(el.slots, el.parts[1:]):
+                slots.append(slot)
+                parts.append(part)
+    add("]}")
+    levels = [level for piece in pieces for level in piece.persistent]
+    persistent = strongest(levels) if levels else None
+    conclusions = tuple(c for _, c in sorted((c for piece in pieces for c in piece.conclusions), key=lambda sc: sc[0]))
+    return _Combo(is_firm(persistent), persistent, conclusions, Element((), tuple(parts), tuple(slots)))
