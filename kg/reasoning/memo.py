@@ -11,7 +11,9 @@ pieces); ``maxsize=0`` turns it off (every patient is reasoned fresh).
 
 Patients the split cannot handle (two injuries of one kind at one site, a
 finding with no site that could conflict with another) are reasoned fresh, and
-counted in ``stats["fresh"]``.
+counted in ``stats["fresh"]``. ``stats["hits"]`` counts patients whose
+combination of piece keys was seen before (their merged template is reused);
+``piece_hits`` and ``piece_misses`` count the pieces looked up for the others.
 
 >>> import kg, json
 >>> m = MemoReasoner()
@@ -77,7 +79,7 @@ class MemoReasoner:
         self.grouping = concept_groups(self.ontology)
         self._cache: OrderedDict[tuple, Piece] = OrderedDict()
         self._combos: OrderedDict[tuple, _Combo] = OrderedDict()
-        self.stats = {"patients": 0, "hits": 0, "misses": 0, "fresh": 0}
+        self.stats = {"patients": 0, "hits": 0, "fresh": 0, "piece_hits": 0, "piece_misses": 0}
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -111,9 +113,9 @@ class MemoReasoner:
         piece = self._cache.get(key)
         if piece is not None:
             self._cache.move_to_end(key)
-            self.stats["hits"] += 1
+            self.stats["piece_hits"] += 1
             return piece
-        self.stats["misses"] += 1
+        self.stats["piece_misses"] += 1
         site, group = site_group
         sub = self._sub_patient(parsed, site, group)
         trace = self.reasoner.engine.infer(observed_facts(sub), threshold_days=threshold)
@@ -140,6 +142,7 @@ class MemoReasoner:
                 self._combos.popitem(last=False)
         else:
             self._combos.move_to_end(keys)
+            self.stats["hits"] += 1
         injury_facts = {}
         for inj in parsed.injuries:  # the first of a kind at a site, as the engine's facts would be
             injury_facts.setdefault((inj.kind, inj.site), injury_fields(inj))
