@@ -9,9 +9,8 @@ the patient's own id, dates, day counts and the texts that quote them filled in
 (:mod:`kg.reasoning.memo_pieces`). The cache is a bounded LRU (``maxsize``
 pieces); ``maxsize=0`` turns it off (every patient is reasoned fresh).
 
-Patients the split cannot handle (two injuries of one kind at one site, a
-finding with no site that could conflict with another) are reasoned fresh, and
-counted in ``stats["fresh"]``. ``stats["hits"]`` counts patients whose
+Patients the split cannot handle (two injuries of one kind at one site) are
+reasoned fresh, and counted in ``stats["fresh"]``. ``stats["hits"]`` counts patients whose
 combination of piece keys was seen before (their merged template is reused);
 ``piece_hits`` and ``piece_misses`` count the pieces looked up for the others.
 
@@ -97,7 +96,7 @@ class MemoReasoner:
             self.stats["fresh"] += 1
             return self._fresh(parsed, threshold)
         found = piece_keys(parsed, threshold, self.grouping)
-        keys = tuple(found[sg] for sg in sorted(found, key=lambda sg: (sg[0] or "", sg[1])))
+        keys = tuple(found[sg] for sg in sorted(found, key=lambda sg: (tuple(s or "" for s in sg[0]), sg[1])))
         # A combination of keys seen before reuses its merged template: the pieces are not even looked up.
         return self._merge(parsed, threshold, keys,
                            lambda: [self._piece(parsed, threshold, sg, key) for sg, key in found.items()])
@@ -116,29 +115,29 @@ class MemoReasoner:
             self.stats["piece_hits"] += 1
             return piece
         self.stats["piece_misses"] += 1
-        site, group = site_group
-        sub = self._sub_patient(parsed, site, group)
+        sites, group = site_group
+        sub = self._sub_patient(parsed, sites, group)
         trace = self.reasoner.engine.infer(observed_facts(sub), threshold_days=threshold)
-        piece = build_piece(build_explanation(sub, trace, self.ontology, threshold), site, group, self.grouping)
+        piece = build_piece(build_explanation(sub, trace, self.ontology, threshold), sites, group, self.grouping)
         self._cache[key] = piece
         if len(self._cache) > self.maxsize:
             self._cache.popitem(last=False)
         return piece
 
-    def _sub_patient(self, parsed: Patient, site, group: str) -> Patient:
+    def _sub_patient(self, parsed: Patient, sites: tuple, group: str) -> Patient:
         # The piece's own findings, and the injuries at its site (the injury group reasons
         # over them; a projected group reads their kinds; the mechanism group their mechanisms).
         g = self.grouping
         uses_injuries = group in (g.group_of(INJURY), g.group_of(MECHANISM)) or g.projected.get(group, False)
-        injuries = tuple(i for i in parsed.injuries if i.site == site) if uses_injuries else ()
-        findings = tuple(f for f in parsed.findings if f.site == site and g.group_of(f.concept) == group)
+        injuries = tuple(i for i in parsed.injuries if i.site in sites) if uses_injuries else ()
+        findings = tuple(f for f in parsed.findings if f.site in sites and g.group_of(f.concept) == group)
         return replace(parsed, injuries=injuries, findings=findings)
 
     def _merge(self, parsed: Patient, threshold: int, keys: tuple, pieces) -> MemoResult:
         combo = self._combos.get(keys)
         if combo is None:
             combo = self._combos[keys] = _combine(pieces())
-            if len(self._combos) > self.maxsize:
+            if len(self._combos) > max(1, self.maxsize // 4):
                 self._combos.popitem(last=False)
         else:
             self._combos.move_to_end(keys)
@@ -154,38 +153,39 @@ class MemoReasoner:
             '{"patient":', dumps(parsed.id), ',"assessed_on":', dumps(parsed.assessed_on.isoformat()),
             ',"threshold_days":', dumps(threshold), ',"pain_persists":', dumps(combo.pain_persists),
             ',"persistent_pain":', dumps(combo.persistent_pain), ',"expectations":[', expected,
-            filler.text(combo.body)))
+            _body(combo, filler)))
         return MemoResult(parsed.id, combo.pain_persists, combo.persistent_pain, combo.conclusions, text)
 
 
 @dataclass(frozen=True)
 class _Combo:
-    """The merged pieces of one combination of keys: everything after the expectations, with slots."""
+    """One combination of pieces, merged: its elements in output order (shared with the pieces, not copied)."""
 
     pain_persists: bool
     persistent_pain: str | None
     conclusions: tuple[dict, ...]
-    body: Element
+    #: (section head, elements) in output order.
+    sections: tuple[tuple[str, tuple[Element, ...]], ...]
+
+
+_SECTIONS = (("facts", '],"facts":['), ("conflicts", '],"conflicts":['), ("chains", '],"chains":['),
+             ("loops", '],"loops":['), ("causal_paths", '],"causal_paths":['))
 
 
 def _combine(pieces: list[Piece]) -> _Combo:
-    parts, slots = [""], []
-
-    def add(text: str) -> None:
-        parts[-1] += text
-
-    for name, head in (("facts", '],"facts":['), ("conflicts", '],"conflicts":['), ("chains", '],"chains":['),
-                       ("loops", '],"loops":['), ("causal_paths", '],"causal_paths":[')):
-        add(head)
-        elements = sorted((el for piece in pieces for el in getattr(piece, name)), key=lambda el: el.sort)
-        for i, el in enumerate(elements):
-            add("," if i else "")
-            add(el.parts[0])
-            for slot, part in zip(el.slots, el.parts[1:]):
-                slots.append(slot)
-                parts.append(part)
-    add("]}")
+    sections = tuple((head, tuple(sorted((el for piece in pieces for el in getattr(piece, name)),
+                                         key=lambda el: el.sort)))
+                     for name, head in _SECTIONS)
     levels = [level for piece in pieces for level in piece.persistent]
     persistent = strongest(levels) if levels else None
     conclusions = tuple(c for _, c in sorted((c for piece in pieces for c in piece.conclusions), key=lambda sc: sc[0]))
-    return _Combo(is_firm(persistent), persistent, conclusions, Element((), tuple(parts), tuple(slots)))
+    return _Combo(is_firm(persistent), persistent, conclusions, sections)
+
+
+def _body(combo: _Combo, filler: Filler) -> str:
+    out = []
+    for head, elements in combo.sections:
+        out.append(head)
+        out.append(",".join([el.parts[0] if not el.slots else filler.text(el) for el in elements]))
+    out.append("]}")
+    return "".join(out)

@@ -95,20 +95,26 @@ def _injury_key(injury, threshold: int) -> tuple:
 def decomposable(patient: Patient, grouping: Grouping) -> bool:
     """Whether the patient's pieces can be reasoned separately (else: reason fresh).
 
-    Not when two injuries share kind and site (their facts would be one), or when a
-    finding with no site has a disjoint finding anywhere (a conflict across sites).
+    Not when some rule joins facts at different sites, or when two injuries share
+    kind and site (their facts would be one; the input rules refuse it anyway).
     """
     if not grouping.site_local:
         return False
     pairs = [(i.kind, i.site) for i in patient.injuries]
-    if len(set(pairs)) != len(pairs):
-        return False
-    onto_disjoint = [f for f in patient.findings if grouping.has_disjoint(f.concept)]
-    return not (any(f.site is None for f in onto_disjoint) and len(onto_disjoint) > 1)
+    return len(set(pairs)) == len(pairs)
+
+
+def _site_order(site) -> str:
+    return "" if site is None else site
 
 
 def piece_keys(patient: Patient, threshold: int, grouping: Grouping | None = None) -> dict[tuple, tuple]:
-    """``{(site, group): key}`` for every piece of the patient (sites with an injury or a finding)."""
+    """``{(sites, group): key}`` for every piece of the patient; ``sites`` is a tuple of sites.
+
+    A piece is one site's group, except that a finding given without a site can
+    conflict with a disjoint finding at any site: then every site's part of that
+    group is one piece (a conflict names facts of both).
+    """
     grouping = grouping or concept_groups()
     injured = grouping.group_of(INJURY)
     mechanism = grouping.group_of(MECHANISM)
@@ -121,14 +127,26 @@ def piece_keys(patient: Patient, threshold: int, grouping: Grouping | None = Non
         found.setdefault((injury.site, injured), set())
         if injury.mechanism:
             found.setdefault((injury.site, mechanism), set()).add(injury.mechanism)
-    keys = {}
+    disjoint = [f for f in patient.findings if grouping.has_disjoint(f.concept)]
+    joined = ({grouping.group_of(f.concept) for f in disjoint if f.site is None} if len(disjoint) > 1 else set())
+    pieces: dict[tuple, list] = {}
     for (site, group), items in found.items():
-        injuries = kinds.get(site, ())
-        if group == injured:
-            seen = tuple(_injury_key(i, threshold) for i in injuries)
-        elif grouping.projected.get(group, False):
-            seen = tuple(sorted(i.kind for i in injuries))
-        else:
-            seen = ()
-        keys[(site, group)] = (threshold, site, group, tuple(sorted(items)), seen)
+        sites = "*" if group in joined else (site,)
+        pieces.setdefault((sites, group), []).append((site, items))
+    keys = {}
+    for (sites, group), parts in pieces.items():
+        parts.sort(key=lambda part: _site_order(part[0]))
+        where = tuple(site for site, _ in parts)
+        seen_all, items_all = [], []
+        for site, items in parts:
+            injuries = kinds.get(site, ())
+            if group == injured:
+                seen = tuple(_injury_key(i, threshold) for i in injuries)
+            elif grouping.projected.get(group, False):
+                seen = tuple(sorted(i.kind for i in injuries))
+            else:
+                seen = ()
+            seen_all.append(seen)
+            items_all.append(tuple(sorted(items)))
+        keys[(where, group)] = (threshold, where, group, tuple(items_all), tuple(seen_all))
     return keys

@@ -88,13 +88,13 @@ def _fact_role(e, fact_id: str) -> str | None:
     return e.trace[fact_id].details.get("role")
 
 
-def build_piece(e, site: str | None, group: str, grouping: Grouping) -> Piece:
-    """The piece of explanation ``e`` (a sub-patient's) at ``site`` in ``group``."""
+def build_piece(e, sites: tuple, group: str, grouping: Grouping) -> Piece:
+    """The piece of explanation ``e`` (a sub-patient's) at ``sites`` (a tuple) in ``group``."""
     onto: Ontology = e.ontology
 
     def mine(fact_id: str) -> bool:
         fact = e.trace[fact_id]
-        return fact.site == site and grouping.group_of(item_node(fact.details.get("role"), fact.concept)) == group
+        return fact.site in sites and grouping.group_of(item_node(fact.details.get("role"), fact.concept)) == group
 
     facts = []
     for f in e.facts:
@@ -122,11 +122,11 @@ def build_piece(e, site: str | None, group: str, grouping: Grouping) -> Piece:
         chains.append(_element(sort, value, slots))
         conclusions.append((sort, {"concept": c.concept, "site": c.site, "certainty": e.fact(c.fact).certainty}))
     found = [_element((x.site or "", x.facts), x.to_dict(), []) for x in conflicts(e)
-             if x.site == site and grouping.group_of(x.concepts[0]) == group]
+             if x.site in sites and grouping.group_of(x.concepts[0]) == group]
     from .loops import causal_paths, feedback_loops
 
     loops = [_element((x.site, i), x.to_dict(), []) for i, x in enumerate(
-        y for y in feedback_loops(e) if y.site == site) if grouping.group_of(x.concepts[0]) == group]
+        y for y in feedback_loops(e) if y.site in sites) if grouping.group_of(x.concepts[0]) == group]
     paths = [_element((p.target, len(p.rules), p.facts), p.to_dict(), []) for p in causal_paths(e) if mine(p.target)]
     persistent = tuple(f.certainty for f in e.facts if f.concept == "persistent_pain" and mine(f.id))
     return Piece(tuple(facts), tuple(chains), tuple(conclusions), tuple(found), tuple(loops), tuple(paths),
