@@ -356,12 +356,21 @@ def load_patient(source: PatientLike, *, as_of: object = None, ontology: Ontolog
                                                 "kg.Patient from kg.parse_patient") from None
         return parse_patient(data, as_of=as_of, ontology=ontology)
     if isinstance(source, dict):
-        return parse_patient(source, as_of=as_of, ontology=ontology)
+        return _parse_any(source, as_of, ontology)
     if isinstance(source, (str, os.PathLike)):
         stdin = os.fspath(source) == "-"
         shown = "-" if stdin else source
         expected = "a patient's JSON on standard input" if stdin else "a readable JSON file"
         text = read_text(source, field="file", shown=shown, expected=expected, limit=LIMITS.patient_bytes)
         data = parse_json(text, field="file", shown=shown)
-        return parse_patient(data, as_of=as_of, ontology=ontology)
+        return _parse_any(data, as_of, ontology)
     raise InputError("patient", type_name(source), "a dict, a kg.Patient, or a path to a JSON file")
+
+
+def _parse_any(data: Any, as_of: object, ontology: Ontology | None) -> Patient:
+    """painkg's JSON contract, or FHIR R4 (an object with ``resourceType``: :mod:`kg.inputs.fhir`)."""
+    if isinstance(data, dict) and isinstance(data.get("resourceType"), str):
+        from .fhir import fhir_record  # loads fhir.resources only for FHIR input
+
+        return parse_patient(fhir_record(data, as_of=as_of), ontology=ontology)
+    return parse_patient(data, as_of=as_of, ontology=ontology)
