@@ -41,6 +41,10 @@ _LAZY = {
     "what_if": "kg.questions.what_if",
     "interventions": "kg.questions.interventions",
     "batch": "kg.cohort",
+    # painkg serve (the serve extra: FastAPI, uvicorn); kg.serve imports them only inside create_app.
+    "create_app": "kg.serve.app",
+    "ServeSettings": "kg.serve.settings",
+    "CdsIssuer": "kg.serve.settings",
 }
 
 

@@ -61,6 +61,8 @@ def test_help_example_runs_as_printed(name, example, tmp_path):
     # Run from a folder holding the examples, so `-o FILE` lands in tmp_path.
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     argv = shlex.split(example)[1:]
+    if name == "serve":
+        return _serve_example_answers(argv, tmp_path)
     run = subprocess.run([sys.executable, "-m", "kg.cli", *argv], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     if run.returncode != 0 and "dot" in run.stderr and "Graphviz" in run.stderr:
@@ -68,6 +70,40 @@ def test_help_example_runs_as_printed(name, example, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     assert run.stdout or any(tmp_path.iterdir())
+
+
+def _serve_example_answers(argv, tmp_path):
+    """`painkg serve` runs until stopped: start it as printed (on a free port), ask /healthz, stop it."""
+    import socket
+    import time
+    import urllib.request
+
+    pytest.importorskip("fastapi")
+    if "--store" in argv:
+        store = argv[argv.index("--store") + 1]
+        out = Path(store).parent
+        subprocess.run([sys.executable, "-m", "kg.cli", "batch", "examples/", "--out", str(out), "--store", store,
+                        "-q"], cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", *argv, "--port", str(port)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "painkg serve did not answer within 90 s"
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err
 
 
 def test_painkg_alone_prints_the_help_not_an_error():

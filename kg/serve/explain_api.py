@@ -1,0 +1,180 @@
+"""The explain API: ``POST /explain``, ``/why-not``, ``/what-if``, ``/interventions``, ``/timeline``.
+
+Each endpoint mirrors the ``painkg`` command of the same name and calls the
+same function (:func:`kg.explain`, :func:`kg.questions.why_not.why_not`,
+:func:`kg.what_if`, :func:`kg.interventions`, :func:`kg.questions.timeline.timeline`);
+the body is the patient (painkg's JSON or FHIR R4), the command's options are
+query parameters (``--set`` is ``?set=``, repeatable). The answer's format
+follows ``Accept`` (or ``?format=``): JSON by default, ``text/plain``, and for
+``/explain`` the RDF formats.
+"""
+
+
+import json
+from typing import Literal, Optional
+
+from .http_io import json_body, negotiate
+from .patient_body import from_data
+
+__all__ = ["explain_router", "EXPLAIN_MEDIA", "QUESTION_MEDIA"]
+
+#: Media type -> what `painkg explain --format` calls it.
+EXPLAIN_MEDIA = {"application/json": "json", "text/plain": "text", "text/turtle": "ttl", "application/trig": "trig",
+                 "application/n-triples": "nt", "application/n-quads": "nq", "application/ld+json": "jsonld"}
+QUESTION_MEDIA = {"application/json": "json", "text/plain": "text"}
+
+_PATIENT_BODY = {
+    "required": True,
+    "description": "One patient: painkg's patient JSON (see README) or FHIR R4 JSON (a Bundle, or one resource).",
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}},
+                "application/fhir+json": {"schema": {"type": "object", "additionalProperties": True}}},
+}
+
+
+def _responses(media: dict) -> dict:
+    content = {m: ({"schema": {"type": "object"}} if "json" in m else {"schema": {"type": "string"}}) for m in media}
+    from .http_errors import ErrorBody
+
+    error = {"description": "A JSON error naming the field", "model": ErrorBody}
+    return {200: {"description": "The answer", "content": content},
+            **{code: error for code in (400, 406, 413, 415, 422)}}
+
+
+def _media(request, fmt: Optional[str], media: dict) -> str:
+    if fmt is not None:
+        by_name = {name: m for m, name in media.items()}
+        if fmt in by_name:
+            return by_name[fmt]
+        from .http_errors import ApiError
+
+        raise ApiError(422, "format", f"format: {json.dumps(fmt[:60])} is not allowed; expected one of "
+                                      f"{', '.join(media.values())}")
+    return negotiate(request.headers.get("accept"), list(media))
+
+
+def _answer(text: str, media: str):
+    from starlette.responses import Response
+
+    kind = f"{media}; charset=utf-8" if media.startswith("text/") else media
+    return Response(text, media_type=kind, headers={"Vary": "Accept"})
+
+
+async def _patient(request, as_of, patient):
+    return from_data(json_body(await request.body(), request.headers.get("content-type")), as_of=as_of,
+                     patient=patient)
+
+
+def _threshold(value):
+    from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS
+
+    return DEFAULT_THRESHOLD_DAYS if value is None else value
+
+
+def render_explanation(pi, as_of, threshold_days, name: str) -> str:
+    """Explain the patient ``pi`` (:class:`~kg.serve.patient_body.PatientInput`) and render it as ``name``."""
+    from ..reasoning.reasoner import explain
+
+    e = explain(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days))
+    if name == "text":
+        return e.to_text()
+    if name == "json":
+        if pi.fhir is not None:
+            from ..render.fhir_export import fhir_explanation_dict
+
+            return json.dumps(fhir_explanation_dict(e, pi.fhir), indent=2, ensure_ascii=False) + "\n"
+        return e.to_json()
+    return e.to_rdf(name)
+
+
+def explain_router():
+    """The APIRouter of the five question endpoints; the app provides ``request.app.state.engines``."""
+    from fastapi import APIRouter, Query, Request
+
+    router = APIRouter(tags=["explain"])
+    common = {"openapi_extra": {"requestBody": _PATIENT_BODY}}
+    AsOf = Query(None, max_length=40, description="Assess as of this date (YYYY-MM-DD) or +Nd / -Nd.")
+    Threshold = Query(None, description="Days (1 to 365) an injury must stay unresolved before knots (default 14).")
+    Patient = Query(None, max_length=200, description="Which patient of a FHIR bundle holding several.")
+
+    @router.post("/explain", responses=_responses(EXPLAIN_MEDIA), summary="Explain why (or whether) pain persists",
+                 **common)
+    async def explain_endpoint(request: Request, as_of: Optional[str] = AsOf, threshold_days: Optional[int] = Threshold,
+                               patient: Optional[str] = Patient,
+                               format: Optional[Literal["json", "text", "ttl", "trig", "nt", "nq", "jsonld"]] = None):
+        media = _media(request, format, EXPLAIN_MEDIA)
+        pi = await _patient(request, as_of, patient)
+        text = await request.app.state.engines.run(render_explanation, pi, as_of, threshold_days, EXPLAIN_MEDIA[media])
+        return _answer(text, media)
+
+    @router.post("/why-not", responses=_responses(QUESTION_MEDIA), summary="Why was a concept not concluded?",
+                 **common)
+    async def why_not_endpoint(request: Request, concept: str = Query(..., max_length=200),
+                               site: Optional[str] = Query(None, max_length=200), depth: int = 3,
+                               as_of: Optional[str] = AsOf, threshold_days: Optional[int] = Threshold,
+                               patient: Optional[str] = Patient, format: Optional[Literal["json", "text"]] = None):
+        media = _media(request, format, QUESTION_MEDIA)
+        pi = await _patient(request, as_of, patient)
+
+        def work():
+            from ..questions.why_not import why_not
+            from ..reasoning.reasoner import explain
+
+            e = explain(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days))
+            answer = why_not(e, concept, site=site, depth=depth)
+            return answer.to_json() if media == "application/json" else answer.to_text()
+
+        return _answer(await request.app.state.engines.run(work), media)
+
+    @router.post("/what-if", responses=_responses(QUESTION_MEDIA), summary="What if the patient were different?",
+                 **common)
+    async def what_if_endpoint(request: Request,
+                               set: list[str] = Query([], description="A change PATH=VALUE, PATH+=VALUE or "
+                                                                      "PATH-=VALUE (repeatable)"),
+                               as_of: Optional[str] = AsOf, threshold_days: Optional[int] = Threshold,
+                               patient: Optional[str] = Patient, format: Optional[Literal["json", "text"]] = None):
+        media = _media(request, format, QUESTION_MEDIA)
+        pi = await _patient(request, None, patient)
+
+        def work():
+            from ..questions.what_if import what_if
+
+            result = what_if(pi.record, list(set), as_of=as_of, threshold_days=_threshold(threshold_days))
+            return result.to_json() if media == "application/json" else result.to_text()
+
+        return _answer(await request.app.state.engines.run(work), media)
+
+    @router.post("/interventions", responses=_responses(QUESTION_MEDIA),
+                 summary="The smallest treatment changes that stop the pain persisting", **common)
+    async def interventions_endpoint(request: Request, max_changes: int = 3, as_of: Optional[str] = AsOf,
+                                     threshold_days: Optional[int] = Threshold, patient: Optional[str] = Patient,
+                                     format: Optional[Literal["json", "text"]] = None):
+        media = _media(request, format, QUESTION_MEDIA)
+        pi = await _patient(request, as_of, patient)
+
+        def work():
+            from ..questions.interventions import interventions
+
+            result = interventions(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days),
+                                   max_changes=max_changes)
+            return result.to_json() if media == "application/json" else result.to_text()
+
+        return _answer(await request.app.state.engines.run(work), media)
+
+    @router.post("/timeline", responses=_responses(QUESTION_MEDIA), summary="Dated events from onset to assessment",
+                 **common)
+    async def timeline_endpoint(request: Request, as_of: Optional[str] = AsOf,
+                                threshold_days: Optional[int] = Threshold, patient: Optional[str] = Patient,
+                                format: Optional[Literal["json", "text"]] = None):
+        media = _media(request, format, QUESTION_MEDIA)
+        pi = await _patient(request, as_of, patient)
+
+        def work():
+            from ..questions.timeline import timeline
+            from ..reasoning.reasoner import explain
+
+            t = timeline(explain(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days)))
+            return t.to_json() if media == "application/json" else t.to_text()
+
+        return _answer(await request.app.state.engines.run(work), media)
+
+    return router

@@ -1,0 +1,194 @@
+"""``/sparql``: the SPARQL 1.1 Protocol query operation over the ontology and the store.
+
+- ``GET /sparql?query=...``, ``POST`` with ``application/x-www-form-urlencoded``
+  ``query=...``, or ``POST`` with an ``application/sparql-query`` body. The query
+  runs through :func:`kg.store.sparql.query` exactly as ``painkg query --store``
+  runs it: the guarded worker process, the limits of ``settings`` (timeout,
+  rows), SERVICE and FROM refused, the pre-bound prefixes, the default graph as
+  the union of all graphs. Without a store, over the ontology alone.
+- Results by ``Accept`` (:mod:`kg.serve.sparql_formats`).
+- No query: a browser (``Accept: text/html``) gets the YASGUI query page, anything
+  else the service description (Turtle, ``sd:Service``).
+- Status codes (SPARQL 1.1 Protocol §2.1.7 gives 400 for a query that is not
+  legal SPARQL and lets a service refuse a query; "other 4XX or 5XX HTTP
+  response codes for other failure conditions, as per HTTP"): 400 malformed or
+  refused query (SERVICE, FROM, nesting, too many rows, too much memory,
+  ``default-graph-uri``/``named-graph-uri``, an update sent as a query); 403 for
+  the update operation (``update=`` or ``application/sparql-update``: the
+  endpoint is read-only, as Oxigraph's read-only server answers); 503 with
+  ``Retry-After`` when the query timed out; 406, 413, 415 as everywhere.
+  Every error body is the service's JSON error.
+"""
+
+
+import asyncio
+import html
+from urllib.parse import parse_qs
+
+from .http_errors import ApiError
+from .http_io import media_type, negotiate
+from .sparql_formats import SD_MEDIA, media_for, render_result, service_description
+
+__all__ = ["sparql_router", "run_sparql"]
+
+_FORM = "application/x-www-form-urlencoded"
+_QUERY = "application/sparql-query"
+_UPDATE = "application/sparql-update"
+
+
+def _refuse_update():
+    raise ApiError(403, "update", "update: SPARQL Update is refused: this endpoint is read-only (the SPARQL 1.1 "
+                                  "query operation only)")
+
+
+def _one(params: dict, name: str) -> str | None:
+    values = params.get(name) or []
+    if len(values) > 1:
+        raise ApiError(400, name, f"{name}: given {len(values)} times; expected once")
+    return values[0] if values else None
+
+
+def _check_params(params: dict) -> None:
+    if "update" in params:
+        _refuse_update()
+    for name in ("default-graph-uri", "named-graph-uri"):
+        if params.get(name):
+            raise ApiError(400, name, f"{name}: is not supported: the query runs over the ontology and the store "
+                                      "(the default graph is their union); use GRAPH <iri> { ... }")
+
+
+def run_sparql(settings, sparql: str):
+    """Run ``sparql`` as ``painkg query [--store]`` does, with the limits of ``settings``; a QueryResult."""
+    from ..inputs.limits import LIMITS
+    from ..inputs.reading import size_text
+    from ..store.query_limits import QueryLimits
+    from ..store.sparql import query
+
+    if len(sparql.encode("utf-8", "surrogatepass")) > LIMITS.query_bytes:
+        raise ApiError(400, "query", f"query: longer than {size_text(LIMITS.query_bytes)}; expected a query of at "
+                                     f"most {size_text(LIMITS.query_bytes)}")
+    limits = QueryLimits(timeout=settings.sparql_timeout_s, max_rows=settings.sparql_max_rows)
+    if settings.store is not None:
+        return query(sparql, store=settings.store, limits=limits)
+    return query(sparql, limits=limits)
+
+
+def _status_of(exc) -> tuple[int, dict]:
+    from ..store.query_limits import QueryTimeoutError
+
+    if isinstance(exc, QueryTimeoutError):
+        return 503, {"Retry-After": "5"}
+    if "is in use" in str(exc) or "is writing it" in str(exc):  # a batch holds the store
+        return 503, {"Retry-After": "30"}
+    return 400, {}
+
+
+def _yasgui_page(endpoint: str) -> str:
+    from importlib import resources
+
+    from ..knowledge.wording import DISCLAIMER
+
+    page = resources.files("kg.serve").joinpath("templates", "yasgui.html").read_text("utf-8")
+    return (page.replace("{{endpoint}}", html.escape(endpoint, quote=True))
+                .replace("{{disclaimer}}", html.escape(DISCLAIMER)))
+
+
+def sparql_router(settings):
+    """The APIRouter of ``GET``/``POST /sparql`` for ``settings``."""
+    from fastapi import APIRouter, Request
+    from starlette.responses import HTMLResponse, Response
+
+    from ..errors import InputError
+    from .http_errors import input_error_response
+
+    router = APIRouter(tags=["sparql"])
+    # Each query forks a worker process; two at a time on a 2-core machine, the rest wait.
+    gate = asyncio.Semaphore(int(settings.extra.get("sparql_concurrency", 2)))
+
+    def endpoint_url(request) -> str:
+        base = settings.base_url.rstrip("/") if settings.base_url else str(request.base_url).rstrip("/")
+        return f"{base}/sparql"
+
+    async def answer(request: Request, sparql: str | None):
+        accept = request.headers.get("accept")
+        if sparql is None:
+            if negotiate(accept, ["text/turtle", "text/html"]) == "text/html" and "html" in (accept or ""):
+                return HTMLResponse(_yasgui_page(endpoint_url(request)))
+            negotiate(accept, list(SD_MEDIA))
+            return Response(service_description(endpoint_url(request)), media_type="text/turtle; charset=utf-8",
+                            headers={"Vary": "Accept"})
+        from ..store.query_text import query_form
+
+        try:
+            form = query_form(sparql)
+        except InputError as exc:
+            return input_error_response(exc, 400)
+        offers = list(media_for(form if form in ("SELECT", "ASK") else "CONSTRUCT"))
+        media = negotiate(accept, offers)  # 406 before any work
+        from starlette.concurrency import run_in_threadpool
+
+        async with gate:
+            try:
+                result = await run_in_threadpool(run_sparql, settings, sparql)
+            except InputError as exc:
+                status, headers = _status_of(exc)
+                response = input_error_response(exc, status)
+                response.headers.update(headers)
+                return response
+        if media not in media_for(result.type):
+            media = next(iter(media_for(result.type)))
+        text = render_result(result, media)
+        kind = f"{media}; charset=utf-8" if media.startswith("text/") else media
+        return Response(text, media_type=kind, headers={"Vary": "Accept"})
+
+    query_doc = {"parameters": [
+        {"name": "query", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 4000},
+         "description": "A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE; longer than a URL holds: POST). Without it: the service "
+                        "description (Turtle), or the YASGUI page for a browser."}],
+        "responses": {"200": {"description": "Results (by Accept), the service description or the query page",
+                              "content": {m: {"schema": {"type": "string"}} for m in
+                                          ("application/sparql-results+json", "application/sparql-results+xml",
+                                           "text/csv", "text/tab-separated-values", "text/turtle",
+                                           "application/n-triples", "application/ld+json", "text/html")}}}}
+
+    @router.get("/sparql", summary="SPARQL 1.1 query (GET)", openapi_extra=query_doc)
+    async def sparql_get(request: Request):
+        params = parse_qs(request.url.query, keep_blank_values=True)
+        _check_params(params)
+        return await answer(request, _one(params, "query"))
+
+    post_doc = {"requestBody": {"required": True, "content": {
+        _FORM: {"schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}},
+        _QUERY: {"schema": {"type": "string"}}}}}
+
+    @router.post("/sparql", summary="SPARQL 1.1 query (POST: form or application/sparql-query)",
+                 openapi_extra=post_doc)
+    async def sparql_post(request: Request):
+        kind = media_type(request.headers.get("content-type"))
+        body = await request.body()
+        params = parse_qs(request.url.query, keep_blank_values=True)
+        if kind == _UPDATE:
+            _refuse_update()
+        if kind == _FORM:
+            try:
+                form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                                errors="strict", max_num_fields=100)
+            except (UnicodeDecodeError, ValueError):
+                raise ApiError(400, "body", "body: is not a valid UTF-8 form (application/x-www-form-urlencoded)")
+            _check_params({**params, **form})
+            sparql = _one(form, "query")
+            if sparql is None:
+                raise ApiError(400, "query", "query: is missing; expected a form field query=...")
+        elif kind == _QUERY:
+            _check_params(params)
+            try:
+                sparql = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ApiError(400, "body", "body: is not UTF-8 text; expected a SPARQL query")
+        else:
+            shown = f'"{kind[:80]}"' if kind else "missing"
+            raise ApiError(415, "Content-Type", f"Content-Type: {shown} is not supported; expected {_FORM} or "
+                                                f"{_QUERY}", allowed=[_FORM, _QUERY])
+        return await answer(request, sparql)
+
+    return router
