@@ -49,19 +49,26 @@ def read_done(out: Path, index: int) -> dict:
 
 
 class _AtomicWriter:
-    """A file written beside its target and renamed over it on :meth:`commit`."""
+    """A file written beside its target and renamed over it on :meth:`commit`.
 
-    def __init__(self, target: Path):
+    The rename makes it atomic for a killed process (even ``kill -9``): the target is
+    whole or absent. ``durable`` also flushes it to disk first (``fsync``), which only
+    a power cut needs; chunks skip it (a lost chunk is redone) and final files keep it.
+    """
+
+    def __init__(self, target: Path, *, durable: bool = False, binary: bool = False):
         self.target = target
+        self.durable = durable
         self.temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        self.handle = open(self.temp, "w", encoding="utf-8", newline="\n")
+        self.handle = open(self.temp, "wb") if binary else open(self.temp, "w", encoding="utf-8", newline="\n")
 
     def write(self, text: str) -> None:
         self.handle.write(text)
 
     def commit(self) -> None:
         self.handle.flush()
-        os.fsync(self.handle.fileno())
+        if self.durable:
+            os.fsync(self.handle.fileno())
         self.handle.close()
         os.replace(self.temp, self.target)
 
@@ -135,10 +142,10 @@ def run_chunk(chunk: Chunk, out: Path, options: Options, engine: Callable, tick:
 
 
 def _concatenate(out: Path, chunks: int, suffix: str, target: Path) -> None:
-    writer = _AtomicWriter(target)
+    writer = _AtomicWriter(target, durable=True, binary=True)
     try:
         for index in range(chunks):
-            with open(chunk_path(out, index, suffix), encoding="utf-8") as part:
+            with open(chunk_path(out, index, suffix), "rb") as part:
                 shutil.copyfileobj(part, writer.handle, 1 << 20)
         writer.commit()
     except BaseException:
