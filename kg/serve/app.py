@@ -40,16 +40,6 @@ def check_store(settings: ServeSettings) -> None:
         raise InputError("--store", message=exc.message) from None
 
 
-def _cds_router(settings: ServeSettings):
-    # TODO(lead): remove this guard once kg/serve/cds_hooks.py lands; then import it unconditionally:
-    #     from .cds_hooks import cds_router
-    try:
-        from .cds_hooks import cds_router
-    except ImportError:
-        return None
-    return cds_router(settings)
-
-
 def create_app(settings: ServeSettings):
     """The FastAPI app for ``settings`` (see the module docstring)."""
     from fastapi import FastAPI
@@ -86,9 +76,9 @@ def create_app(settings: ServeSettings):
 
     app.include_router(explain_router())
     app.include_router(sparql_router(settings))
-    cds = _cds_router(settings)
-    if cds is not None:
-        app.include_router(cds)
+    from .cds_hooks import cds_router
+
+    app.include_router(cds_router(settings))
     app.include_router(pages_router(settings))
     static = resources.files("kg").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -1,0 +1,249 @@
+"""The CDS Hooks 2.0 service of ``painkg serve`` (https://cds-hooks.hl7.org/2.0/).
+
+* ``GET /cds-services``: discovery; one service, ``painkg-persistent-pain``,
+  for the ``patient-view`` hook, with prefetch templates for the patient, their
+  Conditions, Observations and Procedures (:data:`~kg.serve.cds_prefetch.PREFETCH`).
+* ``POST /cds-services/painkg-persistent-pain``: the call; answers
+  ``{"cards": [...]}`` (:mod:`kg.serve.cds_cards`), one card or none.
+* ``POST /cds-services/painkg-persistent-pain/feedback``: the client's feedback
+  on a card; validated, counted (per app, in :attr:`CdsState.feedback`), logged,
+  answered 200 ``{}``. Nothing is stored.
+
+Status codes: 200; 400 (body not JSON, not a CDS request, wrong hook, a
+prefetch value that is not FHIR); 401 (JWT missing or refused, with
+``WWW-Authenticate``); 404 (unknown service id); 412 (required prefetch missing
+and not fetchable: no ``fhirServer``, or the operator disallowed fetching);
+413 (body too large); 415 (not JSON); 422 (FHIR painkg cannot read). Every
+error body is ``{"error", "field", "status"}`` (:mod:`kg.serve.http_errors`).
+
+Every call must carry a JWT (:mod:`kg.serve.auth`) whose ``aud`` is the URL
+called, built from ``ServeSettings.base_url`` (or the request's own URL when
+that is not set). ``ServeSettings.cds_open`` turns the check off, for local
+testing only; the router logs a warning when it is built that way.
+
+The date painkg assesses the patient on is today (UTC), or the request's
+extension ``org.w3id.painkg.asOf`` (``YYYY-MM-DD``), so a call can be
+replayed with the same answer. Cards of identical data (same resources, date
+and base URL) are cached, bounded (``ServeSettings.extra["cds_cache"]``
+entries, default 1024; 0 turns it off): the explanation is deterministic, so a
+cached card is byte-identical to a fresh one.
+
+>>> from kg.serve.settings import ServeSettings
+>>> router = cds_router(ServeSettings())
+>>> sorted(r.path for r in router.routes)
+['/cds-services', '/cds-services/{service_id}', '/cds-services/{service_id}/feedback']
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the handlers' `Request` annotation at runtime.
+import datetime as _dt
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections import Counter, OrderedDict
+from importlib import resources as _resources
+
+from ..errors import InputError
+from .auth import TokenError, TokenVerifier
+from .cds_cards import card_for, with_uuid
+from .cds_models import HOOK, parse_feedback, parse_request
+from .cds_prefetch import PREFETCH, gather
+from .http_errors import ApiError, error_response
+from .http_io import json_body
+from .settings import ServeSettings
+
+__all__ = ["cds_router", "SERVICE_ID", "AS_OF_EXTENSION", "CdsState", "service_description"]
+
+_log = logging.getLogger("kg.serve")
+
+SERVICE_ID = "painkg-persistent-pain"
+#: The request extension that fixes the assessment date (the spec reserves ``extension`` for this).
+AS_OF_EXTENSION = "org.w3id.painkg.asOf"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def service_description() -> dict:
+    """The service's entry in the discovery document.
+
+    >>> service_description()["prefetch"]["conditions"]
+    'Condition?patient={{context.patientId}}'
+    """
+    return {
+        "hook": HOOK,
+        "title": "painkg: why does this patient's pain persist?",
+        "description": ("Explains, from one source text on muscle spasm, muscle knots and low back strain, whether "
+                        "and why a patient's back or neck pain may persist: the chain from the recorded injury to "
+                        "spasm, knots and persistent pain, each step with its rule, certainty and quoted source "
+                        "sentences. A reasoning aid, not a diagnosis."),
+        "id": SERVICE_ID,
+        "prefetch": dict(PREFETCH),
+        "usageRequirements": ("Send the conditions and observations prefetch (412 without them unless the operator "
+                              "allows fetching from fhirServer); sign each call with a JWT from a configured issuer."),
+    }
+
+
+class CdsState:
+    """What one router keeps between requests: the feedback counts and the card cache (bounded)."""
+
+    def __init__(self, cache_size: int):
+        self.lock = threading.Lock()
+        self.feedback: Counter = Counter()
+        self.cache_size = max(0, int(cache_size))
+        self.cache: OrderedDict[str, dict | None] = OrderedDict()
+        self.hits = 0
+
+    def cached(self, key: str):
+        """``(True, card)`` if ``key`` is cached, else ``(False, None)``."""
+        with self.lock:
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                self.hits += 1
+                return True, self.cache[key]
+        return False, None
+
+    def store(self, key: str, card: dict | None) -> None:
+        """Remember ``card`` under ``key``, forgetting the least recently used beyond the bound."""
+        if not self.cache_size:
+            return
+        with self.lock:
+            self.cache[key] = card
+            self.cache.move_to_end(key)
+            while len(self.cache) > self.cache_size:
+                self.cache.popitem(last=False)
+
+
+def _source_title() -> str:
+    text = _resources.files("kg.ontology").joinpath("source.ttl").read_text(encoding="utf-8")
+    found = re.search(r'dcterms:title "([^"]+)"', text)
+    return found.group(1) if found else "source text"
+
+
+def _as_of(request) -> str:
+    value = (request.extension or {}).get(AS_OF_EXTENSION)
+    if value is None:
+        return _dt.datetime.now(_dt.timezone.utc).date().isoformat()
+    field = f"extension.{AS_OF_EXTENSION}"
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ApiError(400, field, f"{field}: {json.dumps(value)[:40]} is not allowed; expected a date YYYY-MM-DD")
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, field, f"{field}: {json.dumps(value)} is not a calendar date") from None
+    return value
+
+
+def _explain_card(resources: list, notes: tuple, patient_id: str, as_of: str, base: str, label: str):
+    """Read the FHIR resources, explain the patient and make the card (runs on an engine thread)."""
+    from ..inputs.fhir import read_fhir
+    from ..reasoning.reasoner import thread_reasoner
+
+    try:
+        patients = read_fhir(resources, as_of=as_of)
+    except InputError as exc:
+        raise ApiError(422, f"prefetch.{exc.field}" if exc.field else "prefetch", f"prefetch: {exc}") from None
+    mine = next((p for p in patients if p.record.get("id") == patient_id), None)
+    if mine is None:
+        return None
+    ignored = list(mine.ignored) + [{"resource": f"Patient/{p.record.get('id')}",
+                                     "reason": "resources of another patient than context.patientId"}
+                                    for p in patients if p is not mine]
+    try:
+        explanation = thread_reasoner().explain(mine.record, as_of=as_of)
+    except InputError as exc:
+        raise ApiError(422, exc.field or "prefetch", f"prefetch: {exc}") from None
+    return card_for(explanation, base_url=base, source_label=label, ignored=ignored, notes=notes)
+
+
+def _cache_key(resources: list, notes: tuple, as_of: str, base: str) -> str:
+    text = json.dumps([resources, notes, as_of, base], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def cds_router(settings: ServeSettings):
+    """The CDS Hooks routes for ``settings`` (a FastAPI ``APIRouter``; its :class:`CdsState` is ``router.cds_state``)."""
+    from fastapi import APIRouter, Request
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+
+    router = APIRouter(tags=["CDS Hooks"])
+    state = CdsState(settings.extra.get("cds_cache", 1024))
+    router.cds_state = state
+    verifier = None if settings.cds_open else TokenVerifier(settings)
+    label = f"painkg: {_source_title()}"
+    if settings.cds_open:
+        _log.warning("CDS Hooks is OPEN (cds_open): calls are not authenticated; use this for local testing only")
+    elif not settings.cds_issuers:
+        _log.warning("CDS Hooks: no issuers configured (cds_issuers); every CDS call will be refused with 401")
+
+    def base_url(request) -> str:
+        return (settings.base_url or str(request.base_url)).rstrip("/")
+
+    def refused(request, *paths: str):
+        """None if the request's JWT is good for one of ``paths``, else the 401 response."""
+        if verifier is None:
+            return None
+        base = base_url(request)
+        audience = [base + p for p in paths]
+        try:
+            verifier.verify(request.headers.get("authorization"), audience[0] if len(audience) == 1 else audience)
+        except TokenError as exc:
+            _log.info("CDS call refused: %s", exc)
+            return error_response(401, "Authorization", f"Authorization: {exc}", reason=exc.reason,
+                                  headers={"WWW-Authenticate": exc.www_authenticate()})
+        return None
+
+    def json_response(payload: dict) -> Response:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
+        return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+    def unknown(service_id: str) -> ApiError:
+        return ApiError(404, "service", f"service: {json.dumps(service_id[:80])} is not a CDS service of painkg; "
+                                        f"expected {SERVICE_ID}", allowed=[SERVICE_ID])
+
+    @router.get("/cds-services", summary="CDS Hooks discovery: the services and their prefetch templates")
+    async def discovery(request: Request):
+        denied = refused(request, "/cds-services")
+        if denied is not None:
+            return denied
+        return json_response({"services": [service_description()]})
+
+    @router.post("/cds-services/{service_id}", summary="CDS Hooks call (patient-view): cards explaining persistent pain")
+    async def call(service_id: str, request: Request):
+        denied = refused(request, f"/cds-services/{service_id}")
+        if denied is not None:
+            return denied
+        if service_id != SERVICE_ID:
+            raise unknown(service_id)
+        cds = parse_request(json_body(await request.body(), request.headers.get("content-type")))
+        as_of = _as_of(cds)
+        fetching = settings.fhir_fetch and cds.fhirServer is not None
+        data = await run_in_threadpool(gather, cds, settings) if fetching else gather(cds, settings)
+        base = base_url(request)
+        key = _cache_key(data.resources, data.notes, as_of, base) if state.cache_size else ""
+        hit, card = state.cached(key) if key else (False, None)
+        if not hit:
+            args = (data.resources, data.notes, cds.context.patientId, as_of, base, label)
+            engines = getattr(request.app.state, "engines", None)
+            card = await (engines.run(_explain_card, *args) if engines is not None
+                          else run_in_threadpool(_explain_card, *args))
+            if key:
+                state.store(key, card)
+        cards = [] if card is None else [with_uuid(card, cds.hookInstance, cds.context.patientId)]
+        return json_response({"cards": cards})
+
+    @router.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback on a card (counted, not stored)")
+    async def feedback(service_id: str, request: Request):
+        denied = refused(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
+        if denied is not None:
+            return denied
+        if service_id != SERVICE_ID:
+            raise unknown(service_id)
+        received = parse_feedback(json_body(await request.body(), request.headers.get("content-type")))
+        with state.lock:
+            for item in received.feedback:
+                state.feedback[item.outcome] += 1
+        _log.info("CDS feedback: %s", ", ".join(f"{f.card} {f.outcome}" for f in received.feedback)[:500])
+        return json_response({})
+
+    return router
