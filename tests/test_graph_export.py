@@ -182,10 +182,11 @@ def test_html_data_cannot_close_its_script_element():
 def test_vendored_javascript_ships_with_its_licences():
     static = Path(kg.__file__).parent / "static"
     assert sorted(p.name for p in static.iterdir()) == [
-        "THIRD_PARTY_LICENSES.txt", "cytoscape-dagre.min.js", "cytoscape.min.js", "graph.html"]
+        "THIRD_PARTY_LICENSES.txt", "cytoscape-dagre.min.js", "cytoscape.min.js", "graph.html", "yasgui"]
+    assert sorted(p.name for p in (static / "yasgui").iterdir()) == ["yasgui.min.css", "yasgui.min.js"]
     licences = (static / "THIRD_PARTY_LICENSES.txt").read_text(encoding="utf-8")
-    assert licences.count("MIT License") == 3 and "The Cytoscape Consortium" in licences
-    assert "Chris Pettitt" in licences
+    assert licences.count("MIT License") == 4 and "The Cytoscape Consortium" in licences
+    assert "Chris Pettitt" in licences and "Zazuko" in licences
 
 
 TEXT_FORMATS = ("dot", "graphml", "json", "cytoscape", "mermaid", "html")
