@@ -118,11 +118,16 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms
 def _memo_outcome(memo: MemoReasoner, data: dict, record: Record, options: Options) -> Outcome:
     # Raises InputError for a bad record, like Reasoner.explain; reason_record turns it into a reject.
     m = memo.explain_json(data, as_of=options.as_of, threshold_days=options.threshold_days)
-    head = json.dumps({"id": m.patient_id, "file": record.file, "line": record.line,
-                       "pain_persists": m.pain_persists, "persistent_pain": m.persistent_pain,
-                       "conclusions": list(m.conclusions)}, ensure_ascii=False, separators=(",", ":"))
-    text = head if options.summary_only else head[:-1] + ',"explanation":' + m.explanation + "}"
+    # The same bytes as json.dumps of the line's dict (compact), without re-encoding the conclusions.
+    head = "".join(('{"id":', _dumps(m.patient_id), ',"file":', _dumps(record.file), ',"line":', _dumps(record.line),
+                    ',"pain_persists":', _dumps(m.pain_persists), ',"persistent_pain":', _dumps(m.persistent_pain),
+                    ',"conclusions":', m.conclusions_json))
+    text = head + "}" if options.summary_only else head + ',"explanation":' + m.explanation + "}"
     return Outcome(result=text, patient_id=m.patient_id, pain_persists=m.pain_persists)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def reject_line(record: Record, error: str) -> str:

@@ -56,6 +56,8 @@ class MemoResult:
     persistent_pain: str | None
     conclusions: tuple[dict, ...]
     explanation: str
+    #: ``conclusions`` as compact JSON (computed once per cached combination).
+    conclusions_json: str = ""
 
 
 class _Traced:
@@ -106,7 +108,8 @@ class MemoReasoner:
         e = build_explanation(parsed, trace, self.ontology, threshold)
         conclusions = tuple({"concept": c.concept, "site": c.site, "certainty": e.fact(c.fact).certainty}
                             for c in e.chains)
-        return MemoResult(parsed.id, e.pain_persists, e.persistent_pain, conclusions, dumps(e.to_dict()))
+        return MemoResult(parsed.id, e.pain_persists, e.persistent_pain, conclusions, dumps(e.to_dict()),
+                          dumps(list(conclusions)))
 
     def _piece(self, parsed: Patient, threshold: int, site_group: tuple, key: tuple) -> Piece:
         piece = self._cache.get(key)
@@ -154,7 +157,8 @@ class MemoReasoner:
             ',"threshold_days":', dumps(threshold), ',"pain_persists":', dumps(combo.pain_persists),
             ',"persistent_pain":', dumps(combo.persistent_pain), ',"expectations":[', expected,
             _body(combo, filler)))
-        return MemoResult(parsed.id, combo.pain_persists, combo.persistent_pain, combo.conclusions, text)
+        return MemoResult(parsed.id, combo.pain_persists, combo.persistent_pain, combo.conclusions, text,
+                          combo.conclusions_json)
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,7 @@ class _Combo:
     pain_persists: bool
     persistent_pain: str | None
     conclusions: tuple[dict, ...]
+    conclusions_json: str
     #: (section head, elements) in output order.
     sections: tuple[tuple[str, tuple[Element, ...]], ...]
 
@@ -179,7 +184,7 @@ def _combine(pieces: list[Piece]) -> _Combo:
     levels = [level for piece in pieces for level in piece.persistent]
     persistent = strongest(levels) if levels else None
     conclusions = tuple(c for _, c in sorted((c for piece in pieces for c in piece.conclusions), key=lambda sc: sc[0]))
-    return _Combo(is_firm(persistent), persistent, conclusions, sections)
+    return _Combo(is_firm(persistent), persistent, conclusions, dumps(list(conclusions)), sections)
 
 
 def _body(combo: _Combo, filler: Filler) -> str:
