@@ -76,7 +76,8 @@ class Timeline:
         """The JSON form (see docs/clinician-questions.md)."""
         e = self.explanation
         return {"patient": e.patient.id, "assessed_on": e.assessed_on, "threshold_days": e.threshold_days,
-                "pain_persists": e.pain_persists, "events": [ev.to_dict() for ev in self.events]}
+                "pain_persists": e.pain_persists, "persistent_pain": e.persistent_pain,
+                "events": [ev.to_dict() for ev in self.events]}
 
     def to_json(self) -> str:
         """Deterministic JSON text, ending in a newline."""

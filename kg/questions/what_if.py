@@ -92,8 +92,10 @@ class WhatIf:
         """The JSON form (see docs/clinician-questions.md)."""
         return {"patient": self.before.patient.id, "changes": list(self.changes),
                 "threshold_days": self.before.threshold_days,
-                "before": {"assessed_on": self.before.assessed_on, "pain_persists": self.pain_persists_before},
+                "before": {"assessed_on": self.before.assessed_on, "pain_persists": self.pain_persists_before,
+                           "persistent_pain": self.before.persistent_pain},
                 "after": {"assessed_on": self.after.assessed_on, "pain_persists": self.pain_persists_after,
+                          "persistent_pain": self.after.persistent_pain,
                           "patient": self.after.patient.to_dict()},
                 "gained": [d.to_dict() for d in self.gained], "lost": [d.to_dict() for d in self.lost]}
 
