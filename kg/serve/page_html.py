@@ -20,7 +20,7 @@ footer { border-top: 1px solid #ddd; font-size: 12px; color: #555; }
 .cols { display: grid; grid-template-columns: minmax(320px, 1fr) minmax(420px, 1.2fr); gap: 16px; }
 .texts { display: flex; flex-direction: column; gap: 12px; min-width: 0; }
 pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #e0e0e0; padding: 10px; margin: 0;
-      font: 13px/1.4 ui-monospace, Menlo, Consolas, monospace; }
+      font: 12px/1.4 ui-monospace, Menlo, Consolas, monospace; }
 section.patient { background: #f1f8e9; border: 1px solid #c5e1a5; padding: 10px; }
 section.patient p { margin: 4px 0; white-space: pre-wrap; }
 iframe.graph { width: 100%; height: 78vh; border: 1px solid #ddd; }
