@@ -83,3 +83,23 @@ def shacl_validate(graph, shapes) -> tuple[bool, str]:
 
     conforms, _, text = pyshacl.validate(graph, shacl_graph=shapes, advanced=True)
     return conforms, text
+
+
+def headless_chromium(chromium: str, driver_path: str, profile_dir, window: str = "1400,900",
+                      console_log: bool = False):
+    """A selenium driver for Debian's headless Chromium, offline-minded (no background network, no sync)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--window-size={window}", f"--user-data-dir={profile_dir}"):
+        options.add_argument(flag)
+    if console_log:
+        # Keep the page's console messages for get_log("browser").
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    return driver

@@ -318,21 +318,16 @@ def test_why_not_shows_the_certainty_of_held_premises(reasoner):
 # ---------------------------------------------------------------- the page in a real browser
 
 def test_html_page_draws_possible_facts_dashed_in_chromium(tear, tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
     driver_path = shutil.which("chromedriver")
     if chromium is None or driver_path is None:
         pytest.skip("needs Chromium and its driver: apt-get install chromium chromium-driver")
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--window-size=1400,900",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(driver_path), options=options)
+    from support import headless_chromium
+
+    browser = headless_chromium(chromium, driver_path, tmp_path / "profile")
     try:
         page = tmp_path / "tear.html"
         page.write_text(tear.graph(compact=True).to_html(), encoding="utf-8")

@@ -14,7 +14,7 @@ import pytest
 
 import kg
 from kg.render.graph import PainGraph
-from support import EXAMPLES, example_paths
+from support import EXAMPLES, example_paths, headless_chromium
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -39,19 +39,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    # Keep the page's console messages for get_log("browser").
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(60)
+    driver = headless_chromium(CHROMIUM, DRIVER, tmp_path_factory.mktemp("chromium-profile"), console_log=True)
     yield driver
     driver.quit()
 
