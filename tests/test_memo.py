@@ -155,3 +155,28 @@ def test_batch_outputs_are_identical_with_and_without_memo(tmp_path, extra):
                                      if p.is_file() and p.name.startswith(("results", "rejects")))
     for name in names:
         assert (runs["20000"] / name).read_bytes() == (runs["0"] / name).read_bytes(), name
+
+
+def test_cds_cards_from_memoised_json_equal_cards_from_the_explanation():
+    """The CDS hook builds its cards from memoised JSON (kg.render.explanation_view): same cards."""
+    import random
+
+    pytest.importorskip("fastapi")
+    from kg.render.explanation_view import explanation_view
+    from kg.serve.cds_cards import card_for
+
+    rng = random.Random(23)
+    memo = MemoReasoner(REASONER)
+    compared = 0
+    for i in range(300):
+        p = synthetic_patient(rng, f"c{i}")
+        try:
+            e = REASONER.explain(p)
+        except kg.InputError:
+            continue
+        view = explanation_view(json.loads(memo.explain_json(p).explanation), REASONER.ontology)
+        kwargs = {"base_url": "http://127.0.0.1:8000", "source_label": "painkg",
+                  "ignored": [{"resource": "Procedure/pr1", "reason": "therapy"}], "notes": ("a note",)}
+        assert card_for(view, **kwargs) == card_for(e, **kwargs), p
+        compared += 1
+    assert compared > 250

@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -39,9 +40,9 @@ from .expectations import expectations
 from .memo_groups import INJURY, MECHANISM, concept_groups
 from .memo_key import decomposable, piece_keys
 from .memo_pieces import Element, Filler, Piece, _Shim, build_piece, dumps
-from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold
+from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, thread_reasoner
 
-__all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE"]
+__all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE", "thread_memo"]
 
 #: Pieces kept by default (a realistic 100,000-patient cohort needs about 2,000).
 DEFAULT_MEMO_SIZE = 20_000
@@ -194,3 +195,18 @@ def _body(combo: _Combo, filler: Filler) -> str:
         out.append(",".join([el.parts[0] if not el.slots else filler.text(el) for el in elements]))
     out.append("]}")
     return "".join(out)
+
+
+_per_thread = threading.local()
+
+
+def thread_memo() -> MemoReasoner:
+    """The calling thread's own :class:`MemoReasoner` over its :func:`~kg.reasoning.reasoner.thread_reasoner`.
+
+    >>> thread_memo() is thread_memo() and thread_memo().reasoner is thread_reasoner()
+    True
+    """
+    memo = getattr(_per_thread, "memo", None)
+    if memo is None:
+        memo = _per_thread.memo = MemoReasoner(thread_reasoner())
+    return memo
