@@ -35,7 +35,7 @@ _FORMATS = ("jsonl", "parquet")
 @threshold_option
 @click.option("--restart", is_flag=True, help="Discard what an earlier run left in --out and start over.")
 @click.option("--keep-chunks", is_flag=True, help="Keep the per-chunk files in DIR/chunks after the run.")
-@click.option("--memo", "memo", type=click.IntRange(min=0), default=20_000, show_default=True, metavar="N",
+@click.option("--memo", "memo", type=click.IntRange(min=0), default=5_000, show_default=True, metavar="N",
               help="Pieces of reasoning each worker's memo cache keeps (same output, faster; 0 turns it off).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display (it is shown only on a terminal anyway).")
 def batch_command(inputs, out, store, jobs, dask_address, chunk_size, summary_only, fmt, as_of, threshold_days,

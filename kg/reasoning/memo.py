@@ -44,8 +44,11 @@ from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, thread_
 
 __all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE", "thread_memo"]
 
-#: Pieces kept by default (a realistic 100,000-patient cohort needs about 2,000).
-DEFAULT_MEMO_SIZE = 20_000
+#: Pieces kept by default. A realistic 100,000-patient cohort needs under 1,000; a piece is
+#: tens of KB of JSON, so this bounds the cache to about 150 MB even for a cohort of outliers.
+DEFAULT_MEMO_SIZE = 5_000
+#: Pieces each engine thread of a server keeps (several threads share one process).
+THREAD_MEMO_SIZE = 1_000
 
 
 @dataclass(frozen=True)
@@ -208,5 +211,5 @@ def thread_memo() -> MemoReasoner:
     """
     memo = getattr(_per_thread, "memo", None)
     if memo is None:
-        memo = _per_thread.memo = MemoReasoner(thread_reasoner())
+        memo = _per_thread.memo = MemoReasoner(thread_reasoner(), maxsize=THREAD_MEMO_SIZE)
     return memo
