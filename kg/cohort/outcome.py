@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from ..errors import InputError, type_name
 from ..inputs.limits import LIMITS
 from ..inputs.reading import JsonLimitError, loads, size_text
-from ..reasoning.memo import DEFAULT_MEMO_SIZE, MemoReasoner
+from ..reasoning.memo import DEFAULT_MEMO_SIZE, MemoReasoner, MemoResult, result_of
 from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner
 from ..store.lean import explanation_nquads
 from .sources import RAW_CHARS, Record
@@ -97,13 +97,7 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms
         if memo is not None and not options.nquads:
             return _memo_outcome(memo, data, record, options)
         e = reasoner.explain(data, as_of=options.as_of, threshold_days=options.threshold_days)
-        line = {"id": e.patient.id, "file": record.file, "line": record.line, "pain_persists": e.pain_persists,
-                "persistent_pain": e.persistent_pain,
-                "conclusions": [{"concept": c.concept, "site": c.site, "certainty": e.fact(c.fact).certainty}
-                                for c in e.chains]}
-        if not options.summary_only:
-            line["explanation"] = e.to_dict()
-        text = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+        text = _line(result_of(e, explanation=not options.summary_only), record, options)
         quads = explanation_nquads(e, cache=terms) if options.nquads else None
     except InputError as exc:
         return Outcome(error=str(exc))
@@ -118,12 +112,15 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms
 def _memo_outcome(memo: MemoReasoner, data: dict, record: Record, options: Options) -> Outcome:
     # Raises InputError for a bad record, like Reasoner.explain; reason_record turns it into a reject.
     m = memo.explain_json(data, as_of=options.as_of, threshold_days=options.threshold_days)
-    # The same bytes as json.dumps of the line's dict (compact), without re-encoding the conclusions.
+    return Outcome(result=_line(m, record, options), patient_id=m.patient_id, pain_persists=m.pain_persists)
+
+
+def _line(m: MemoResult, record: Record, options: Options) -> str:
+    """The result line: the same bytes as ``json.dumps`` of its dict (compact), built from the JSON texts."""
     head = "".join(('{"id":', _dumps(m.patient_id), ',"file":', _dumps(record.file), ',"line":', _dumps(record.line),
                     ',"pain_persists":', _dumps(m.pain_persists), ',"persistent_pain":', _dumps(m.persistent_pain),
                     ',"conclusions":', m.conclusions_json))
-    text = head + "}" if options.summary_only else head + ',"explanation":' + m.explanation + "}"
-    return Outcome(result=text, patient_id=m.patient_id, pain_persists=m.pain_persists)
+    return head + "}" if options.summary_only else head + ',"explanation":' + m.explanation + "}"
 
 
 def _dumps(value) -> str:

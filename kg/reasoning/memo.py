@@ -9,8 +9,8 @@ the patient's own id, dates, day counts and the texts that quote them filled in
 (:mod:`kg.reasoning.memo_pieces`). The cache is a bounded LRU (``maxsize``
 pieces); ``maxsize=0`` turns it off (every patient is reasoned fresh).
 
-Patients the split cannot handle (two injuries of one kind at one site) are
-reasoned fresh, and counted in ``stats["fresh"]``. ``stats["hits"]`` counts patients whose
+Patients the split cannot handle (only if a rule ever joins facts at two sites)
+are reasoned fresh, and counted in ``stats["fresh"]``. ``stats["hits"]`` counts patients whose
 combination of piece keys was seen before (their merged template is reused);
 ``piece_hits`` and ``piece_misses`` count the pieces looked up for the others.
 
@@ -42,7 +42,7 @@ from .memo_key import decomposable, piece_keys
 from .memo_pieces import Element, Filler, Piece, _Shim, build_piece, dumps
 from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, thread_reasoner
 
-__all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE", "thread_memo"]
+__all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE", "thread_memo", "result_of"]
 
 #: Pieces kept by default. A realistic 100,000-patient cohort needs under 1,000; a piece is
 #: tens of KB of JSON, so this bounds the cache to about 150 MB even for a cohort of outliers.
@@ -62,6 +62,22 @@ class MemoResult:
     explanation: str
     #: ``conclusions`` as compact JSON (computed once per cached combination).
     conclusions_json: str = ""
+
+
+def result_of(e, *, explanation: bool = True) -> MemoResult:
+    """The :class:`MemoResult` of an :class:`~kg.reasoning.explanation.Explanation` reasoned fresh.
+
+    With ``explanation=False`` the JSON of the whole explanation is not built (left empty).
+
+    >>> import kg
+    >>> r = result_of(kg.explain("examples/knots-first-report.json"), explanation=False)
+    >>> r.conclusions[0], r.explanation
+    ({'concept': 'persistent_pain', 'site': 'upper_back', 'certainty': 'expected'}, '')
+    """
+    conclusions = tuple({"concept": c.concept, "site": c.site, "certainty": e.fact(c.fact).certainty}
+                        for c in e.chains)
+    return MemoResult(e.patient.id, e.pain_persists, e.persistent_pain, conclusions,
+                      dumps(e.to_dict()) if explanation else "", dumps(list(conclusions)))
 
 
 class _Traced:
@@ -108,12 +124,7 @@ class MemoReasoner:
                            lambda: [self._piece(parsed, threshold, sg, key) for sg, key in found.items()])
 
     def _fresh(self, parsed: Patient, threshold: int) -> MemoResult:
-        trace = self.reasoner.engine.infer(observed_facts(parsed), threshold_days=threshold)
-        e = build_explanation(parsed, trace, self.ontology, threshold)
-        conclusions = tuple({"concept": c.concept, "site": c.site, "certainty": e.fact(c.fact).certainty}
-                            for c in e.chains)
-        return MemoResult(parsed.id, e.pain_persists, e.persistent_pain, conclusions, dumps(e.to_dict()),
-                          dumps(list(conclusions)))
+        return result_of(self.reasoner.explain(parsed, threshold_days=threshold))
 
     def _piece(self, parsed: Patient, threshold: int, site_group: tuple, key: tuple) -> Piece:
         piece = self._cache.get(key)
@@ -124,6 +135,8 @@ class MemoReasoner:
         self.stats["piece_misses"] += 1
         sites, group = site_group
         sub = self._sub_patient(parsed, sites, group)
+        # The engine directly, not Reasoner.explain: re-validating the sub-patient would place its
+        # site-less findings anew (with fewer injuries) instead of where the whole patient put them.
         trace = self.reasoner.engine.infer(observed_facts(sub), threshold_days=threshold)
         piece = build_piece(build_explanation(sub, trace, self.ontology, threshold), sites, group, self.grouping)
         self._cache[key] = piece

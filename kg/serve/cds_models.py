@@ -140,12 +140,7 @@ def _bad_request(exc: ValidationError) -> ApiError:
 
 def parse_request(body: Any) -> CdsRequest:
     """The CDS service call in ``body`` (parsed JSON); ApiError 400 naming the first bad field."""
-    if not isinstance(body, dict):
-        raise ApiError(400, "body", "body: must be a JSON object (a CDS Hooks request)")
-    try:
-        return CdsRequest.model_validate(body)
-    except ValidationError as exc:
-        raise _bad_request(exc) from None
+    return _validated(CdsRequest, body, "a CDS Hooks request")
 
 
 def parse_feedback(body: Any) -> FeedbackRequest:
@@ -155,9 +150,13 @@ def parse_feedback(body: Any) -> FeedbackRequest:
     ...                               "outcomeTimestamp": "2026-03-21T10:00:00Z"}]}).feedback[0].outcome
     'overridden'
     """
+    return _validated(FeedbackRequest, body, "CDS Hooks feedback")
+
+
+def _validated(model, body: Any, what: str):
     if not isinstance(body, dict):
-        raise ApiError(400, "body", "body: must be a JSON object (CDS Hooks feedback)")
+        raise ApiError(400, "body", f"body: must be a JSON object ({what})")
     try:
-        return FeedbackRequest.model_validate(body)
+        return model.model_validate(body)
     except ValidationError as exc:
         raise _bad_request(exc) from None
