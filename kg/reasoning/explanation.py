@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .answer import answer_parts, headline
 from .certainty import fact_certainties, is_firm, strongest
 from .chains import RawStep, chain_steps, depths, main_path, sorted_justifications
 from .conflicts import conflicts
@@ -143,6 +144,13 @@ class Explanation:
         return strongest(levels) if levels else None
 
     @property
+    def headline(self) -> str:
+        """The answer in one sentence, with its certainty and sites: every face opens with it (see :mod:`kg.reasoning.answer`)."""
+        facts = [f.to_dict() for f in self.facts]
+        return headline(answer_parts(facts, self.ontology), [x.to_dict() for x in self.expectations],
+                        self.assessed_on, self.ontology)
+
+    @property
     def expectations(self) -> tuple[Expectation, ...]:
         """When knots would be expected, and on what condition (see :mod:`kg.reasoning.expectations`)."""
         return expectations(self)
@@ -174,11 +182,15 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (see README, "JSON output")."""
+        facts = [f.to_dict() for f in self.facts]
+        expected = [x.to_dict() for x in self.expectations]
         return {"patient": self.patient.id, "assessed_on": self.assessed_on,
-                "threshold_days": self.threshold_days, "pain_persists": self.pain_persists,
+                "threshold_days": self.threshold_days,
+                "headline": headline(answer_parts(facts, self.ontology), expected, self.assessed_on, self.ontology),
+                "pain_persists": self.pain_persists,
                 "persistent_pain": self.persistent_pain,
-                "expectations": [x.to_dict() for x in self.expectations],
-                "facts": [f.to_dict() for f in self.facts],
+                "expectations": expected,
+                "facts": facts,
                 "conflicts": [c.to_dict() for c in conflicts(self)],
                 "chains": [c.to_dict() for c in self.chains],
                 **_loop_keys(self)}
@@ -191,9 +203,11 @@ class Explanation:
     # import them (they import it), so the package root registers where each
     # one lives (kg/__init__.py, VIEWS) and they load on first use: `painkg
     # explain` does not pay for networkx or RDF serialisers it does not use.
-    def graph(self, compact: bool = False):
-        """The explanation as a ``networkx.MultiDiGraph`` (see :mod:`kg.render.graph`)."""
-        return _view("graph")(self, compact=compact)
+    def graph(self, compact: bool = False, full: bool = False):
+        """The explanation as a ``networkx.MultiDiGraph`` (see :mod:`kg.render.graph`): by default
+        the causal story (facts joined by causal links); ``full=True`` adds the rule firings and
+        source sentences as nodes; ``compact=True`` is every fact with rule-labelled edges."""
+        return _view("graph")(self, compact=compact, full=full)
 
     def to_rdf(self, format: str = "trig") -> str:
         """The observed facts and derivations as RDF with PROV-O (see :mod:`kg.render.rdf`)."""

@@ -34,7 +34,8 @@ from dataclasses import dataclass, replace
 
 from ..inputs.patient import Patient, load_patient
 from ..rules.engine import injury_fields, observed_facts
-from .certainty import is_firm, strongest
+from .answer import headline
+from .certainty import LEVELS, is_firm, strongest
 from .explanation import _detail, build_explanation
 from .expectations import expectations
 from .memo_groups import INJURY, MECHANISM, concept_groups
@@ -168,11 +169,14 @@ class MemoReasoner:
         onto = self.ontology
         filler = Filler(parsed, onto, threshold, injury_facts,
                         lambda fields, site: _detail(_Traced(fields, site), onto, parsed))
-        expected = ",".join(dumps(x.to_dict()) for x in expectations(_Shim(parsed, onto, threshold)))
+        expected = [x.to_dict() for x in expectations(_Shim(parsed, onto, threshold))]
+        assessed = parsed.assessed_on.isoformat()
         text = "".join((
-            '{"patient":', dumps(parsed.id), ',"assessed_on":', dumps(parsed.assessed_on.isoformat()),
-            ',"threshold_days":', dumps(threshold), ',"pain_persists":', dumps(combo.pain_persists),
-            ',"persistent_pain":', dumps(combo.persistent_pain), ',"expectations":[', expected,
+            '{"patient":', dumps(parsed.id), ',"assessed_on":', dumps(assessed),
+            ',"threshold_days":', dumps(threshold),
+            ',"headline":', dumps(headline(combo.answer, expected, assessed, onto)),
+            ',"pain_persists":', dumps(combo.pain_persists),
+            ',"persistent_pain":', dumps(combo.persistent_pain), ',"expectations":[', ",".join(map(dumps, expected)),
             _body(combo, filler)))
         return MemoResult(parsed.id, combo.pain_persists, combo.persistent_pain, combo.conclusions, text,
                           combo.conclusions_json)
@@ -188,6 +192,8 @@ class _Combo:
     conclusions_json: str
     #: (section head, elements) in output order.
     sections: tuple[tuple[str, tuple[Element, ...]], ...]
+    #: The persistent-pain conclusions with their key chains, as :func:`kg.reasoning.answer.answer_parts` orders them.
+    answer: tuple = ()
 
 
 _SECTIONS = (("facts", '],"facts":['), ("conflicts", '],"conflicts":['), ("chains", '],"chains":['),
@@ -201,7 +207,8 @@ def _combine(pieces: list[Piece]) -> _Combo:
     levels = [level for piece in pieces for level in piece.persistent]
     persistent = strongest(levels) if levels else None
     conclusions = tuple(c for _, c in sorted((c for piece in pieces for c in piece.conclusions), key=lambda sc: sc[0]))
-    return _Combo(is_firm(persistent), persistent, conclusions, dumps(list(conclusions)), sections)
+    answer = tuple(sorted((p for piece in pieces for p in piece.answer), key=lambda p: (LEVELS.index(p[1]), p[0] or "")))
+    return _Combo(is_firm(persistent), persistent, conclusions, dumps(list(conclusions)), sections, answer)
 
 
 def _body(combo: _Combo, filler: Filler) -> str:

@@ -25,6 +25,7 @@ from ..knowledge.ontology import Ontology
 from ..inputs.patient import Patient
 from .chains import chain_steps
 from .conflicts import conflicts
+from .answer import answer_parts
 from .expectations import time_condition
 from .memo_groups import Grouping, item_node
 from .premises import rule_premises
@@ -74,6 +75,8 @@ class Piece:
     causal_paths: tuple[Element, ...]
     #: Certainties of the piece's persistent_pain facts.
     persistent: tuple[str, ...]
+    #: The piece's persistent-pain conclusions with their key chains (:func:`kg.reasoning.answer.answer_parts`).
+    answer: tuple = ()
 
 
 def _element(sort: tuple, value: dict, slots: list[Slot]) -> Element:
@@ -129,8 +132,10 @@ def build_piece(e, sites: tuple, group: str, grouping: Grouping) -> Piece:
         y for y in feedback_loops(e) if y.site in sites) if grouping.group_of(x.concepts[0]) == group]
     paths = [_element((p.target, len(p.rules), p.facts), p.to_dict(), []) for p in causal_paths(e) if mine(p.target)]
     persistent = tuple(f.certainty for f in e.facts if f.concept == "persistent_pain" and mine(f.id))
+    # The key chains stay within the piece: the rules join no fact outside its (site, group).
+    answer = answer_parts([f.to_dict() for f in e.facts], onto, keep=mine)
     return Piece(tuple(facts), tuple(chains), tuple(conclusions), tuple(found), tuple(loops), tuple(paths),
-                 persistent)
+                 persistent, answer)
 
 
 class _Shim:
