@@ -35,7 +35,7 @@ from typing import Iterable, Mapping, Sequence
 __all__ = ["DISCLAIMER", "WIDTH", "wrap", "CERTAINTY_LEGEND", "AUDIENCES", "HEADLINE_MAX", "pain_persists_text",
            "site_phrase", "sites_phrase", "fact_name", "may_phrase", "certainty_clause", "answer_sentence",
            "conclusion_sentence", "chain_text", "expectation_sentence", "recorded_sentence", "default_unresolved",
-           "patient_step", "help_sentence", "unexplained_sentence", "not_used_sentence", "MORE_HINT"]
+           "patient_step", "helps_sentence", "unexplained_sentence", "not_used_sentence", "MORE_HINT"]
 
 DISCLAIMER = ("painkg is a reasoning aid built from one source text, not a diagnosis; "
               "it claims no more certainty than the source gives.")
@@ -255,19 +255,15 @@ def _not_concluded(expectations: Sequence[Mapping], assessed_on: str, onto, audi
 
 def conclusion_sentence(concept: str, label: str, site: str | None, certainty: str, onto,
                         audience: str = "clinician") -> str:
-    """A key conclusion as the heading of its chain.
+    """A key conclusion as the heading of its chain: the site first, then what and how firmly.
 
     >>> from kg.knowledge.ontology import load_ontology
     >>> conclusion_sentence("muscle_spasm", "muscle spasm", "neck", "expected", load_ontology())
-    'Muscle spasm at the neck (expected: the source states it as what happens)'
+    'At the neck: muscle spasm (expected: the source states it as what happens)'
     >>> conclusion_sentence("persistent_pain", "persistent pain", "neck", "possible", load_ontology(), "patient")
-    'Your pain at the neck may persist (the source says this can happen, not that it will)'
+    'At the neck: persistent pain (the source says this can happen, not that it will)'
     """
-    where = site_phrase(site, onto)
-    if concept == "persistent_pain":
-        text = _persist_clause(certainty, where, audience)
-        return f"{text[0].upper()}{text[1:]} ({certainty_clause(certainty, audience)})"
-    return f"{label[0].upper()}{label[1:]} at {where} ({certainty_clause(certainty, audience)})"
+    return f"At {site_phrase(site, onto)}: {label} ({certainty_clause(certainty, audience)})"
 
 
 def expectation_sentence(x: Mapping, onto, audience: str = "clinician") -> str:
@@ -331,18 +327,28 @@ def patient_step(label: str, site: str | None, certainty: str, onto) -> str:
     return f"- Possible next: {label}{where} (the source says this may happen)."
 
 
-def help_sentence(label: str, site: str | None, certainty: str, said: str, onto, audience: str = "clinician") -> str:
-    """What the source says can help (a therapy or a way to break the cycle), hedged by its certainty.
+def _listed(labels: Sequence[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def helps_sentence(site: str | None, items: Sequence[tuple[str, str]], onto, audience: str = "clinician") -> str:
+    """What the source says can help at one site: ``items`` are ``(label, certainty)``, firm ones said firmly.
 
     >>> from kg.knowledge.ontology import load_ontology
-    >>> help_sentence("heat therapy", "neck", "possible", "heat relieves the spasm", load_ontology())
-    'Heat therapy at the neck may help (possible): heat relieves the spasm.'
+    >>> helps_sentence("neck", [("treating the spasm", "expected"), ("heat therapy", "possible"),
+    ...                         ("cold therapy", "possible")], load_ontology())
+    'At the neck: treating the spasm helps (expected); heat therapy and cold therapy may help (possible).'
     """
-    where = site_phrase(site, onto)
-    verb = "may help" if certainty == "possible" else "helps"
+    firm = [label for label, level in items if level != "possible"]
+    maybe = [label for label, level in items if level == "possible"]
+    parts = []
+    if firm:
+        parts.append(f"{_listed(firm)} help{'s' * (len(firm) == 1)}" + ("" if audience == "patient" else " (expected)"))
+    if maybe:
+        parts.append(f"{_listed(maybe)} may help" + ("" if audience == "patient" else " (possible)"))
     if audience == "patient":
-        return f"- {label[0].upper()}{label[1:]} {verb} at {where}, the source says."
-    return f"{label[0].upper()}{label[1:]} at {where} {verb} ({certainty}): {said}."
+        return f"At {site_phrase(site, onto)}, the source says: " + "; ".join(parts) + "."
+    return f"At {site_phrase(site, onto)}: " + "; ".join(parts) + "."
 
 
 def unexplained_sentence(label: str, site: str | None, onto, audience: str = "clinician") -> str:
@@ -354,7 +360,7 @@ def unexplained_sentence(label: str, site: str | None, onto, audience: str = "cl
     """
     where = f"at {site_phrase(site, onto)}" if site else "(no site given)"
     if audience == "patient":
-        return f"- painkg could not use {label} {where}."
+        return f"painkg could not use {label} {where}."
     return f"{label[0].upper()}{label[1:]} {where} is recorded but no rule of the source uses it."
 
 

@@ -83,6 +83,7 @@ class ExplanationView:
     """The read-only attributes of an :class:`~kg.reasoning.explanation.Explanation`, from its JSON."""
 
     def __init__(self, data: dict, ontology):
+        self._json = data
         self.ontology = ontology
         self.patient_id = data["patient"]
         self.assessed_on = data["assessed_on"]
@@ -93,6 +94,10 @@ class ExplanationView:
         self.chains = tuple(_Chain(c) for c in data["chains"])
         self.expectations = tuple(_Expectation(x) for x in data["expectations"])
         self._by_id = {f.id: f for f in self.facts}
+
+    def to_dict(self) -> dict:
+        """The explanation's JSON form this view reads (the one shape, :meth:`kg.Explanation.to_dict`)."""
+        return self._json
 
     def fact(self, fact_id: str):
         """The fact with this id; :class:`~kg.errors.InputError` if there is none."""

@@ -4,10 +4,10 @@
 ``fhir.resources.R4B`` models before it is returned:
 
 * ``ClinicalImpression`` (status ``completed``): ``subject`` the patient, ``date`` the
-  assessment date, ``summary`` the answer as the text report words it (a possible conclusion
+  assessment date, ``summary`` the headline every face opens with (a possible conclusion
   says "may"), one ``finding`` per key conclusion (the explanation's chains) coded with
   painkg's code and the ontology's cross-references, its ``basis`` the certainty and the
-  chain; ``problem`` the input Conditions (FHIR input); ``note`` the disclaimer.
+  key chain; ``problem`` the input Conditions (FHIR input); ``note`` the disclaimer.
 * ``Provenance``: ``target`` the ClinicalImpression, ``entity`` (role ``source``) the input
   resources the record was read from, ``agent`` painkg (an assembler). ``recorded`` is the
   assessment date at midnight UTC, so the same input gives the same bytes.
@@ -21,8 +21,8 @@ Example
 >>> b = explanation_to_fhir(kg.explain("examples/lower-back-strain-day20.json"))
 >>> [e["resource"]["resourceType"] for e in b["entry"]]
 ['ClinicalImpression', 'Provenance']
->>> b["entry"][0]["resource"]["summary"]
-'Pain persists: yes (expected) at the lower back.'
+>>> b["entry"][0]["resource"]["summary"] == kg.explain("examples/lower-back-strain-day20.json").headline
+True
 >>> [f["itemCodeableConcept"]["coding"][0]["code"] for f in b["entry"][0]["resource"]["finding"]]
 ['persistent_pain', 'muscle_knots', 'muscle_spasm', 'severe_low_back_pain', 'pain']
 """
@@ -33,9 +33,9 @@ import re
 import uuid
 from typing import Any
 
-from ..knowledge.wording import DISCLAIMER, pain_persists_text
+from ..knowledge.wording import DISCLAIMER, may_phrase
 from ..knowledge.xrefs import load_xrefs
-from .text import may_phrase, report_lines
+from ..reasoning.key_chain import key_path
 
 __all__ = ["explanation_to_fhir", "fhir_explanation_dict", "finding_codings"]
 
@@ -71,10 +71,6 @@ def _urn(e, kind: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{e.patient.id}|{e.assessed_on}|{kind}')}"
 
 
-def _summary(e) -> str:
-    return " ".join(text for style, text in report_lines(e) if style == "answer")
-
-
 def _finding(e, chain) -> dict:
     fact = e.fact(chain.fact)
     concept = e.ontology.concepts[chain.concept]
@@ -84,7 +80,7 @@ def _finding(e, chain) -> dict:
         said = may_phrase(chain.concept, concept.label) + where
     else:
         said = f"{concept.label}{where}"
-    path = " -> ".join(e.fact(f).label for f in chain.path)
+    path = " -> ".join(e.fact(f).label for f in key_path({f.id: f.to_dict() for f in e.facts}, chain.fact, e.ontology))
     rules = sorted({s.rule for s in chain.steps if s.rule})
     return {"itemCodeableConcept": {"coding": finding_codings(chain.concept), "text": f"{said} ({fact.certainty})"},
             "basis": f"certainty: {_CERTAINTY[fact.certainty]}; chain: {path}; rules: {', '.join(rules) or 'none'}"}
@@ -110,7 +106,8 @@ def explanation_to_fhir(explanation, fhir_patient=None) -> dict:
         "description": f"painkg: why does the pain of patient {pid} persist? Knots are concluded once an injury "
                        f"has stayed unresolved for {e.threshold_days} days.",
         "subject": subject, "effectiveDateTime": e.assessed_on, "date": e.assessed_on,
-        "summary": _summary(e) or pain_persists_text(e.persistent_pain).capitalize() + ".",
+        # The headline every face opens with (kg.reasoning.answer).
+        "summary": e.headline,
     }
     problems = [{"reference": s} for s in sources if s.startswith("Condition/")]
     if problems:

@@ -6,9 +6,11 @@ rich on a terminal, :func:`render_text` joins them plainly.
 The report keeps the source's hedges (see :mod:`kg.reasoning.certainty`).
 Every fact is named with its certainty, ``muscle knots (lower back,
 expected)``; a ``possible`` fact is never stated as a fact: its line says
-"may" ("the area may be inflamed"), and the headline says "pain may persist"
-unless persistent pain is reported or expected. Each chain step shows its own
-certainty and its rule's level.
+"may" ("the area may be inflamed"), and the headline (the same sentence every
+face opens with, :mod:`kg.reasoning.answer`) says "may persist" unless
+persistent pain is reported or expected. Each chain step shows its own
+certainty and its rule's level. This is the ``--detail`` report; the default
+is the brief one (:mod:`kg.render.brief`).
 
 >>> import kg
 >>> e = kg.explain({"id": "p", "assessed_on": "2026-03-01",
@@ -16,50 +18,23 @@ certainty and its rule's level.
 >>> text = render_text(e)
 >>> "So: inflammation (lower back, possible): the area may be inflamed" in text
 True
->>> print(next(l for l in text.splitlines() if l.startswith("Pain")))
-Pain persists: not concluded yet. Muscle knots would be expected at the lower back on
+>>> print(text.splitlines()[1])
+Persistent pain is not concluded yet; muscle knots would be expected at the lower back
 """
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from ..knowledge.wording import CERTAINTY_LEGEND, DISCLAIMER, WIDTH, pain_persists_text, wrap
+from ..knowledge import wording as w
+from ..knowledge.wording import CERTAINTY_LEGEND, DISCLAIMER, WIDTH, may_phrase, wrap
 
 __all__ = ["DISCLAIMER", "WIDTH", "wrap", "report_lines", "render_text", "fact_name", "may_phrase"]
 
 _HELPS = ("spasm_treatment", "injury_resolution", "heat_therapy", "cold_therapy", "alternating_heat_cold")
 _FITS = ("consistent_with_muscle_strain", "atypical_for_muscle_strain", "strain_mechanism", "common_knot_site")
 
-#: How a possible conclusion is said, per concept: always with "may".
-_MAY = {
-    "inflammation": "the area may be inflamed",
-    "muscle_spasm": "the muscles may spasm",
-    "severe_low_back_pain": "this may lead to severe low back pain",
-    "difficulty_moving": "this may make moving difficult",
-    "pain": "the spasm may be the actual cause of the pain",
-    "persistent_pain": "the pain may persist",
-    "muscle_knots": "muscle knots may form",
-    "muscle_overload": "the muscle may overload",
-    "continuous_contraction": "the muscle may be kept continuously on",
-    "surrounding_muscle_involvement": "the spasm may affect the muscles around it",
-    "consistent_with_muscle_strain": "this may fit the usual picture of a muscle strain",
-    "heat_therapy": "heat therapy may help",
-    "cold_therapy": "cold therapy may help",
-    "alternating_heat_cold": "alternating heat and cold may help",
-    "spasm_treatment": "treating the spasm may help",
-    "injury_resolution": "fixing the basic injury may help",
-}
 _AS_SAID = "the source states it as what happens"
-
-
-def may_phrase(concept: str, label: str) -> str:
-    """How painkg says that a concept is possible: a clause with "may".
-
-    >>> may_phrase("inflammation", "inflammation"), may_phrase("x", "a thing")
-    ('the area may be inflamed', 'a thing may follow')
-    """
-    return _MAY.get(concept, f"{label} may follow")
 
 
 def _site(e, site) -> str:
@@ -74,12 +49,7 @@ def fact_name(e, fact_id: str) -> str:
     'persistent pain (upper back, expected)'
     """
     f = e.fact(fact_id)
-    return f"{f.label} ({', '.join(p for p in (_site(e, f.site), f.certainty) if p)})"
-
-
-def _given_name(e, fact_id: str) -> str:
-    f = e.fact(fact_id)
-    return f.label + (f" ({_site(e, f.site)})" if f.site else "")
+    return w.fact_name(f.label, f.site, f.certainty, e.ontology)
 
 
 def _weakest_premise(e, premises) -> str:
@@ -92,17 +62,17 @@ def _step_lines(e, n: int, step) -> Iterator[tuple[str, str]]:
     fact = e.fact(step.fact)
     head = f"{n:>2}. "
     if step.rule is None:
-        line = f"{head}You reported: {_given_name(e, step.fact)}" + (f" - {fact.detail}" if fact.detail else "")
+        line = head + w.recorded_sentence(fact.label, fact.site, fact.detail, e.ontology, fact.concept)
         yield from (("observed", t) for t in wrap(line, "  "))
         return
     if step.certainty == "possible":
         said = may_phrase(fact.concept, fact.label)
         if fact.certainty == "reported":
-            said = f"you reported it; by this step alone it would only be possible: {said}"
+            said = f"reported; by this step alone it would only be possible: {said}"
         elif fact.certainty != "possible":
             said = f"by this step only possibly: {said} (another step makes it {fact.certainty})"
     else:
-        said = f"you reported it, and {_AS_SAID}" if fact.certainty == "reported" else f"this is expected, {_AS_SAID}"
+        said = f"reported, and {_AS_SAID}" if fact.certainty == "reported" else f"this is expected, {_AS_SAID}"
     yield from (("derived", t) for t in wrap(f"{head}So: {fact_name(e, step.fact)}: {said}", "  "))
     pad = "      "
     yield from (("rule", t) for t in wrap(
@@ -117,12 +87,11 @@ def _step_lines(e, n: int, step) -> Iterator[tuple[str, str]]:
         yield from (("quote", t) for t in wrap(f'source {ev.passage}: "{ev.text}"', pad))
 
 
-def _story(e, chain) -> str:
-    def short(fact_id: str) -> str:
-        f = e.fact(fact_id)
-        return f.label + (" (possible)" if f.certainty == "possible" else "")
+def _story(e, chain, facts) -> str:
+    # The key chain (kg.reasoning.key_chain): the firmest, then shortest, causal path.
+    from ..reasoning.key_chain import key_path
 
-    return " -> ".join(short(f) for f in chain.path)
+    return " -> ".join(e.fact(f).label for f in key_path(facts, chain.fact, e.ontology))
 
 
 def _loop_lines(e) -> Iterator[tuple[str, str]]:
@@ -158,40 +127,9 @@ def _loop_lines(e) -> Iterator[tuple[str, str]]:
             yield from (("derived", t) for t in wrap(f"{n:>2}. {line}", "  "))
 
 
-def _headline(e) -> str:
-    persistent = [f for f in e.facts if f.concept == "persistent_pain"]
-    if not persistent and e.expectations:
-        return "Pain persists: not concluded yet." + _expectations_text(e)
-    if not persistent:
-        return "Pain persists: not concluded. Nothing in this patient's data leads to painful muscle knots."
-
-    def where(facts) -> str:
-        sites = [f"the {_site(e, f.site)}" if f.site else "a site not given" for f in facts]
-        return " and ".join(sites)
-
-    parts = []
-    for level in ("reported", "expected"):
-        firm = [f for f in persistent if f.certainty == level]
-        if firm:
-            parts.append(f"{pain_persists_text(level).capitalize()} at {where(firm)}.")
-    possible = [f for f in persistent if f.certainty == "possible"]
-    if possible:
-        parts.append(f"{pain_persists_text('possible').capitalize()} at {where(possible)}: the source says "
-                     "this can happen, not that it does.")
-    return " ".join(parts) + _expectations_text(e)
-
-
-def _expectations_text(e) -> str:
-    # When knots would be expected, with the date (kg.reasoning.expectations; s03, s04).
-    # An expectation the source only allows as possible (a ``certainty`` of
-    # "possible", where the knots rule at the site is possible) says "may form".
-    def said(x) -> str:
-        where, passages = _site(e, x.site), ", ".join(x.passages)
-        if getattr(x, "certainty", None) == "possible":
-            return f" Muscle knots may form at the {where} from {x.expected_on} if {x.condition} (possible; {passages})."
-        return f" Muscle knots would be expected at the {where} on {x.expected_on} if {x.condition} ({passages})."
-
-    return "".join(said(x) for x in e.expectations)
+def _headline(e) -> list[str]:
+    # The headline every face opens with, then (the detail) when knots would be expected.
+    return [e.headline, *(w.expectation_sentence(x.to_dict(), e.ontology) for x in e.expectations)]
 
 
 def _why(e, fact_id: str) -> str:
@@ -203,18 +141,20 @@ def _why(e, fact_id: str) -> str:
 
 def report_lines(e) -> Iterator[tuple[str, str]]:
     """The report as ``(style, line)`` pairs; styles name what a line is."""
-    yield "title", f"painkg: why does the pain of patient {e.patient.id} persist?"
+    yield "title", f"painkg: why does the pain of patient {e.patient.id} persist? (every step)"
+    for sentence in _headline(e):
+        yield from (("answer", t) for t in wrap(sentence))
+    yield "", ""
     yield "meta", f"assessed on {e.assessed_on}; knots are concluded once an injury has stayed unresolved for {e.threshold_days} days"
     yield from (("meta", t) for t in wrap(CERTAINTY_LEGEND))
-    yield "", ""
-    yield from (("answer", t) for t in wrap(_headline(e)))
     shown: set[str] = set()
+    facts = {f.id: f.to_dict() for f in e.facts}
     for chain in e.chains:
         if chain.fact in shown:
             continue
         yield "", ""
         yield from (("heading", t) for t in wrap(_why(e, chain.fact)))
-        yield from (("story", t) for t in wrap(f"In short: {_story(e, chain)}.", "  "))
+        yield from (("story", t) for t in wrap(f"In short: {_story(e, chain, facts)}.", "  "))
         for n, step in enumerate(chain.steps, 1):
             yield from _step_lines(e, n, step)
         shown.update(s.fact for s in chain.steps)
