@@ -14,7 +14,7 @@ rich on a terminal); :func:`brief_text` joins them plainly.
 >>> from kg.render.presentation import present
 >>> e = kg.explain("examples/lower-back-strain-day20.json")
 >>> text = brief_text(present(e.to_dict(), e.ontology))
->>> text.splitlines()[1] == e.headline[:len(text.splitlines()[1])]
+>>> text.splitlines()[1] == e.headline
 True
 >>> len(text.splitlines()) <= 40
 True
@@ -65,7 +65,8 @@ def brief_lines(p: Presentation) -> Iterator[tuple[str, str]]:
     else:
         yield "title", (f"painkg: patient {p.patient}, assessed on {p.assessed_on} "
                         f"(knots after {p.threshold_days} days unresolved)")
-    yield from (("answer", t) for t in wrap(p.headline))
+    # One line, unwrapped: the same bytes as the JSON's "headline", the card's summary and the page.
+    yield "answer", p.headline
     for c in p.conclusions:
         yield from _conclusion_lines(p, c)
     patient = p.audience == "patient"

@@ -18,8 +18,8 @@ is the brief one (:mod:`kg.render.brief`).
 >>> text = render_text(e)
 >>> "So: inflammation (lower back, possible): the area may be inflamed" in text
 True
->>> print(text.splitlines()[1])
-Persistent pain is not concluded yet; muscle knots would be expected at the lower back
+>>> text.splitlines()[1] == e.headline
+True
 """
 
 from __future__ import annotations
@@ -127,9 +127,12 @@ def _loop_lines(e) -> Iterator[tuple[str, str]]:
             yield from (("derived", t) for t in wrap(f"{n:>2}. {line}", "  "))
 
 
-def _headline(e) -> list[str]:
-    # The headline every face opens with, then (the detail) when knots would be expected.
-    return [e.headline, *(w.expectation_sentence(x.to_dict(), e.ontology) for x in e.expectations)]
+def _headline(e) -> Iterator[str]:
+    # The headline every face opens with, on one line (the same bytes everywhere), then
+    # (this is the detail) when knots would be expected, wrapped.
+    yield e.headline
+    for x in e.expectations:
+        yield from wrap(w.expectation_sentence(x.to_dict(), e.ontology))
 
 
 def _why(e, fact_id: str) -> str:
@@ -142,8 +145,7 @@ def _why(e, fact_id: str) -> str:
 def report_lines(e) -> Iterator[tuple[str, str]]:
     """The report as ``(style, line)`` pairs; styles name what a line is."""
     yield "title", f"painkg: why does the pain of patient {e.patient.id} persist? (every step)"
-    for sentence in _headline(e):
-        yield from (("answer", t) for t in wrap(sentence))
+    yield from (("answer", t) for t in _headline(e))
     yield "", ""
     yield "meta", f"assessed on {e.assessed_on}; knots are concluded once an injury has stayed unresolved for {e.threshold_days} days"
     yield from (("meta", t) for t in wrap(CERTAINTY_LEGEND))
