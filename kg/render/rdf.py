@@ -70,7 +70,8 @@ _pk = SimpleNamespace(**{n: PK[n] for n in (
     "DerivedFact", "Expected", "Fact", "ObservedFact", "Patient", "Possible", "Reported", "RuleFiring",
     "aboutPatient", "appliedEdge", "assessedOn", "certaintyLevel", "concept", "conditionMet",
     "daysSinceOnset", "daysUnresolved", "detail",
-    "evidence", "injury", "mechanism", "onset", "painPersists", "resolved", "rule", "site",
+    "evidence", "injury", "injuryIndex", "mechanism", "onset", "painPersists", "resolved", "resolvedOn", "rule",
+    "site",
     "status", "thresholdDays",
 )})
 _prov = SimpleNamespace(**{n: PROV[n] for n in (
@@ -105,6 +106,10 @@ def _patient_quads(e) -> set[tuple]:
     quads: set[tuple] = set()
     base = f"{patient}/fact/"
     nodes: dict[str, URIRef] = {}
+    # Where each injury stands in the input (its fact is the first of its kind at its site).
+    injury_index: dict[tuple, int] = {}
+    for inj in e.patient.injuries:
+        injury_index.setdefault((inj.kind, inj.site), inj.index)
 
     def fact_node(fact_id: str) -> URIRef:
         # Premises recur across firings; build each fact's IRI once.
@@ -151,6 +156,11 @@ def _patient_quads(e) -> set[tuple]:
             add(instant, _time.inXSDDate, Literal(details["onset"], datatype=XSD.date), graph)
             add(node, _pk.daysSinceOnset, _lit(details["days"]), graph)
             add(node, _pk.resolved, _lit(bool(details["resolved"])), graph)
+            if details.get("resolved_on"):
+                add(node, _pk.resolvedOn, Literal(details["resolved_on"], datatype=XSD.date), graph)
+            index = injury_index.get((fact.concept, fact.site))
+            if index is not None:
+                add(node, _pk.injuryIndex, _lit(index), graph)
             if details.get("mechanism"):
                 add(node, _pk.mechanism, fact_node(f"{details['mechanism']}@{fact.site}"), graph)
         elif details.get("role") == "status":

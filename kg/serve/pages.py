@@ -78,36 +78,24 @@ def _texts(text: str, patient_text: Optional[str]) -> str:
 
 
 def _stored_patient_text(data: dict) -> str:
-    from ..knowledge.wording import DISCLAIMER
-    from ..render.patient_text import step_sentence
+    from ..knowledge.ontology import load_ontology
+    from ..render.brief import brief_text
+    from ..render.presentation import present
 
-    persistent = [f for f in data["facts"] if f["concept"] == "persistent_pain"]
-    lines = []
-    if persistent:
-        firm = any(f["certainty"] in ("reported", "expected") for f in persistent)
-        lines.append("Your pain is expected to persist. Here is what it rests on." if firm else
-                     "Your pain may persist (the source says this can happen). Here is what it rests on.")
-    else:
-        lines.append("painkg did not conclude that your pain will persist. This is not a promise that it will go "
-                     "away; talk to your clinician if it does not get better.")
-    told = [f for f in data["facts"] if f["status"] == "observed"]
-    for n, f in enumerate(told):
-        lines.append(step_sentence(f["label"], f["site"], "reported", n == 0))
-    key = {"inflammation", "muscle_spasm", "continuous_contraction", "muscle_overload", "muscle_knots",
-           "persistent_pain"}
-    for f in data["facts"]:
-        if f["status"] == "derived" and f["concept"] in key:
-            lines.append(step_sentence(f["label"], f["site"], f["certainty"] or "possible", False))
-    return "\n".join(lines + [DISCLAIMER]) + "\n"
+    return brief_text(present(data, load_ontology(), "patient"))
 
 
 def _stored_text(data: dict) -> str:
+    from ..knowledge.ontology import load_ontology
+
+    onto = load_ontology()
     lines = [f"patient {data['patient']}, assessed on {data.get('assessed_on')}; "
              f"pain persists: {'yes' if data.get('pain_persists') else 'not concluded'}", ""]
-    for x in data["firings"]:
-        lines.append(f"{x['concludes']} ({x['certainty']}) by rule {x['rule']}: {x['rule_label']}")
-        lines.append(f"  from: {', '.join(x['premises'])}")
-        lines += [f'  source {ev["passage"]}: "{ev["text"]}"' for ev in x["evidence"]]
+    for f in data["facts"]:
+        for j in f["justifications"]:
+            lines.append(f"{f['id']} ({j['certainty']}) by rule {j['rule']}: {onto.rules[j['rule']].label}")
+            lines.append(f"  from: {', '.join(j['premises'])}")
+            lines += [f'  source {p}: "{onto.passages[p].text}"' for p in onto.evidence(j["rule"], f["site"])]
     return "\n".join(lines) + "\n"
 
 

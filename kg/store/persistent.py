@@ -15,7 +15,8 @@ files (:meth:`PatientStore.load_nquads`, Oxigraph's bulk loader); a patient
 already in the store has its two named graphs removed first, so re-running a
 patient replaces it. The store is queried through the guarded worker of
 :mod:`kg.store.query_guard` (:func:`store_for_query`), which opens it read-only
-inside the worker.
+inside the worker. A patient reads back as its explanation's JSON
+(``kg.explain(record).to_dict()``, exactly) with :mod:`kg.store.readback`.
 
 >>> import tempfile, pathlib
 >>> with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,199 @@
+"""A stored patient read back as its explanation: exactly ``kg.explain(record).to_dict()``.
+
+``painkg batch --store`` keeps each patient as two named graphs (input and
+derivations, in the lean shape of :mod:`kg.store.lean`). :func:`explanation_from_triples`
+turns those triples back into the :class:`~kg.reasoning.explanation.Explanation` the
+batch explained, and :func:`explanation_dict` into its ``to_dict()``: the same keys, in
+the same order, with the same values (``tests/test_store_readback.py`` checks this for
+every example and a synthetic cohort, through the real batch and the real store).
+
+Design: rebuild, do not store the JSON. The graphs already hold the engine's trace:
+every fact (id, concept, site, observed or derived) and every firing (rule, premises).
+From them this module rebuilds the validated patient and the trace, then calls the
+same :func:`~kg.reasoning.explanation.build_explanation` as fresh reasoning, so labels,
+certainties, chains (steps, edges, conditions, evidence), expectations, conflicts, loops,
+causal paths, and any key ``to_dict()`` gains later, come out of the same code:
+
+- the patient: ``pk:assessedOn``, ``pk:thresholdDays``; each injury from its fact
+  (``pk:onset``, ``pk:daysSinceOnset``, ``pk:resolved``, ``pk:mechanism``, and the two
+  values nothing else in the graphs gives, written for this read-back:
+  ``pk:injuryIndex``, its place in the input, and ``pk:resolvedOn``, the date it was
+  fixed when given); each finding from an observed fact that is no injury, mechanism or
+  status;
+- the trace: each fact's details as the engine declared them (an injury's fields from
+  the engine's own ``injury_fields``, a status fact's injury from ``pk:injury``, a
+  mechanism fact as the ``pk:mechanism`` of an injury), and each firing's
+  justification; its bindings (the days and threshold a timed condition quotes) are the
+  rule's own pattern matched against its premises (:func:`kg.reasoning.premises.best_match`).
+
+Storing the whole JSON as one literal per patient would also be exact, but the graphs
+must stay for SPARQL, so it would add what they already hold on top of them (about
+30 KB for ``examples/lower-back-strain-day20.json``); rebuilding adds one quad per
+injury (two when it was fixed on a known date): 502 lean quads become 503 for that
+example. A store built before ``pk:injuryIndex`` existed is refused (build it again).
+
+>>> import kg
+>>> from kg.render.rdf import explanation_quads
+>>> e = kg.explain("examples/two-injuries.json")
+>>> explanation_dict([q[:3] for q in explanation_quads(e)]) == e.to_dict()
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any, Iterable
+
+from rdflib.namespace import DCTERMS, RDF
+
+from ..errors import InputError
+from ..inputs.patient import Finding, Injury, Patient
+from ..knowledge.ontology import PK, PROV, TIME, Ontology, load_ontology
+from ..reasoning.explanation import Explanation, Justification, Trace, TracedFact, build_explanation
+from ..reasoning.memo import injury_fields
+from ..reasoning.premises import best_match, rule_premises
+from ..render.rdf_iris import derivations_graph_iri, input_graph_iri
+
+__all__ = ["patient_sparql", "explanation_from_triples", "explanation_dict", "read_explanation"]
+
+_P = {name: str(term) for name, term in (
+    ("type", RDF.type), ("id", DCTERMS.identifier), ("status", PK.status), ("concept", PK.concept),
+    ("site", PK.site), ("assessed", PK.assessedOn), ("threshold", PK.thresholdDays), ("onset", PK.onset),
+    ("date", TIME.inXSDDate), ("days", PK.daysSinceOnset), ("resolved", PK.resolved),
+    ("resolved_on", PK.resolvedOn), ("index", PK.injuryIndex), ("mechanism", PK.mechanism),
+    ("injury", PK.injury), ("rule", PK.rule), ("generated", PROV.generated), ("used", PROV.used))}
+_PATIENT = str(PK.Patient)
+
+
+def patient_sparql(pid: str) -> str:
+    """The SPARQL query that reads the patient ``pid``'s two graphs as ``?s ?p ?o`` rows."""
+    graphs = " ".join(f"<{g}>" for g in (input_graph_iri(pid), derivations_graph_iri(pid)))
+    return f"SELECT ?s ?p ?o WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+
+
+class _Node:
+    """One subject's values: predicate IRI -> objects."""
+
+    def __init__(self, iri: str, values: dict[str, list]):
+        self.iri, self.values = iri, values
+
+    def all(self, key: str) -> list:
+        return self.values.get(_P[key], [])
+
+    def get(self, key: str) -> Any:
+        values = self.all(key)
+        return values[0] if values else None
+
+    def need(self, key: str) -> Any:
+        value = self.get(key)
+        if value is None:
+            raise InputError("store", self.iri, message=f"<{self.iri}> has no {key} in the store; the store is "
+                                                        "damaged or not built by this painkg: build it again")
+        return value
+
+
+def _date(value) -> dt.date:
+    return dt.date.fromisoformat(str(value))
+
+
+def _int(value) -> int:
+    return int(str(value))
+
+
+def _bool(value) -> bool:
+    return str(value) in ("true", "1")
+
+
+def explanation_from_triples(triples: Iterable[tuple], pid: str | None = None,
+                             ontology: Ontology | None = None) -> Explanation:
+    """The :class:`~kg.reasoning.explanation.Explanation` of one patient's stored graphs.
+
+    ``triples`` are ``(subject, predicate, object)`` rdflib terms of the patient's input
+    and derivations graphs (lean or full RDF); ``pid``, when given, must be their
+    patient's id. Raises :class:`~kg.errors.InputError` (field ``id``) when they hold no
+    patient, and (field ``store``) when they lack what the read-back needs.
+    """
+    onto = ontology if ontology is not None else load_ontology()
+    grouped: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for s, p, o in triples:
+        grouped[str(s)][str(p)].append(o)
+    nodes = {iri: _Node(iri, values) for iri, values in grouped.items()}
+    me = next((n for n in nodes.values() if any(str(t) == _PATIENT for t in n.all("type"))
+               and (pid is None or str(n.get("id")) == pid)), None)
+    if me is None:
+        raise InputError("id", pid, "the id of a patient in the store")
+    threshold = _int(me.need("threshold"))
+    concept_of = {c.iri: key for key, c in onto.concepts.items()}
+    rule_of = {r.iri: key for key, r in onto.rules.items()}
+
+    facts = {iri: n for iri, n in nodes.items() if n.get("status") is not None}
+    fact_id = {iri: str(n.need("id")) for iri, n in facts.items()}
+    mechanisms = {str(m) for n in facts.values() for m in n.all("mechanism")}
+    injuries: list[Injury] = []
+    findings: list[Finding] = []
+    traced: dict[str, TracedFact] = {}
+    for iri, n in sorted(facts.items(), key=lambda kv: (kv[1].get("status") != "observed", fact_id[kv[0]])):
+        concept = concept_of[str(n.need("concept"))]
+        site = concept_of[str(n.get("site"))] if n.get("site") is not None else None
+        observed = str(n.need("status")) == "observed"
+        details: dict[str, Any] = {}
+        if n.get("onset") is not None:
+            inj = _injury(n, nodes, facts, concept_of, concept, site)
+            injuries.append(inj)
+            details = {k: v for k, v in injury_fields(inj).items() if k not in ("concept", "site")}
+        elif n.get("injury") is not None:
+            details = {"role": "status", "injury": concept_of[str(facts[str(n.get("injury"))].need("concept"))]}
+        elif iri in mechanisms:
+            details = {"role": "mechanism"}
+        elif observed:
+            findings.append(Finding(concept, site))
+        traced[fact_id[iri]] = TracedFact(fact_id[iri], concept, site, observed, details)
+
+    setting = {"threshold_days": threshold}
+    for n in nodes.values():
+        if n.get("rule") is None:
+            continue
+        rule = rule_of[str(n.get("rule"))]
+        premises = tuple(sorted(fact_id[str(u)] for u in n.all("used")))
+        fields = {p: {"concept": traced[p].concept, "site": traced[p].site, **traced[p].details} for p in premises}
+        match = best_match(rule_premises()[rule], fields, setting)
+        if not match.complete:  # pragma: no cover - a stored firing always matches its rule
+            raise InputError("store", n.iri, message=f"<{n.iri}>: its premises do not match rule {rule}")
+        traced[fact_id[str(n.need("generated"))]].justifications.append(Justification(rule, premises, match.bindings))
+
+    patient = Patient(str(me.need("id")), _date(me.need("assessed")), tuple(sorted(injuries, key=lambda i: i.index)),
+                      tuple(sorted(findings, key=lambda f: (f.concept, f.site or ""))))
+    return build_explanation(patient, Trace(traced), onto, threshold)
+
+
+def _injury(n: _Node, nodes: dict, facts: dict, concept_of: dict, kind: str, site: str | None) -> Injury:
+    index = n.get("index")
+    if index is None:
+        raise InputError("store", n.iri, message=f"<{n.iri}> has no pk:injuryIndex: the store was built by an "
+                                                 "older painkg; build it again with `painkg batch --store`")
+    onset = nodes[str(n.need("onset"))].need("date")
+    mechanism = n.get("mechanism")
+    resolved_on = n.get("resolved_on")
+    return Injury(_int(index), kind, site, _date(onset), _int(n.need("days")),
+                  concept_of[str(facts[str(mechanism)].need("concept"))] if mechanism is not None else None,
+                  _bool(n.need("resolved")), _date(resolved_on) if resolved_on is not None else None)
+
+
+def explanation_dict(triples: Iterable[tuple], pid: str | None = None,
+                     ontology: Ontology | None = None) -> dict[str, Any]:
+    """The patient's stored graphs as ``kg.explain(record).to_dict()`` (see :func:`explanation_from_triples`)."""
+    return explanation_from_triples(triples, pid, ontology).to_dict()
+
+
+def read_explanation(store, pid: str, *, limits=None) -> dict[str, Any]:
+    """The patient ``pid`` of the store directory ``store`` as its explanation's ``to_dict()``.
+
+    One guarded query (:func:`kg.store.sparql.query`, with ``limits``) reads the
+    patient's two graphs. Raises :class:`~kg.errors.InputError` (field ``id``) when
+    the store has no such patient.
+    """
+    from .sparql import query
+
+    result = query(patient_sparql(pid), store=store, limits=limits)
+    return explanation_dict([tuple(row) for row in result.rows], pid)
