@@ -1,10 +1,8 @@
-"""``painkg timeline``: mirrors :meth:`kg.Explanation.timeline`."""
+"""``painkg timeline``: mirrors :func:`kg.timeline` (:func:`kg.questions.asking.timeline`)."""
 
 from __future__ import annotations
 
-
-from ..reasoning.reasoner import explain
-from ..questions.timeline import timeline
+from ..questions.asking import timeline
 from . import cli
 from .options import as_of_option, output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output
@@ -31,6 +29,5 @@ def timeline_command(patient, fmt, as_of, threshold_days, output):
         painkg timeline examples/two-injuries.json
         painkg timeline examples/lower-back-strain-acute.json --format json
     """
-    e = explain(patient, as_of=as_of, threshold_days=threshold_days)
-    t = timeline(e)
+    t = timeline(patient, as_of=as_of, threshold_days=threshold_days)
     write_output(t.to_json() if fmt == "json" else t.to_text(), output)

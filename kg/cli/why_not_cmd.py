@@ -1,11 +1,11 @@
-"""``painkg why-not``: mirrors :meth:`kg.Explanation.why_not`."""
+"""``painkg why-not``: mirrors :func:`kg.why_not` (:func:`kg.questions.asking.why_not`)."""
 
 from __future__ import annotations
 
 import click
 
-from ..reasoning.reasoner import explain
-from ..questions.why_not import DEFAULT_DEPTH, why_not
+from ..questions.asking import why_not
+from ..questions.why_not_answer import DEFAULT_DEPTH
 from . import cli
 from .options import as_of_option, output_option, patient_argument, text_or_json, threshold_option
 from .output import write_output
@@ -36,6 +36,5 @@ def why_not_command(patient, concept, site, depth, fmt, as_of, threshold_days, o
         painkg why-not examples/lower-back-strain-acute.json muscle_knots
         painkg why-not examples/two-injuries.json persistent_pain --site neck --format json
     """
-    e = explain(patient, as_of=as_of, threshold_days=threshold_days)
-    answer = why_not(e, concept, site=site, depth=depth)
+    answer = why_not(patient, concept, site=site, as_of=as_of, threshold_days=threshold_days, depth=depth)
     write_output(answer.to_json() if fmt == "json" else answer.to_text(), output)

@@ -49,6 +49,7 @@ from ..errors import InputError
 from ..reasoning.explanation import Chain, Evidence, Explanation
 from ..inputs.patient import Patient, PatientLike, load_patient
 from ..knowledge.wording import DISCLAIMER, pain_persists_text, wrap
+from .asking import check_settings
 from .changes import apply_changes
 from .deadlines import SPASM_ADVICE, Deadline, deadlines, formed_knots
 
@@ -184,7 +185,8 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
                   reasoner: Reasoner | None = None, max_changes: int = MAX_CHANGES) -> Interventions:
     """The smallest sets of treatment changes that stop ``persistent_pain`` being concluded.
 
-    ``patient``, ``as_of`` and ``threshold_days`` are as for :func:`kg.explain`.
+    ``patient``, ``as_of`` and ``threshold_days`` are as for :func:`kg.explain`
+    (or ``patient`` is an Explanation, used as it is).
     Every engine run reuses one reasoner (``reasoner`` or this thread's). Bad
     input, wrong argument types included, raises :class:`~kg.errors.InputError`.
 
@@ -200,9 +202,13 @@ def interventions(patient: PatientLike, *, as_of: object = None, threshold_days:
         raise InputError("max_changes", max_changes, "a whole number from 1 to 5")
     reasoner = reasoner_or_own(reasoner)
     onto = reasoner.ontology
-    threshold = check_threshold(threshold_days)
-    base = load_patient(patient, as_of=as_of, ontology=onto)
-    e = reasoner.explain(base, threshold_days=threshold)
+    if isinstance(patient, Explanation):
+        check_settings(patient, as_of=as_of, threshold_days=threshold_days)
+        e, base, threshold = patient, patient.patient, patient.threshold_days
+    else:
+        threshold = check_threshold(threshold_days)
+        base = load_patient(patient, as_of=as_of, ontology=onto)
+        e = reasoner.explain(base, threshold_days=threshold)
     therapies = _therapies(onto)
     candidates: list[tuple[str, str, str]] = []
     considered = []

@@ -46,6 +46,7 @@ from ..reasoning.explanation import Chain, Explanation
 from ..inputs.dates import check_as_of
 from ..inputs.patient import PatientLike, load_patient
 from ..knowledge.wording import DISCLAIMER, pain_persists_text, wrap
+from .asking import check_settings
 from .changes import Change, apply_changes, as_changes, parse_change
 
 __all__ = ["Change", "Difference", "WhatIf", "parse_change", "apply_changes", "what_if"]
@@ -134,7 +135,8 @@ def what_if(patient: PatientLike, changes=None, *, as_of: object = None,
             threshold_days: int = DEFAULT_THRESHOLD_DAYS, reasoner: Reasoner | None = None) -> WhatIf:
     """Re-run the reasoning on the changed patient and report the difference.
 
-    ``changes`` is a list of change strings (see the module doc) or a dict
+    ``patient`` is as for :func:`kg.explain`, or an Explanation (its patient and
+    threshold are used). ``changes`` is a list of change strings (see the module doc) or a dict
     ``{path: value}`` (a path ending in ``+`` appends, in ``-`` removes).
     ``as_of`` moves only the assessment date of the changed patient (every onset
     and resolution date stays): ``YYYY-MM-DD`` or ``+Nd`` / ``-Nd`` relative to the
@@ -146,16 +148,20 @@ def what_if(patient: PatientLike, changes=None, *, as_of: object = None,
     (True, True, ['inflammation@neck', 'injury_unresolved@neck/muscle_strain'])
     """
     reasoner = reasoner_or_own(reasoner)
-    threshold = check_threshold(threshold_days)
+    before = patient if isinstance(patient, Explanation) else None
+    if before is not None:  # as_of moves the changed patient only, so it may be given
+        check_settings(before, threshold_days=threshold_days)
+    threshold = check_threshold(threshold_days if before is None else before.threshold_days)
     check_as_of(as_of)
     onto = reasoner.ontology
     parsed = as_changes(changes)
-    base = load_patient(patient, ontology=onto)
+    base = load_patient(patient, ontology=onto) if before is None else before.patient
     if as_of is not None:
         text = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
         parsed.append(parse_change(f"assessed_on={text}"))
     changed = apply_changes(base, parsed, ontology=onto)
-    before = reasoner.explain(base, threshold_days=threshold)
+    if before is None:
+        before = reasoner.explain(base, threshold_days=threshold)
     after = reasoner.explain(changed, threshold_days=threshold)
     return compare(before, after, tuple(c.text for c in parsed))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .answer import answer_parts, headline
 from .certainty import fact_certainties, is_firm, strongest
@@ -199,48 +199,20 @@ class Explanation:
         """Deterministic JSON text (same input, same bytes), ending in a newline."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
-    # Views computed by higher layers (render, questions). This module must not
-    # import them (they import it), so the package root registers where each
-    # one lives (kg/__init__.py, VIEWS) and they load on first use: `painkg
-    # explain` does not pay for networkx or RDF serialisers it does not use.
-    def graph(self, compact: bool = False, full: bool = False):
-        """The explanation as a ``networkx.MultiDiGraph`` (see :mod:`kg.render.graph`): by default
-        the causal story (facts joined by causal links); ``full=True`` adds the rule firings and
-        source sentences as nodes; ``compact=True`` is every fact with rule-labelled edges."""
-        return _view("graph")(self, compact=compact, full=full)
-
-    def to_rdf(self, format: str = "trig") -> str:
-        """The observed facts and derivations as RDF with PROV-O (see :mod:`kg.render.rdf`)."""
-        return _view("to_rdf")(self, format=format)
-
-    def why_not(self, concept: str, site: str | None = None):
-        """Why ``concept`` was not concluded (see :mod:`kg.questions.why_not`)."""
-        return _view("why_not")(self, concept, site=site)
-
-    def timeline(self):
-        """Dated events from onset to assessment and beyond (see :mod:`kg.questions.timeline`)."""
-        return _view("timeline")(self)
-
-    def to_text(self) -> str:
-        """The explanation in plain language, with the source quotes (see :mod:`kg.render.text`)."""
-        return _view("to_text")(self)
+    # Views computed by higher layers: to_text(), to_rdf() and graph() by kg.render, why_not()
+    # and timeline() by kg.questions. This module may not import them, not even inside a
+    # method (the layers contract sees such imports), so the package root, which names every
+    # layer, defines these methods and attaches them to the class (kg/__init__.py, "The
+    # Explanation's views"); each loads its layer on first use.
+    to_text: Callable[[], str]
+    to_rdf: Callable[..., str]
+    graph: Callable[..., Any]
+    why_not: Callable[..., Any]
+    timeline: Callable[[], Any]
 
     def __repr__(self) -> str:
         return (f"<Explanation patient={self.patient.id!r} assessed_on={self.assessed_on} "
                 f"pain_persists={self.pain_persists} facts={len(self.facts)} chains={len(self.chains)}>")
-
-
-#: Where each view of an :class:`Explanation` is implemented, as
-#: ``"module:function"``; filled once by the package root (``kg/__init__.py``),
-#: which is the one place that knows every layer.
-VIEWS: dict[str, str] = {}
-
-
-def _view(name: str):
-    import importlib
-
-    module, _, function = VIEWS[name].partition(":")
-    return getattr(importlib.import_module(module), function)
 
 
 def _loop_keys(explanation: "Explanation") -> dict[str, Any]:

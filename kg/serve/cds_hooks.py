@@ -48,7 +48,7 @@ from ..errors import InputError
 from .auth import TokenError, TokenVerifier
 from .cds_cards import card_for, with_uuid
 from .cds_models import HOOK, parse_feedback, parse_request
-from .cds_prefetch import PREFETCH, gather
+from .cds_prefetch import PREFETCH, gather, prefetch_patient
 from .http_errors import ApiError, error_response
 from .http_io import json_body
 from .settings import ServeSettings
@@ -133,31 +133,31 @@ def _as_of(request) -> str:
     return value
 
 
-def _explain_card(resources: list, notes: tuple, patient_id: str, as_of: str, base: str, label: str):
-    """Read the FHIR resources, explain the patient and make the card (runs on an engine thread)."""
-    from ..inputs.fhir import read_fhir
+def _explain_card(resources: list, notes: tuple, patient_id: str, as_of: str, base: str, label: str, pages=None):
+    """Read the FHIR resources, explain the patient and make the card (runs on an engine thread).
+
+    ``pages`` (the app's :class:`~kg.serve.explanation_cache.ExplanationCache`) keeps the
+    explanation so the card links to its page, ``{base}/explanations/{key}``.
+    """
     from ..reasoning.memo import thread_memo
     from ..render.explanation_view import explanation_view
 
-    try:
-        patients = read_fhir(resources, as_of=as_of)
-    except InputError as exc:
-        raise ApiError(422, f"prefetch.{exc.field}" if exc.field else "prefetch", f"prefetch: {exc}") from None
-    mine = next((p for p in patients if p.record.get("id") == patient_id), None)
-    if mine is None:
-        return None
-    ignored = list(mine.ignored) + [{"resource": f"Patient/{p.record.get('id')}",
-                                     "reason": "resources of another patient than context.patientId"}
-                                    for p in patients if p is not mine]
+    source = prefetch_patient(resources, patient_id, as_of)  # the one intake, as the CLI and POST /explain
     # Memoised reasoning (kg.reasoning.memo): the same explanation as fresh reasoning, byte for
     # byte, at a fraction of the cost for a patient whose reasoning the engine thread has seen.
     memo = thread_memo()
     try:
-        result = memo.explain_json(mine.record, as_of=as_of)
+        result = memo.explain_json(source.record, as_of=source.as_of)
     except InputError as exc:
         raise ApiError(422, exc.field or "prefetch", f"prefetch: {exc}") from None
-    explanation = explanation_view(json.loads(result.explanation), memo.ontology)
-    return card_for(explanation, base_url=base, source_label=label, ignored=ignored, notes=notes)
+    data = json.loads(result.explanation)
+    link = None
+    if pages is not None and data["facts"]:
+        key = pages.put(data, not_used=source.ignored, record=source.record, as_of=source.as_of)
+        link = f"{base}/explanations/{key}"
+    explanation = explanation_view(data, memo.ontology)
+    return card_for(explanation, base_url=base, source_label=label, ignored=list(source.ignored),
+                    notes=notes, link=link)
 
 
 def _cache_key(resources: list, notes: tuple, as_of: str, base: str) -> str:
@@ -228,7 +228,8 @@ def cds_router(settings: ServeSettings):
         key = _cache_key(data.resources, data.notes, as_of, base) if state.cache_size else ""
         hit, card = state.cached(key) if key else (False, None)
         if not hit:
-            args = (data.resources, data.notes, cds.context.patientId, as_of, base, label)
+            args = (data.resources, data.notes, cds.context.patientId, as_of, base, label,
+                    getattr(request.app.state, "explanations", None))
             engines = getattr(request.app.state, "engines", None)
             card = await (engines.run(_explain_card, *args) if engines is not None
                           else run_in_threadpool(_explain_card, *args))

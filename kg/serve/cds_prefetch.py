@@ -28,10 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InputError
+from ..inputs.intake import Intake, Naming
 from .http_errors import ApiError
 from .settings import ServeSettings
 
-__all__ = ["PREFETCH", "REQUIRED", "FhirData", "gather", "MAX_PAGES"]
+__all__ = ["PREFETCH", "REQUIRED", "FhirData", "gather", "prefetch_patient", "MAX_PAGES", "NAMING"]
 
 #: The prefetch templates of the service (discovery), by key.
 PREFETCH = {
@@ -45,6 +47,8 @@ REQUIRED = ("conditions", "observations")
 #: The most search result pages followed when fetching one key from the FHIR server.
 MAX_PAGES = 10
 _WHY = {"patient": "the Patient resource", "procedures": "heat or cold therapy"}
+#: How a CDS call names its FHIR data and its patient in the intake's errors (:func:`prefetch_patient`).
+NAMING = Naming("prefetch", "context.patientId", "the call's context.patientId chooses one", "")
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,22 @@ def gather(request, settings: ServeSettings) -> FhirData:
     if not patients:
         resources.insert(0, {"resourceType": "Patient", "id": patient_id})
     return FhirData(resources, tuple(notes))
+
+
+def prefetch_patient(resources: list[dict], patient_id: str, as_of: str) -> Intake:
+    """The patient ``patient_id`` of the gathered ``resources``, assessed on ``as_of``, as an
+    :class:`~kg.inputs.intake.Intake`: the one intake that ``painkg explain`` and ``POST /explain``
+    use, so the same FHIR data gives the same patient record. Other patients' resources are
+    listed as not used. Invalid FHIR is :class:`~kg.serve.http_errors.ApiError` 422 naming
+    ``prefetch`` and the element.
+    """
+    from ..inputs.intake import intake
+
+    try:
+        return intake(resources, input="fhir", patient=patient_id, as_of=as_of, naming=NAMING)
+    except InputError as exc:
+        field = "prefetch" if exc.field in ("", "prefetch") else f"prefetch.{exc.field}"
+        raise ApiError(422, field, f"prefetch: {exc}") from None
 
 
 def _fetch(request, key: str, max_bytes: int) -> list[dict]:

@@ -1,26 +1,29 @@
 """The explain API: ``POST /explain``, ``/why-not``, ``/what-if``, ``/interventions``, ``/timeline``.
 
 Each endpoint mirrors the ``painkg`` command of the same name and calls the
-same function (:func:`kg.explain`, :func:`kg.questions.why_not.why_not`,
-:func:`kg.what_if`, :func:`kg.interventions`, :func:`kg.questions.timeline.timeline`);
-the body is the patient (painkg's JSON or FHIR R4), the command's options are
-query parameters (``--set`` is ``?set=``, repeatable). The answer's format
-follows ``Accept`` (or ``?format=``): JSON by default, ``text/plain``, and for
-``/explain`` the RDF formats.
+same function (:func:`kg.explain`, :func:`kg.why_not`, :func:`kg.what_if`,
+:func:`kg.interventions`, :func:`kg.timeline`); the body is the patient
+(painkg's JSON or FHIR R4, read by the one intake, :mod:`kg.inputs.intake`),
+the command's options are query parameters (``--set`` is ``?set=``,
+repeatable). The answer's format follows ``Accept`` (or ``?format=``): JSON
+by default, ``text/plain``, and for ``/explain`` every format of
+:data:`kg.render.formats.FORMATS` (the table ``painkg explain --format``
+uses: the RDF formats, ``application/fhir+json``), byte for byte as the CLI
+writes it.
 """
 
 
 import json
 from typing import Literal, Optional
 
+from ..render.formats import FORMATS
 from .http_io import json_body, negotiate
 from .patient_body import from_data
 
-__all__ = ["explain_router", "EXPLAIN_MEDIA", "QUESTION_MEDIA"]
+__all__ = ["explain_router", "EXPLAIN_MEDIA", "QUESTION_MEDIA", "render_explanation"]
 
-#: Media type -> what `painkg explain --format` calls it.
-EXPLAIN_MEDIA = {"application/json": "json", "text/plain": "text", "text/turtle": "ttl", "application/trig": "trig",
-                 "application/n-triples": "nt", "application/n-quads": "nq", "application/ld+json": "jsonld"}
+#: Media type -> format name, for ``/explain``: the table of output formats, in its order (JSON first).
+EXPLAIN_MEDIA = {f.media_type: f.name for f in FORMATS.values()}
 QUESTION_MEDIA = {"application/json": "json", "text/plain": "text"}
 
 _PATIENT_BODY = {
@@ -71,19 +74,11 @@ def _threshold(value):
 
 
 def render_explanation(pi, as_of, threshold_days, name: str) -> str:
-    """Explain the patient ``pi`` (:class:`~kg.serve.patient_body.PatientInput`) and render it as ``name``."""
+    """Explain the patient ``pi`` (an :class:`~kg.inputs.intake.Intake`) and render it as the format ``name``."""
     from ..reasoning.reasoner import explain
 
     e = explain(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days))
-    if name == "text":
-        return e.to_text()
-    if name == "json":
-        if pi.fhir is not None:
-            from ..render.fhir_export import fhir_explanation_dict
-
-            return json.dumps(fhir_explanation_dict(e, pi.fhir), indent=2, ensure_ascii=False) + "\n"
-        return e.to_json()
-    return e.to_rdf(name)
+    return FORMATS[name].render(e, pi.fhir)
 
 
 def explain_router():
@@ -100,7 +95,7 @@ def explain_router():
                  **common)
     async def explain_endpoint(request: Request, as_of: Optional[str] = AsOf, threshold_days: Optional[int] = Threshold,
                                patient: Optional[str] = Patient,
-                               format: Optional[Literal["json", "text", "ttl", "trig", "nt", "nq", "jsonld"]] = None):
+                               format: Optional[Literal[tuple(FORMATS)]] = None):  # type: ignore[valid-type]
         media = _media(request, format, EXPLAIN_MEDIA)
         pi = await _patient(request, as_of, patient)
         text = await request.app.state.engines.run(render_explanation, pi, as_of, threshold_days, EXPLAIN_MEDIA[media])
@@ -116,11 +111,10 @@ def explain_router():
         pi = await _patient(request, as_of, patient)
 
         def work():
-            from ..questions.why_not import why_not
-            from ..reasoning.reasoner import explain
+            from ..questions.asking import why_not
 
-            e = explain(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days))
-            answer = why_not(e, concept, site=site, depth=depth)
+            answer = why_not(pi.record, concept, site=site, as_of=pi.as_of,
+                             threshold_days=_threshold(threshold_days), depth=depth)
             return answer.to_json() if media == "application/json" else answer.to_text()
 
         return _answer(await request.app.state.engines.run(work), media)
@@ -169,10 +163,9 @@ def explain_router():
         pi = await _patient(request, as_of, patient)
 
         def work():
-            from ..questions.timeline import timeline
-            from ..reasoning.reasoner import explain
+            from ..questions.asking import timeline
 
-            t = timeline(explain(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days)))
+            t = timeline(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days))
             return t.to_json() if media == "application/json" else t.to_text()
 
         return _answer(await request.app.state.engines.run(work), media)
