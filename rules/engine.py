@@ -61,6 +61,9 @@ def injury_fields(inj) -> dict:
         fields["resolved_on"] = inj.resolved_on.isoformat()
     if inj.unresolved_days is not None:
         fields["unresolved_days"] = inj.unresolved_days
+    if inj.unresolved_at_most is not None:
+        fields["resolved_by"] = inj.resolved_by.isoformat()
+        fields["unresolved_at_most"] = inj.unresolved_at_most
     return fields
 
 

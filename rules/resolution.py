@@ -12,8 +12,11 @@ those rules give at the site, s15).
 * ``overload-before-resolution`` (expected): the injury was fixed on a known date
   (``resolved_on``) and stayed unresolved for at least the threshold.
 * ``overload-maybe-before-resolution`` (possible): the injury is marked resolved
-  without a date and the assessment is at least the threshold after its onset, so
-  it may or may not have stayed unresolved that long; a resolution date decides it.
+  without a date, by the record's own assessment date at the latest
+  (``resolved_by``), and that date is at least the threshold after its onset, so it
+  may or may not have stayed unresolved that long; a resolution date decides it.
+  Re-assessing the record later (``--as-of``) does not make it any longer: the
+  record said it was fixed by its own date.
 
 An injury fixed before the threshold gives neither: the source's "if the basic
 injury is not fixed" did not hold for long enough.
@@ -37,7 +40,8 @@ class ResolutionRules:
     def overload_before_resolution(self, kind, site, days, threshold):
         self.declare(C(concept="muscle_overload", site=site))
 
-    @Rule(C(role="injury", concept=MATCH.kind, site=MATCH.site, resolution="undated", days=MATCH.elapsed),
+    @Rule(C(role="injury", concept=MATCH.kind, site=MATCH.site, resolution="undated",
+            unresolved_at_most=MATCH.elapsed),
           Setting(threshold_days=MATCH.threshold),
           TEST(lambda elapsed, threshold: elapsed >= threshold))
     def overload_maybe_before_resolution(self, kind, site, elapsed, threshold):

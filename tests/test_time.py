@@ -164,7 +164,7 @@ def test_before_the_threshold_the_explanation_gives_the_date_knots_would_be_expe
          "if": "the muscle strain of the lower back stays unresolved", "certainty": "expected",
          "passages": ["s03", "s04"]}]
     text = " ".join(e.to_text().split())
-    assert "Muscle knots would be expected at the lower back on 2026-03-15 if the muscle strain" in text
+    assert "Muscle knots would be expected at the lower back from 2026-03-15 if the muscle strain" in text
     assert "Nothing in this patient's data leads to painful muscle knots" not in text
     assert REASONER.explain(DAY20).expectations == ()
 

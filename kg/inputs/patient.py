@@ -55,6 +55,7 @@ class _InjuryIn(_Strict):
     mechanism: Union[StrictStr, None] = None
     resolved: StrictBool = False
     resolved_on: Union[StrictStr, dt.date, None] = None
+    resolved_by: Union[StrictStr, dt.date, None] = None
 
 
 class _FindingIn(_Strict):
@@ -93,6 +94,9 @@ class Injury:
     mechanism: str | None
     resolved: bool
     resolved_on: dt.date | None = None
+    #: For an injury resolved on an unknown date: the latest date it can have been fixed, the
+    #: record's own assessment date (``--as-of`` and what-if move the assessment, not this).
+    resolved_by: dt.date | None = None
 
     @property
     def resolution(self) -> str:
@@ -116,6 +120,20 @@ class Injury:
         if self.resolved_on is None:
             return None
         return (self.resolved_on - self.onset).days
+
+    @property
+    def unresolved_at_most(self) -> int | None:
+        """For an injury resolved on an unknown date, the longest it can have stayed unresolved:
+        onset to ``resolved_by`` (the record's own assessment date); None otherwise.
+
+        >>> p = parse_patient({"id": "x", "assessed_on": "2026-03-06", "injuries": [
+        ...     {"kind": "strain", "site": "neck", "onset": "2026-03-01", "resolved": True}]}, as_of="+30d")
+        >>> p.assessed_on.isoformat(), p.injuries[0].resolved_by.isoformat(), p.injuries[0].unresolved_at_most
+        ('2026-04-05', '2026-03-06', 5)
+        """
+        if self.resolution != "undated" or self.resolved_by is None:
+            return None
+        return (self.resolved_by - self.onset).days
 
 
 @dataclass(frozen=True)
@@ -147,7 +165,8 @@ class Patient:
             "injuries": [
                 {"kind": i.kind, "site": i.site, "onset": i.onset.isoformat(),
                  **({"mechanism": i.mechanism} if i.mechanism else {}), "resolved": i.resolved,
-                 **({"resolved_on": i.resolved_on.isoformat()} if i.resolved_on else {})}
+                 **({"resolved_on": i.resolved_on.isoformat()} if i.resolved_on else {}),
+                 **({"resolved_by": i.resolved_by.isoformat()} if i.resolved_by else {})}
                 for i in self.injuries
             ],
             "findings": [f.concept if f.site is None else {"kind": f.concept, "site": f.site}
@@ -169,6 +188,7 @@ _FIELD_HELP = {
     "mechanism": "a string key (see `painkg terms`)",
     "resolved": "true or false",
     "resolved_on": _DATE_HELP,
+    "resolved_by": _DATE_HELP,
 }
 
 
@@ -259,13 +279,14 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
                              message=f"\"{onset.isoformat()}\" is after the assessment date {assessed.isoformat()}")
         days = (assessed - onset).days
         resolved_on = _resolved_on(item, onset, assessed, at)
+        resolved_by = _resolved_by(item, resolved_on, onset, own or anchor, assessed, at)
         if (kind, site) in seen:
             raise InputError(f"{at}", f"{kind} at {site}",
                              message=f"repeats injuries[{seen[(kind, site)]}] (same kind and site); "
                                      "give each injury once")
         seen[(kind, site)] = i
         injuries.append(Injury(i, kind, site, onset, days, mechanism, item.resolved or resolved_on is not None,
-                               resolved_on))
+                               resolved_on, resolved_by))
 
     sites = {inj.site for inj in injuries}
     default_site = next(iter(sites)) if len(sites) == 1 else None
@@ -325,6 +346,31 @@ def _resolved_on(item: _InjuryIn, onset: dt.date, assessed: dt.date, at: str) ->
         raise InputError(f"{at}.resolved_on", date.isoformat(),
                          message=f"\"{date.isoformat()}\" is after the assessment date {assessed.isoformat()}")
     return date
+
+
+def _resolved_by(item: _InjuryIn, resolved_on: dt.date | None, onset: dt.date, own: dt.date, assessed: dt.date,
+                 at: str) -> dt.date | None:
+    """For ``resolved: true`` without ``resolved_on``: the latest date the injury was fixed.
+
+    A record that says "resolved" on its own assessment date says it was fixed by then:
+    moving the assessment (``--as-of``, what-if) does not move when that happened. It is
+    ``resolved_by`` when given (a re-parsed patient keeps it), else the record's own
+    assessment date, and never after the assessment painkg reasons at.
+    """
+    if item.resolved_by is not None:
+        date = parse_date(item.resolved_by, f"{at}.resolved_by")
+        if resolved_on is not None or not item.resolved:
+            raise InputError(f"{at}.resolved_by", date.isoformat(),
+                             message=f"\"{date.isoformat()}\" is only for an injury with resolved: true and no "
+                                     "resolved_on (the latest date it can have been fixed)")
+        if date < onset:
+            raise InputError(f"{at}.resolved_by", date.isoformat(),
+                             message=f"\"{date.isoformat()}\" is before the onset {onset.isoformat()}")
+    elif item.resolved and resolved_on is None:
+        date = own
+    else:
+        return None
+    return max(onset, min(date, assessed))
 
 
 def ontology_or_default(ontology: object) -> Ontology:

@@ -115,9 +115,10 @@ def expectations(e) -> tuple[Expectation, ...]:
         name = _name(onto, inj.kind, inj.site)
         if inj.resolution == "unresolved" and inj.days_since_onset < threshold:
             condition, rule = f"{name} stays unresolved", "overload-after-threshold"
-        elif inj.resolution == "undated" and inj.days_since_onset >= threshold:
+        elif inj.resolution == "undated" and (inj.unresolved_at_most or 0) >= threshold:
             condition = (f"{name} was still unresolved on {due.isoformat()} (it is marked resolved without a "
-                         f"date; injuries[{inj.index}].resolved_on would decide it)")
+                         f"date, by {inj.resolved_by.isoformat()} at the latest; injuries[{inj.index}].resolved_on "
+                         "would decide it)")
             rule = "overload-before-resolution"
         else:
             continue
@@ -140,6 +141,8 @@ def resolution_text(details: Mapping[str, Any]) -> str:
     if resolution == "dated":
         days = details["unresolved_days"]
         return f"resolved on {details['resolved_on']}, {days} day{'s' * (days != 1)} after onset"
+    if details.get("resolved_by"):
+        return f"resolved by {details['resolved_by']} at the latest (the date it was fixed is not given)"
     return "resolved (the date it was fixed is not given)"
 
 
@@ -167,9 +170,10 @@ def time_condition(e, rule: str | None, values: Mapping[str, Any], edge) -> str 
                 "formed then stay")
     if rule == "overload-maybe-before-resolution":
         days = values["elapsed"]
-        return (f"{head}the {label} is marked resolved without a date; it began on {onset}, {days} days before "
-                f"assessment (threshold {threshold} days), so it may have stayed unresolved past {due}; a "
-                f"resolution date (injuries[{inj.index}].resolved_on) would decide it")
+        return (f"{head}the {label} is marked resolved without a date, by {inj.resolved_by.isoformat()} at the "
+                f"latest (the record's own assessment); it began on {onset}, so it stayed unresolved up to {days} "
+                f"days (threshold {threshold} days) and may have stayed unresolved past {due}; a resolution date "
+                f"(injuries[{inj.index}].resolved_on) would decide it")
     if "days" not in values:
         return None
     days = values["days"]

@@ -70,7 +70,7 @@ _pk = SimpleNamespace(**{n: PK[n] for n in (
     "DerivedFact", "Expected", "Fact", "ObservedFact", "Patient", "Possible", "Reported", "RuleFiring",
     "aboutPatient", "appliedEdge", "assessedOn", "certaintyLevel", "concept", "conditionMet",
     "daysSinceOnset", "daysUnresolved", "detail",
-    "evidence", "injury", "injuryIndex", "mechanism", "onset", "painPersists", "resolved", "resolvedOn", "rule",
+    "evidence", "injury", "injuryIndex", "mechanism", "onset", "painPersists", "resolved", "resolvedBy", "resolvedOn", "rule",
     "site",
     "status", "thresholdDays",
 )})
@@ -158,6 +158,8 @@ def _patient_quads(e) -> set[tuple]:
             add(node, _pk.resolved, _lit(bool(details["resolved"])), graph)
             if details.get("resolved_on"):
                 add(node, _pk.resolvedOn, Literal(details["resolved_on"], datatype=XSD.date), graph)
+            if details.get("resolved_by"):
+                add(node, _pk.resolvedBy, Literal(details["resolved_by"], datatype=XSD.date), graph)
             index = injury_index.get((fact.concept, fact.site))
             if index is not None:
                 add(node, _pk.injuryIndex, _lit(index), graph)

@@ -61,7 +61,7 @@ _P = {name: str(term) for name, term in (
     ("type", RDF.type), ("id", DCTERMS.identifier), ("status", PK.status), ("concept", PK.concept),
     ("site", PK.site), ("assessed", PK.assessedOn), ("threshold", PK.thresholdDays), ("onset", PK.onset),
     ("date", TIME.inXSDDate), ("days", PK.daysSinceOnset), ("resolved", PK.resolved),
-    ("resolved_on", PK.resolvedOn), ("index", PK.injuryIndex), ("mechanism", PK.mechanism),
+    ("resolved_on", PK.resolvedOn), ("resolved_by", PK.resolvedBy), ("index", PK.injuryIndex), ("mechanism", PK.mechanism),
     ("injury", PK.injury), ("rule", PK.rule), ("generated", PROV.generated), ("used", PROV.used))}
 _PATIENT = str(PK.Patient)
 
@@ -174,10 +174,11 @@ def _injury(n: _Node, nodes: dict, facts: dict, concept_of: dict, kind: str, sit
                                                  "older painkg; build it again with `painkg batch --store`")
     onset = nodes[str(n.need("onset"))].need("date")
     mechanism = n.get("mechanism")
-    resolved_on = n.get("resolved_on")
+    resolved_on, resolved_by = n.get("resolved_on"), n.get("resolved_by")
     return Injury(_int(index), kind, site, _date(onset), _int(n.need("days")),
                   concept_of[str(facts[str(mechanism)].need("concept"))] if mechanism is not None else None,
-                  _bool(n.need("resolved")), _date(resolved_on) if resolved_on is not None else None)
+                  _bool(n.need("resolved")), _date(resolved_on) if resolved_on is not None else None,
+                  _date(resolved_by) if resolved_by is not None else None)
 
 
 def explanation_dict(triples: Iterable[tuple], pid: str | None = None,
