@@ -22,6 +22,7 @@ from kg.render.graph_export import FORMATS, GraphvizMissing, export
 from support import EXAMPLES, example_paths
 
 DAY20 = EXAMPLES / "lower-back-strain-day20.json"
+VIEWS = {"story": {}, "full": {"full": True}, "compact": {"compact": True}}
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed: apt-get install graphviz")
 
@@ -44,10 +45,11 @@ def test_format_list():
     assert FORMATS == ("cytoscape", "dot", "graphml", "html", "json", "mermaid", "png", "svg")
 
 
+@pytest.mark.parametrize("view", ["story", "full"])
 @pytest.mark.parametrize("path", example_paths(), ids=lambda p: p.stem)
-def test_graphml_reads_back_with_every_attribute_and_the_loops_of_the_json(reasoner, path):
+def test_graphml_reads_back_with_every_attribute_and_the_loops_of_the_json(reasoner, path, view):
     e = reasoner.explain(path)
-    g = e.graph()
+    g = e.graph(**VIEWS[view])
     back = _graphml_back(g.to_graphml())
     assert set(back.nodes) == set(g.nodes)
     assert sorted(back.edges(keys=True)) == sorted(g.edges(keys=True))
@@ -56,6 +58,7 @@ def test_graphml_reads_back_with_every_attribute_and_the_loops_of_the_json(reaso
     for u, v, k, data in g.edges(keys=True, data=True):
         assert back.edges[u, v, k] == data
     assert back.graph["patient"] == e.patient.id and back.graph["pain_persists"] is e.pain_persists
+    assert back.graph["view"] == view
     # Loop marks agree with the JSON explanation.
     loops = json.loads(e.to_json())["loops"]
     assert {n for n, d in back.nodes(data=True) if d["kind"] in ("input", "derived") and d["loop"]} == {
@@ -75,8 +78,9 @@ def test_node_link_json_round_trips(reasoner):
     assert sorted(back.edges(keys=True, data=True), key=repr) == sorted(g.edges(keys=True, data=True), key=repr)
 
 
-def test_cytoscape_json_has_unique_edge_ids_and_all_data(reasoner):
-    g = reasoner.explain(DAY20).graph()
+@pytest.mark.parametrize("view", ["story", "full"])
+def test_cytoscape_json_has_unique_edge_ids_and_all_data(reasoner, view):
+    g = reasoner.explain(DAY20).graph(**VIEWS[view])
     data = json.loads(g.to_cytoscape())
     nodes, edges = data["elements"]["nodes"], data["elements"]["edges"]
     assert [n["data"]["id"] for n in nodes] == list(g.nodes)
@@ -122,9 +126,44 @@ def test_mermaid_and_dot_escape_quotes_and_newlines():
     assert dot.startswith('digraph "odd \\"name\\"" {')
 
 
+def test_story_mermaid_boxes_each_site_and_draws_the_loop_back(reasoner):
+    g = reasoner.explain(EXAMPLES / "two-injuries.json").graph()
+    lines = g.to_mermaid().splitlines()
+    ids = {node: f"n{i}" for i, node in enumerate(g.nodes, 1)}
+    assert lines[1:3] == ['  subgraph site1["neck"]', f'    {ids["ligament_sprain@neck"]}(["ligament sprain"]):::input']
+    assert '  subgraph site2["lower back"]' in lines and lines.count("  end") == 2
+    assert f'    {ids["persistent_pain@lower_back"]}["persistent pain"]:::derived' in lines
+    knots, spasm = ids["muscle_knots@lower_back"], ids["muscle_spasm@lower_back"]
+    assert f'  {knots} == "\u21ba feedback loop: knots-sustain-spasm" ==> {spasm}' in lines
+    assert f'  {ids["muscle_tear@lower_back"]} -.-> {ids["inflammation@lower_back"]}' in lines  # possible
+    assert f'  {ids["muscle_tear@lower_back"]} --> {spasm}' in lines  # expected, no label: the details are a click away
+    assert f'  {spasm} ==> {ids["continuous_contraction@lower_back"]}' in lines  # on the loop
+    loop_links = [str(i) for i, (*_, d) in enumerate(g.edges(data=True)) if d["loop"]]
+    assert lines[-1] == f"  linkStyle {','.join(loop_links)} stroke:#d32f2f,stroke-width:3px" and len(loop_links) == 4
+
+
+def test_story_dot_clusters_sites_and_curves_the_loop_back(reasoner):
+    g = reasoner.explain(EXAMPLES / "two-injuries.json").graph()
+    dot = g.to_dot()
+    lines = {line.split(" [", 1)[0].strip(): line for line in dot.splitlines() if " [" in line}
+    assert '  subgraph "cluster_0" {' in dot and '    graph [label="neck", labeljust=l, ' in dot
+    assert '    graph [label="lower back", labeljust=l, ' in dot
+    # Inside its site's box a fact is named without the site; reported facts are square, concluded ones rounded.
+    assert lines['"muscle_tear@lower_back"'].startswith('    "muscle_tear@lower_back" [label="muscle tear", '
+                                                        'fillcolor="#c8e6c9", ')
+    assert 'style="filled"' in lines['"muscle_tear@lower_back"']
+    assert 'style="rounded,filled,dashed"' in lines['"inflammation@lower_back"']
+    feedback = lines['"muscle_knots@lower_back" -> "muscle_spasm@lower_back"']
+    assert feedback.endswith('color="#d32f2f", penwidth="3", fontcolor="#d32f2f", style="solid", constraint="false", '
+                             'xlabel="\u21ba feedback loop: knots-sustain-spasm"];')
+    assert 'style="dashed"' in lines['"muscle_tear@lower_back" -> "inflammation@lower_back"']
+    assert 'weight="10"' in lines['"muscle_overload@lower_back" -> "muscle_knots@lower_back"']
+    assert "label=" not in lines['"muscle_tear@lower_back" -> "muscle_spasm@lower_back"'].split("tooltip=")[0]
+
+
 @needs_dot
 def test_dot_is_valid_graphviz_and_svg_has_quotes_as_tooltips(reasoner):
-    g = reasoner.explain(DAY20).graph()
+    g = reasoner.explain(DAY20).graph(full=True)
     canon = subprocess.run(["dot", "-Tcanon"], input=g.to_dot(), capture_output=True, text=True, check=True)
     assert "rankdir=LR" in canon.stdout
     svg = g.to_svg()
@@ -136,9 +175,18 @@ def test_dot_is_valid_graphviz_and_svg_has_quotes_as_tooltips(reasoner):
 
 
 @needs_dot
-@pytest.mark.parametrize("view", ["full", "compact", "causal"])
+def test_story_svg_has_a_box_per_site_and_every_fact(reasoner):
+    g = reasoner.explain(EXAMPLES / "two-injuries.json").graph()
+    svg = g.to_svg()
+    assert svg.count('class="node"') == g.number_of_nodes() == 16 and svg.count('class="cluster"') == 2
+    assert svg.count('class="edge"') == g.number_of_edges()
+    assert ">\u21ba feedback loop: knots&#45;sustain&#45;spasm</text>" in svg
+
+
+@needs_dot
+@pytest.mark.parametrize("view", ["story", "full", "compact", "causal"])
 def test_png_renders(reasoner, view):
-    g = kg.causal_graph() if view == "causal" else reasoner.explain(DAY20).graph(compact=view == "compact")
+    g = kg.causal_graph() if view == "causal" else reasoner.explain(DAY20).graph(**VIEWS[view])
     png = g.to_png()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     ARTIFACTS.mkdir(exist_ok=True)
@@ -195,12 +243,12 @@ TEXT_FORMATS = ("dot", "graphml", "json", "cytoscape", "mermaid", "html")
 def test_every_example_in_every_text_format_is_deterministic(reasoner):
     outputs = 0
     for path in example_paths():
-        for compact in (False, True):
+        for flags in VIEWS.values():
             for fmt in TEXT_FORMATS:
-                one = export(reasoner.explain(path).graph(compact=compact), fmt)
-                assert isinstance(one, str) and one == export(kg.explain(path).graph(compact=compact), fmt)
+                one = export(reasoner.explain(path).graph(**flags), fmt)
+                assert isinstance(one, str) and one == export(kg.explain(path).graph(**flags), fmt)
                 outputs += 1
-    assert outputs == 9 * 2 * 6
+    assert outputs == 9 * 3 * 6
 
 
 def test_unknown_format_is_an_input_error():
@@ -211,6 +259,11 @@ def test_unknown_format_is_an_input_error():
 def test_cli_graph_matches_the_api(tmp_path):
     code, out, _ = run("graph", DAY20, "--format", "mermaid", "--compact")
     assert code == 0 and out.decode() == kg.explain(DAY20).graph(compact=True).to_mermaid()
+    code, out, _ = run("graph", DAY20, "--format", "graphml", "--full")
+    assert code == 0 and out.decode() == kg.explain(DAY20).graph(full=True).to_graphml()
+    code, out, _ = run("graph", DAY20, "--format", "json")
+    assert code == 0 and out.decode() == kg.explain(DAY20).graph().to_json()
+    assert json.loads(out)["graph"]["view"] == "story" and len(json.loads(out)["nodes"]) == 12
     code, out, _ = run("graph", "--ontology", "--format", "graphml", "-o", tmp_path / "causal.graphml")
     assert (code, out) == (0, b"")
     assert (tmp_path / "causal.graphml").read_text(encoding="utf-8") == kg.causal_graph().to_graphml()
@@ -229,6 +282,7 @@ def test_cli_png_to_a_file(tmp_path):
     ((str(DAY20), "--ontology"), "error: PATIENT: give a patient FILE (or - for standard input), or --ontology, but not both\n"),
     ((str(DAY20), "--format", "pdf"), "error: Invalid value for '--format': 'pdf' is not one of 'dot', 'svg', "
                                       "'png', 'graphml', 'json', 'cytoscape', 'mermaid', 'html'.\n"),
+    ((str(DAY20), "--full", "--compact"), "error: --full: choose one view: --full, --compact or neither (the story)\n"),
 ])
 def test_cli_graph_errors(args, message):
     code, out, err = run("graph", *args)

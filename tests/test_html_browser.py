@@ -1,4 +1,5 @@
-"""The HTML graph in a real headless Chromium: it renders offline and a click shows the quote.
+"""The HTML graph in a real headless Chromium: it renders offline, the story is readable as it
+opens, and a click shows the quote.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and the ``test`` extra
 (selenium); skips with the reason otherwise. Screenshots go to
@@ -18,7 +19,8 @@ from support import EXAMPLES, example_paths, headless_chromium
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
-#: Injuries at all three sites: a 130-node graph with three active loops.
+VIEWS = {"story": {}, "full": {"full": True}, "compact": {"compact": True}}
+#: Injuries at all three sites: a 130-node full graph with three active loops.
 THREE_SITES = {
     "id": "three-sites", "assessed_on": "2026-07-30",
     "injuries": [
@@ -68,7 +70,7 @@ def _click_node(browser, node_id: str) -> None:
 
 def test_html_renders_every_node_offline_and_a_click_shows_the_quote(browser, tmp_path):
     e = kg.explain(THREE_SITES)
-    graph = e.graph()
+    graph = e.graph(full=True)
     assert graph.number_of_nodes() >= 100
     _open(browser, graph, tmp_path / "three-sites.html")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -106,7 +108,7 @@ def test_html_renders_every_node_offline_and_a_click_shows_the_quote(browser, tm
 
 
 def test_html_passage_click_shows_its_sentence(browser, tmp_path):
-    graph = kg.explain(EXAMPLES / "lower-back-strain-day20.json").graph()
+    graph = kg.explain(EXAMPLES / "lower-back-strain-day20.json").graph(full=True)
     _open(browser, graph, tmp_path / "day20.html")
     browser.find_element("id", "fit").click()
     _click_node(browser, "s12")
@@ -134,15 +136,15 @@ return {zoom: cy.zoom(), outside: outside(cy.nodes()), chain_outside: outside(ke
 """
 
 
-@pytest.mark.parametrize("compact", [False, True], ids=["full", "compact"])
+@pytest.mark.parametrize("view", list(VIEWS))
 @pytest.mark.parametrize("path", example_paths(), ids=lambda p: p.stem)
-def test_html_opens_on_the_whole_chain_beside_the_panel_with_a_silent_console(browser, tmp_path, path, compact):
-    graph = kg.explain(path).graph(compact=compact)
+def test_html_opens_on_the_whole_chain_beside_the_panel_with_a_silent_console(browser, tmp_path, path, view):
+    graph = kg.explain(path).graph(**VIEWS[view])
     _console(browser)  # forget earlier pages
     _open(browser, graph, tmp_path / "page.html")
     if path.stem == "lower-back-strain-day20":
         ARTIFACTS.mkdir(exist_ok=True)
-        browser.save_screenshot(str(ARTIFACTS / f"html-graph-day20-{'compact' if compact else 'full'}-opening.png"))
+        browser.save_screenshot(str(ARTIFACTS / f"html-graph-day20-{view}-opening.png"))
     assert _console(browser) == []  # no deprecation warning, no error
     view = browser.execute_script(_VIEW)
     # The graph area is beside the side panel, and every node is inside it, whole.
@@ -171,3 +173,116 @@ def test_a_big_graph_with_a_short_chain_opens_on_the_chain(browser, tmp_path):
                             "press Fit to see them all.")
     browser.find_element("id", "fit").click()
     assert browser.execute_script(_VIEW)["outside"] == []
+
+
+# ---------------------------------------------------------------- the story view, as a clinician opens it
+
+_STORY = """
+var cy = window.painkgCy, z = cy.zoom(), w = cy.width(), h = cy.height();
+function inside(b) { return b.x1 >= 0 && b.y1 >= 0 && b.x2 <= w && b.y2 <= h; }
+var loop = cy.edges("[kind = 'feedback']").map(function (e) {
+  var s = e.source().renderedPosition(), t = e.target().renderedPosition(), m = e.renderedMidpoint();
+  // How far the arc's middle lies off the straight line between its ends, in rendered px.
+  var off = Math.abs((t.x - s.x) * (s.y - m.y) - (s.x - m.x) * (t.y - s.y)) / Math.hypot(t.x - s.x, t.y - s.y);
+  return [e.id(), e.style("curve-style"), e.style("line-color"), e.style("line-style"), Math.round(off)];
+});
+return {
+  label_px: cy.nodes().map(function (n) { return [n.id(), parseFloat(n.style("font-size")) * z]; }),
+  outside: cy.nodes().filter(function (n) { return !inside(n.renderedBoundingBox()); }).map(function (n) { return n.id(); }),
+  sites: cy.nodes("[kind = 'site']").map(function (n) { return [n.data("label"), n.children().length]; }),
+  shown: cy.nodes(":childless").map(function (n) { return n.data("show"); }),
+  dashed: cy.edges("[kind = 'causes']").filter(function (e) { return e.style("line-style") === "dashed"; })
+            .map(function (e) { return e.id(); }).sort(),
+  loop: loop, note: document.getElementById("note").innerText,
+  ready_nodes: document.body.getAttribute("data-nodes")
+};
+"""
+
+
+def _click_edge(browser, edge_id: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    box = browser.find_element(By.ID, "cy")
+    x, y, w, h = browser.execute_script(
+        "var p = window.painkgCy.getElementById(arguments[0]).renderedMidpoint();"
+        "var r = document.getElementById('cy').getBoundingClientRect();"
+        "return [p.x, p.y, r.width, r.height];", edge_id)
+    ActionChains(browser).move_to_element_with_offset(box, int(x - w / 2), int(y - h / 2)).click().perform()
+
+
+@pytest.fixture
+def clinician_window(browser):
+    browser.set_window_size(1400, 1000)
+    yield browser
+    browser.set_window_size(1400, 900)
+
+
+@pytest.mark.parametrize(("name", "sites", "possible_edges"), [
+    ("lower-back-strain-day20", [["lower back", 12]], 5), ("two-injuries", [["lower back", 11], ["neck", 5]], 6)])
+def test_story_is_readable_at_first_zoom_and_draws_the_loop_as_an_arc(clinician_window, tmp_path, name, sites,
+                                                                      possible_edges):
+    browser = clinician_window
+    graph = kg.explain(EXAMPLES / f"{name}.json").graph()
+    _console(browser)
+    _open(browser, graph, tmp_path / f"{name}.html")
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / f"html-graph-{name}-story.png"))
+    assert _console(browser) == []
+    view = browser.execute_script(_STORY)
+    # Every label at least 11 px tall as the page opens, every node (and site box) whole in the graph area.
+    assert min(px for _, px in view["label_px"]) >= 11, view["label_px"]
+    assert view["outside"] == [] and view["note"] == ""
+    assert view["sites"] == sites and view["ready_nodes"] == str(graph.number_of_nodes())
+    assert "muscle spasm" in view["shown"] and not any("(lower back)" in s for s in view["shown"])
+    possible = sorted(f"{u}->{v}:{k}" for u, v, k, d in graph.edges(keys=True, data=True)
+                      if d["kind"] == "causes" and d["certainty"] == "possible")
+    assert view["dashed"] == possible and len(possible) == possible_edges
+    # The loop closes on an arc in the loop's red, well off the straight line, solid: it is firm.
+    ((edge, curve, colour, style, off),) = view["loop"]
+    assert (edge, curve, colour, style) == ("muscle_knots@lower_back->muscle_spasm@lower_back:knots-sustain-spasm",
+                                            "unbundled-bezier", "rgb(211,47,47)", "solid")
+    assert off >= 40
+
+
+def test_story_click_on_a_fact_or_an_arrow_shows_its_firing_and_quote(clinician_window, tmp_path):
+    browser = clinician_window
+    graph = kg.explain(EXAMPLES / "lower-back-strain-day20.json").graph()
+    _console(browser)
+    _open(browser, graph, tmp_path / "day20.html")
+    _click_node(browser, "muscle_knots@lower_back")
+    panel = browser.execute_script("return document.getElementById('panel').innerText")
+    browser.save_screenshot(str(ARTIFACTS / "html-graph-day20-story-clicked.png"))
+    assert panel.splitlines()[0] == "muscle knots (lower back)"
+    assert ("knots-from-overload: In the neck or back, where knots happen most often, the overloaded muscle "
+            "forms knots. (expected)") in panel
+    assert 's12: "After some amount of time the muscle overloads and forms these knots."' in panel
+    assert "muscle overload (lower back)  [muscle_overload@lower_back]" in panel
+    assert "persistent pain (lower back)\nmuscle spasm (lower back) (feedback loop)" in panel  # leads to
+    _click_edge(browser, "continuous_contraction@lower_back->muscle_overload@lower_back:"
+                         "continuous-contraction-causes-overload")
+    panel = browser.execute_script("return document.getElementById('panel').innerText")
+    assert panel.splitlines()[0] == "continuous contraction (lower back) \u2192 muscle overload (lower back)"
+    assert "overload-after-threshold: A muscle kept continuously on overloads" in panel
+    assert "basic injury not fixed (lower back)  [injury_unresolved@lower_back/muscle_strain]" in panel
+    assert "the muscle strain has been unresolved for 20 days (threshold 14 days)" in panel
+    assert 's11: "The muscles are not designed for this continuous work."' in panel
+    _click_edge(browser, "muscle_knots@lower_back->muscle_spasm@lower_back:knots-sustain-spasm")
+    panel = browser.execute_script("return document.getElementById('panel').innerText")
+    assert "Pain persists because this loop is active and the basic injury (muscle strain) is not fixed" in panel
+    assert 's05: "These knots are painful, and become part of the problem."' in panel
+    assert _console(browser) == []
+
+
+def test_a_big_story_opens_readable_at_its_top(clinician_window, tmp_path):
+    browser = clinician_window
+    graph = kg.explain(THREE_SITES).graph()
+    _open(browser, graph, tmp_path / "three-sites.html")
+    browser.save_screenshot(str(ARTIFACTS / "html-graph-three-sites-story.png"))
+    view = browser.execute_script(_STORY)
+    assert min(px for _, px in view["label_px"]) >= 11
+    assert [label for label, _ in view["sites"]] == ["lower back", "upper back", "neck"]
+    assert view["outside"] and view["note"] == (
+        "The story is larger than the window at a readable size: drag to pan, scroll to zoom.")
+    top = browser.execute_script("return window.painkgCy.getElementById('site:lower_back').renderedBoundingBox().y1")
+    assert top == pytest.approx(20, abs=1)

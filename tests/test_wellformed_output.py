@@ -41,9 +41,13 @@ GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed: apt-get install graphviz")
 
 
-def hostile_graph(compact: bool = False):
+#: The views of an explanation graph and the flags that choose them.
+VIEWS = {"story": {}, "full": {"full": True}, "compact": {"compact": True}}
+
+
+def hostile_graph(view: str = "story"):
     """A real explanation graph whose patient id, one node and one edge hold control characters."""
-    g = kg.explain(DAY20).graph(compact=compact)
+    g = kg.explain(DAY20).graph(**VIEWS[view])
     g.graph.update(patient=HOSTILE, name=f"painkg explanation of {HOSTILE}")
     g.add_node(HOSTILE, kind="input", label=f"label {HOSTILE}", status="observed", detail=HOSTILE, loop=False)
     g.add_edge(HOSTILE, "muscle_spasm@lower_back", key=HOSTILE, kind="derivation", label=HOSTILE, loop=False)
@@ -52,18 +56,19 @@ def hostile_graph(compact: bool = False):
 
 # ---------------------------------------------------------------- control characters
 
+@pytest.mark.parametrize("view", list(VIEWS))
 @pytest.mark.parametrize("fmt", ["dot", "graphml", "mermaid", "html"])
-def test_text_formats_hold_no_raw_control_character(fmt):
-    text = export(hostile_graph(), fmt)
+def test_text_formats_hold_no_raw_control_character(fmt, view):
+    text = export(hostile_graph(view), fmt)
     assert UNSAFE.findall(text) == []
     assert "\\u001b[31mred" in text  # shown, not dropped
     text.encode("utf-8")  # and every character can be written
 
 
 @needs_dot
-@pytest.mark.parametrize("compact", [False, True])
-def test_dot_with_control_characters_is_read_by_graphviz_and_its_svg_is_xml(compact):
-    g = hostile_graph(compact)
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_dot_with_control_characters_is_read_by_graphviz_and_its_svg_is_xml(view):
+    g = hostile_graph(view)
     done = subprocess.run(["dot", "-Tsvg"], input=g.to_dot().encode("utf-8"), capture_output=True, check=False)
     assert done.returncode == 0, done.stderr.decode()
     root = ET.fromstring(done.stdout)
@@ -102,8 +107,8 @@ def _check_graphml(text: str, g) -> None:
 
 def _graphs():
     for path in example_paths():
-        for compact in (False, True):
-            yield f"{path.stem}-{'compact' if compact else 'full'}", lambda p=path, c=compact: kg.explain(p).graph(c)
+        for view, flags in VIEWS.items():
+            yield f"{path.stem}-{view}", lambda p=path, f=flags: kg.explain(p).graph(**f)
     yield "ontology", kg.causal_graph
 
 
@@ -113,8 +118,9 @@ def test_graphml_ids_are_unique_in_every_example_and_the_ontology(name, make):
     _check_graphml(g.to_graphml(), g)
 
 
-def test_graphml_node_and_edge_keys_of_the_same_attribute_have_distinct_ids():
-    g = kg.explain(DAY20).graph()
+@pytest.mark.parametrize("view", ["story", "full"])
+def test_graphml_node_and_edge_keys_of_the_same_attribute_have_distinct_ids(view):
+    g = kg.explain(DAY20).graph(**VIEWS[view])
     names = {}
     for for_, attr, key in _graphml_ids(g.to_graphml())["key_for"]:
         names.setdefault(attr, {})[for_] = key
@@ -135,7 +141,8 @@ def test_graphml_with_control_characters_is_well_formed_and_reads_back():
 
 def test_graphml_reads_in_igraph():
     igraph = pytest.importorskip("igraph", reason="python-igraph is not installed (pip install igraph)")
-    for g in (kg.explain(DAY20).graph(), hostile_graph(compact=True), kg.causal_graph()):
+    for g in (kg.explain(DAY20).graph(), kg.explain(DAY20).graph(full=True), hostile_graph("compact"),
+              kg.causal_graph()):
         path = Path(os.environ.get("TMPDIR", "/tmp")) / f"painkg-igraph-{os.getpid()}.graphml"
         try:
             path.write_text(g.to_graphml(), encoding="utf-8")
@@ -146,9 +153,10 @@ def test_graphml_reads_in_igraph():
         assert sorted(ig.es["key"]) == sorted(visible(k) for _, _, k in g.edges(keys=True))
 
 
+@pytest.mark.parametrize("view", list(VIEWS))
 @pytest.mark.parametrize("path", example_paths(), ids=lambda p: p.stem)
-def test_html_page_holds_no_control_character(path):
-    page = kg.explain(path).graph().to_html()
+def test_html_page_holds_no_control_character(path, view):
+    page = kg.explain(path).graph(**VIEWS[view]).to_html()
     assert [(m.start(), m.group()) for m in UNSAFE.finditer(page)] == []
 
 

@@ -42,12 +42,12 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..knowledge.ontology import OBO, Ontology, load_ontology
 
-__all__ = ["CAUSAL_PREDICATES", "LoopEdge", "Loop", "CausalPath", "causal_cycles",
-           "feedback_loops", "inactive_loops", "causal_paths", "derivation_graph"]
+__all__ = ["CAUSAL_PREDICATES", "LoopEdge", "Loop", "CausalPath", "CausalLink", "causal_cycles",
+           "feedback_loops", "inactive_loops", "causal_paths", "derivation_graph", "causal_links"]
 
 #: Predicates that make a causal-model edge a cause (and so able to close a loop).
 CAUSAL_PREDICATES = frozenset(str(OBO[p]) for p in ("RO_0002411", "RO_0003302", "RO_0003304"))
@@ -184,6 +184,42 @@ def derivation_graph(e, causal_only: bool = False):
                 rules = graph.edges[premise, fact.id]["rules"] if graph.has_edge(premise, fact.id) else ()
                 graph.add_edge(premise, fact.id, rules=tuple(sorted({*rules, j.rule})))
     return graph
+
+
+class CausalLink(NamedTuple):
+    """``cause -> effect`` along causal claim ``edge``, drawn by justification ``n`` of fact ``fact``."""
+
+    cause: str
+    effect: str
+    edge: str
+    fact: str
+    n: int
+
+
+def causal_links(e) -> list[CausalLink]:
+    """The causal links between the patient's facts, one per cause of each rule firing.
+
+    A firing of a causal claim links each premise under the claim's subject to the
+    concluded fact, or, when the rule concludes only that the link fits
+    (``strain-mechanism``), to the premise under the claim's object. Other premises
+    are conditions (the unresolved injury); a rule that sums up several steps
+    (``overload-maybe-before-resolution``) has no premise under the subject, and
+    its premises other than status facts are the causes. Rules that relieve,
+    locate or fit a condition make no link.
+
+    >>> import kg
+    >>> [link[:3] for link in causal_links(kg.explain("examples/knots-first-report.json"))]
+    [('muscle_knots@upper_back', 'persistent_pain@upper_back', 'knots-cause-persistent-pain')]
+    """
+    onto, found = e.ontology, []
+    for fact, n, j in ((f, n, j) for f in e.facts for n, j in enumerate(f.justifications)):
+        if (edge := onto.edge_for(j.rule, fact.concept, fact.site)) is not None and edge.predicate in CAUSAL_PREDICATES:
+            causes = [p for p in j.premises if edge.subject in onto.ancestors(e.fact(p).concept)] or [
+                p for p in j.premises if e.trace[p].details.get("role") != "status"]
+            effect = fact.id if edge.object in onto.ancestors(fact.concept) else next(
+                (p for p in j.premises if p not in causes and edge.object in onto.ancestors(e.fact(p).concept)), None)
+            found += [CausalLink(cause, effect, edge.id, fact.id, n) for cause in causes] if effect else []
+    return found
 
 
 def _present(e, site: str) -> dict[str, list[str]]:

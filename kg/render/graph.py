@@ -1,12 +1,19 @@
 """Explanations and the causal model as networkx graphs.
 
 :func:`explanation_graph` turns an :class:`~kg.reasoning.explanation.Explanation` into a
-``networkx.MultiDiGraph``:
+``networkx.MultiDiGraph`` in one of three views (the graph attribute ``view``):
 
-* full view: nodes of kind ``input`` (patient facts), ``derived`` (concluded
-  facts), ``firing`` (one rule firing: rule id, condition, quotes) and
-  ``passage`` (a source sentence); edges of kind ``premise`` (fact -> firing),
-  ``concludes`` (firing -> fact), ``evidence`` (firing -> passage) and
+* story view (the default): the causal story. Nodes are the patient's facts
+  (``input``, ``derived``) on a causal link (:func:`kg.reasoning.loops.causal_links`),
+  each injury and the facts of an active loop; edges of kind ``causes`` (cause
+  -> effect, one per causal claim between two facts, keyed by the claim id) and
+  ``feedback``. Conditions ("basic injury not fixed"), therapies and "fits a
+  strain" conclusions are not nodes: a ``causes`` edge carries its firing(s)
+  (``rules``, ``firings``), ``premises``, ``condition``, ``certainty``, ``quote``.
+* full view (``full=True``): nodes of kind ``input`` (patient facts), ``derived``
+  (concluded facts), ``firing`` (one rule firing: rule id, condition, quotes)
+  and ``passage`` (a source sentence); edges of kind ``premise`` (fact ->
+  firing), ``concludes`` (firing -> fact), ``evidence`` (firing -> passage) and
   ``feedback`` (fact -> fact, a feedback edge of the causal model that closes
   an active loop; no rule applies it).
 * compact view (``compact=True``): fact nodes only; one ``derivation`` edge
@@ -16,16 +23,20 @@
 Every node has ``kind``, ``label``, ``status`` and ``loop`` (bool); fact
 nodes also ``concept``, ``site`` (when there is one), ``rules``,
 ``premises``, ``quote`` and ``certainty`` (``reported``, ``expected`` or
-``possible``: see :mod:`kg.reasoning.certainty`). Firing nodes and compact
-``derivation`` edges have ``certainty`` (that firing's: the weakest of its
-rule's level and its premises') and ``rule_certainty`` (the rule's own level).
-The graph has ``pain_persists`` and, when persistent pain is concluded,
-``persistent_pain`` (its strongest level). Every edge has ``kind``, ``label`` and ``loop``.
+``possible``: see :mod:`kg.reasoning.certainty`); in the story view also
+``firings`` (one line per firing that concluded it: rule id, rule label,
+certainty), ``premise_labels`` and ``condition``. Firing nodes, compact
+``derivation`` and story ``causes`` edges have ``certainty`` (that firing's:
+the weakest of its rule's level and its premises') and ``rule_certainty``
+(the rule's own level); a story ``feedback`` edge has ``certainty`` (the
+weakest of its claim's level and its cause's) and ``detail`` (the loop's text).
+The graph has ``view`` (:data:`VIEWS`), ``pain_persists`` and, when persistent pain is
+concluded, ``persistent_pain`` (its strongest level). Every edge has ``kind``, ``label``, ``loop``.
 Edges and nodes on an active feedback loop (see :mod:`kg.reasoning.loops`) have
 ``loop=True`` and ``loops`` naming the loop ids. All attribute values are
 strings, ints or bools, so the GraphML writer keeps them all; a missing
 attribute means "not applicable". Lists are joined with a space (ids) or a
-newline (quotes).
+newline (quotes, labels).
 
 :func:`causal_graph` returns the ontology's causal model: concept -> concept,
 one edge per causal claim, keyed by the edge id.
@@ -39,11 +50,16 @@ Example
 >>> import kg
 >>> e = kg.explain("examples/neck-strain-day16.json")
 >>> g = e.graph()
+>>> g.graph["view"], g.number_of_nodes()
+('story', 9)
 >>> g.nodes["muscle_knots@neck"]["kind"], g.nodes["muscle_knots@neck"]["loop"]
 ('derived', True)
 >>> g.nodes["inflammation@neck"]["certainty"], g.nodes["muscle_knots@neck"]["certainty"]
 ('possible', 'expected')
->>> [k for _, _, k in g.in_edges("persistent_pain@neck", keys=True)]
+>>> [(u, k) for u, _, k in g.in_edges("muscle_spasm@neck", keys=True)]
+[('inflammation@neck', 'inflammation-causes-spasm'), ('muscle_strain@neck', 'injury-causes-protective-spasm'), ('muscle_knots@neck', 'knots-sustain-spasm')]
+>>> full = e.graph(full=True)
+>>> [k for _, _, k in full.in_edges("persistent_pain@neck", keys=True)]
 ['concludes']
 >>> c = e.graph(compact=True)
 >>> sorted(c["muscle_knots@neck"]["muscle_spasm@neck"])
@@ -58,16 +74,19 @@ from collections import defaultdict
 
 import networkx as nx
 
-from ..reasoning.loops import CAUSAL_PREDICATES, causal_cycles, feedback_loops
+from ..reasoning.certainty import strongest, weakest
+from ..reasoning.loops import CAUSAL_PREDICATES, causal_cycles, causal_links, feedback_loops
 from ..errors import InputError
 from ..knowledge.ontology import Ontology, load_ontology
 
-__all__ = ["PainGraph", "NODE_KINDS", "EDGE_KINDS", "explanation_graph", "causal_graph"]
+__all__ = ["PainGraph", "NODE_KINDS", "EDGE_KINDS", "VIEWS", "explanation_graph", "causal_graph"]
 
 #: Node kinds, in the order a legend lists them.
 NODE_KINDS = ("input", "derived", "firing", "passage", "concept")
 #: Edge kinds.
-EDGE_KINDS = ("premise", "concludes", "evidence", "derivation", "feedback", "causal")
+EDGE_KINDS = ("premise", "concludes", "evidence", "derivation", "causes", "feedback", "causal")
+#: The views of an explanation graph (the graph attribute ``view``).
+VIEWS = ("story", "full", "compact")
 
 
 class PainGraph(nx.MultiDiGraph):
@@ -141,9 +160,9 @@ def _firing_ids(fact) -> list[str]:
     return ids
 
 
-def _add_facts(g: PainGraph, e) -> None:
+def _add_facts(g: PainGraph, e, only=None) -> None:
     onto = e.ontology
-    for fact in e.facts:
+    for fact in (f for f in e.facts if only is None or f.id in only):
         evidence = sorted({p for j in fact.justifications for p in onto.evidence(j.rule, fact.site)},
                           key=lambda p: onto.passages[p].number)
         attrs = {"kind": "input" if fact.status == "observed" else "derived",
@@ -179,10 +198,8 @@ def _add_full(g: PainGraph, e) -> None:
                 attrs["site"] = fact.site
             if edge is not None:
                 attrs["edge"] = edge.id
-                condition = conditions.get((fact.id, j.rule, j.premises))
-                condition = condition or (edge.condition.label if edge.condition else None)
-                if condition:
-                    attrs["condition"] = condition
+                if _condition(e, conditions, fact, j):
+                    attrs["condition"] = _condition(e, conditions, fact, j)
             g.add_node(firing, **attrs)
             for premise in j.premises:
                 g.add_edge(premise, firing, key="premise", kind="premise", label="premise", loop=False)
@@ -208,12 +225,63 @@ def _add_compact(g: PainGraph, e) -> None:
                 g.add_edge(premise, fact.id, key=j.rule, **attrs)
 
 
+def _condition(e, conditions: dict, fact, j, others=()) -> str:
+    # The claim's condition (phrased with the patient's numbers where a chain has the
+    # step), then the premises that are conditions rather than causes.
+    edge = e.ontology.edge_for(j.rule, fact.concept, fact.site)
+    parts = [conditions.get((fact.id, j.rule, j.premises)) or (edge.condition.label if edge and edge.condition else "")]
+    parts += ["given " + " and ".join(_fact_label(e.ontology, e.fact(p)) for p in others)] if others else []
+    return "; ".join(p for p in parts if p)
+
+
+def _story_details(e, data: dict, firings, causes, conditions) -> None:
+    # What a click shows: the firings (rule id, label, certainty), the premises by name, the condition.
+    onto = e.ontology
+    found = [(j.rule, _condition(e, conditions, f, j, [p for p in j.premises if p not in causes])) for f, j, _ in firings]
+    details = {"firings": "\n".join(f"{j.rule}: {onto.rules[j.rule].label} ({level})" for _, j, level in firings),
+               "premise_labels": "\n".join(_fact_label(onto, e.fact(p)) for p in data["premises"].split()),
+               "condition": "\n".join(dict.fromkeys(f"{r}: {c}" if len({r for r, _ in found}) > 1 else c
+                                                     for r, c in found if c))}
+    data.update((k, v) for k, v in details.items() if v)
+
+
+def _add_story(g: PainGraph, e) -> None:
+    onto, conditions, links = e.ontology, _step_conditions(e), causal_links(e)
+    keep = {f for link in links for f in link[:2]} | {f for loop in feedback_loops(e) for f in loop.facts}
+    _add_facts(g, e, keep | {f.id for f in e.facts if e.trace[f.id].details.get("role") == "injury"})
+    for node, data in g.nodes(data=True):
+        fact = e.fact(node)
+        data.update({"site_label": onto.concepts[fact.site].label} if fact.site else {})
+        _story_details(e, data, [(fact, j, c) for j, c in zip(fact.justifications, fact.justification_certainty)],
+                       {link.cause for link in links if link.fact == node}, conditions)
+    groups: dict[tuple, list] = defaultdict(list)
+    for link in links:
+        fact = e.fact(link.fact)
+        groups[link.cause, link.effect, link.edge].append(
+            (fact, fact.justifications[link.n], fact.justification_certainty[link.n]))
+    for (cause, effect, edge_id), firings in groups.items():
+        claim, rules = onto.edges[edge_id], list(dict.fromkeys(j.rule for _, j, _ in firings))
+        passages = sorted({p for f, j, _ in firings for p in onto.evidence(j.rule, f.site)},
+                          key=lambda p: onto.passages[p].number)
+        attrs = {"kind": "causes", "label": ", ".join(rules), "rules": " ".join(rules),
+                 "rule_label": "\n".join(onto.rules[r].label for r in rules), "edge": edge_id,
+                 "claim": claim.label, "predicate": claim.predicate_label,
+                 "certainty": strongest(level for *_, level in firings),
+                 "rule_certainty": strongest(onto.rules[r].level for r in rules),
+                 "premises": " ".join(dict.fromkeys(p for _, j, _ in firings for p in j.premises)),
+                 "passages": " ".join(passages), "quote": _quotes(onto, passages), "loop": False}
+        if any(f.id != effect for f, _, _ in firings):
+            attrs["concludes"] = " ".join(dict.fromkeys(f.id for f, _, _ in firings))
+        _story_details(e, attrs, firings, {cause, effect}, conditions)
+        g.add_edge(cause, effect, key=edge_id, **attrs)
+
+
 def _mark(attrs: dict, loop_id: str) -> None:
     attrs["loop"] = True
     attrs["loops"] = " ".join(sorted({*attrs.get("loops", "").split(), loop_id}))
 
 
-def _add_loops(g: PainGraph, e, compact: bool) -> None:
+def _add_loops(g: PainGraph, e, view: str) -> None:
     onto = e.ontology
     for loop in feedback_loops(e):
         for fact in loop.facts:
@@ -227,8 +295,15 @@ def _add_loops(g: PainGraph, e, compact: bool) -> None:
                                    edge=edge_id, predicate=edge.predicate_label,
                                    passages=" ".join(edge.passages), quote=_quotes(onto, edge.passages),
                                    loop=False)
+                        if view == "story":
+                            g.edges[hop.source, hop.target, edge_id].update(
+                                certainty=weakest([edge.level, e.fact(hop.source).certainty]), detail=loop.text)
                     _mark(g.edges[hop.source, hop.target, edge_id], loop.id)
-            elif compact:
+            elif view == "story":
+                for key, data in g[hop.source].get(hop.target, {}).items():
+                    if data["kind"] == "causes":
+                        _mark(data, loop.id)
+            elif view == "compact":
                 for rule in hop.rules:
                     _mark(g.edges[hop.source, hop.target, rule], loop.id)
             else:
@@ -240,29 +315,38 @@ def _add_loops(g: PainGraph, e, compact: bool) -> None:
                         _mark(g.edges[firing, hop.target, "concludes"], loop.id)
 
 
-def explanation_graph(e, compact: bool = False) -> PainGraph:
-    """The explanation as a :class:`PainGraph` (full view, or ``compact`` facts-only).
+def explanation_graph(e, compact: bool = False, full: bool = False) -> PainGraph:
+    """The explanation as a :class:`PainGraph`: the causal story, or the ``full``
+    derivation graph, or the ``compact`` facts-only one (see the module docstring).
 
     >>> import kg
-    >>> g = explanation_graph(kg.explain("examples/knots-first-report.json"))
-    >>> sorted(g.nodes["persistent-pain-from-knots:persistent_pain@upper_back"].items())[:4]
+    >>> e = kg.explain("examples/knots-first-report.json")
+    >>> g = explanation_graph(e)
+    >>> list(g.edges(keys=True))
+    [('muscle_knots@upper_back', 'persistent_pain@upper_back', 'knots-cause-persistent-pain')]
+    >>> g.edges["muscle_knots@upper_back", "persistent_pain@upper_back", "knots-cause-persistent-pain"]["firings"]
+    'persistent-pain-from-knots: Muscle knots are painful and become part of the problem, ... (expected)'
+    >>> full = explanation_graph(e, full=True)
+    >>> sorted(full.nodes["persistent-pain-from-knots:persistent_pain@upper_back"].items())[:4]
     [('certainty', 'expected'), ('concludes', 'persistent_pain@upper_back'), ('edge', 'knots-cause-persistent-pain'), ('kind', 'firing')]
-    >>> explanation_graph(kg.explain("examples/knots-first-report.json"), compact=True).number_of_nodes()
+    >>> explanation_graph(e, compact=True).number_of_nodes()
     4
     """
-    if not isinstance(compact, bool):
-        raise InputError("compact", compact, "true or false")
+    for name, value in (("compact", compact), ("full", full)):
+        if not isinstance(value, bool):
+            raise InputError(name, value, "true or false")
+    if compact and full:
+        raise InputError("full", full, message="choose one view: full or compact, not both")
+    view = "full" if full else "compact" if compact else "story"
     g = PainGraph(name=f"painkg explanation of {e.patient.id}", patient=e.patient.id,
                   assessed_on=e.assessed_on, threshold_days=e.threshold_days,
-                  pain_persists=e.pain_persists, view="compact" if compact else "full")
+                  pain_persists=e.pain_persists, view=view)
     if e.persistent_pain is not None:
         g.graph["persistent_pain"] = e.persistent_pain
-    _add_facts(g, e)
-    if compact:
-        _add_compact(g, e)
-    else:
-        _add_full(g, e)
-    _add_loops(g, e, compact)
+    if view != "story":
+        _add_facts(g, e)
+    {"story": _add_story, "full": _add_full, "compact": _add_compact}[view](g, e)
+    _add_loops(g, e, view)
     return g
 
 

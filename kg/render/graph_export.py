@@ -14,10 +14,11 @@ html       one self-contained interactive page (Cytoscape.js inside)     nothing
 ========== ============================================================ ==================
 
 Possible facts and firings (``certainty`` ``possible``: the source says "can"
-or "may") are drawn with a dashed border, and possible ``derivation`` edges of
-the compact view dashed, in DOT/SVG/PNG, Mermaid and HTML; each format says so
-in its legend (DOT: the title; Mermaid: a comment and the ``possible`` class;
-HTML: the legend bar).
+or "may") are drawn with a dashed border, possible ``causes`` (story) and
+``derivation`` (compact) edges dashed, in DOT/SVG/PNG, Mermaid and HTML; each
+format says so in its legend (DOT: the title; Mermaid: a comment and the
+``possible`` class; HTML: the legend bar). The story view puts each site in a
+box of its own and curves the edge that closes a feedback loop back over it.
 
 Every format is deterministic: the same graph gives the same bytes (for svg
 and png, with the same Graphviz version). Control characters in the data (a
@@ -61,8 +62,11 @@ COLORS = {"input": "#c8e6c9", "derived": "#bbdefb", "firing": "#fff3c4", "passag
 _KIND_NAMES = {"input": "patient input", "derived": "concluded fact", "firing": "rule firing",
                "passage": "source sentence", "concept": "concept", "premise": "premise",
                "concludes": "concludes", "evidence": "evidence", "derivation": "derivation",
-               "feedback": "feedback edge (no rule applies it)", "causal": "causal claim"}
-_LOOP_COLOR = "#d32f2f"
+               "feedback": "feedback edge (no rule applies it)", "causal": "causal claim",
+               "causes": "causes (a rule firing applied the source's causal claim)", "site": "body site"}
+_LOOP_COLOR, _EDGE_COLOR = "#d32f2f", "#455a64"
+#: Drawn before the label of the edge that closes a feedback loop in the story view.
+_LOOP_MARK = "\u21ba feedback loop: "
 #: What a dashed border means, in every format's legend.
 POSSIBLE_LEGEND = "dashed: possible (the source says it can or may happen)"
 #: The certainty levels as the HTML side panel explains them.
@@ -95,11 +99,18 @@ def _wrap(label: str, width: int = 24) -> str:
     return "\n".join(textwrap.wrap(label, width)) or label
 
 
+def _in_site(data: dict, node, story: bool) -> tuple:
+    # In the story each site is a box of its own that names the site once: (site, label within it).
+    site, label = data.get("site_label") if story else None, data.get("label", node)
+    return site, label.removesuffix(f" ({site})") if site else label
+
+
 def _tooltip(data: dict) -> str:
     if data.get("kind") == "passage":
         return data.get("quote", "")
-    parts = [data.get("label", "")]
-    for key in ("detail", "rule_label", "condition", "claim", "quote", "text"):
+    parts = [data.get("label", "")]  # a story's firings hold the rule labels
+    for key in ("detail", "firings", *(() if data.get("firings") else ("rule_label",)), "condition", "claim", "quote",
+                "text"):
         if data.get(key) and data[key] not in parts:
             parts.append(str(data[key]))
     return "\n".join(p for p in parts if p)
@@ -108,47 +119,64 @@ def _tooltip(data: dict) -> str:
 def to_dot(g) -> str:
     """Graphviz DOT text, laid out left to right from causes to conclusions.
 
+    In the story view reported facts are square boxes and concluded ones
+    rounded, and the feedback edge that closes a loop curves back over them.
+
     >>> import kg
     >>> dot = kg.causal_graph().to_dot()
     >>> '"muscle_knots" -> "muscle_spasm"' in dot
     True
     """
+    story = g.graph.get("view") == "story"
+    look, sep = ((12, 10, _EDGE_COLOR, "0.9, penwidth=1.6"), 0.3) if story else ((10, 8, "#757575", "0.7"), 0.25)
     lines = [f"digraph {_q(g.graph.get('name', 'painkg'))} {{",
-             f"  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.5, "
+             f"  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, nodesep={sep}, ranksep=0.5, "
              f"labelloc=t, label={_q(_dot_title(g))}];",
-             '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", color="#616161", margin="0.12,0.06"];',
-             '  edge [fontname="Helvetica", fontsize=8, color="#757575", fontcolor="#424242", arrowsize=0.7];']
+             f'  node [fontname="Helvetica", fontsize={look[0]}, shape=box, style="rounded,filled", color="#616161", '
+             'margin="0.12,0.06"];',
+             f'  edge [fontname="Helvetica", fontsize={look[1]}, color="{look[2]}", fontcolor="#424242", '
+             f'arrowsize={look[3]}];']
+    clusters: dict[str, list[str]] = {}
     for node, data in g.nodes(data=True):
-        kind = data.get("kind", "")
-        attrs = {"label": _wrap(data.get("label", node)), "fillcolor": COLORS.get(kind, "#ffffff"),
-                 "tooltip": _tooltip(data)}
+        kind, (site, label) = data.get("kind", ""), _in_site(data, node, story)
+        attrs = {"label": _wrap(label), "fillcolor": COLORS.get(kind, "#ffffff"), "tooltip": _tooltip(data)}
         if kind == "firing":
             attrs.update(shape="cds", fontsize="8", style="filled")
         elif kind == "passage":
             attrs.update(shape="note", style="filled")
+        elif story and kind == "input":
+            attrs["style"] = "filled"  # reported: a square box; concluded facts are rounded
         if data.get("certainty") == "possible":
             attrs["style"] = attrs.get("style", "rounded,filled") + ",dashed"
-        if data.get("key_conclusion"):
-            attrs["penwidth"] = "2.5"
-        if data.get("loop"):
-            attrs.update(color=_LOOP_COLOR, penwidth="2.5")
-        lines.append(f"  {_q(node)} [" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items()) + "];")
+        attrs.update({"penwidth": "2.5"} if data.get("key_conclusion") else {})
+        attrs.update(dict(color=_LOOP_COLOR, penwidth="2.5") if data.get("loop") else {})
+        line = f"  {_q(node)} [" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items()) + "];"
+        clusters.setdefault(site, []).append("  " + line) if site else lines.append(line)
+    for n, (site, members) in enumerate(clusters.items()):
+        lines += [f'  subgraph "cluster_{n}" {{', f'    graph [label={_q(site)}, labeljust=l, style="rounded,filled", '
+                  'fillcolor="#fafafa", color="#bdbdbd", fontsize=14];', *members, "  }"]
     for source, target, key, data in g.edges(keys=True, data=True):
         kind = data.get("kind", "")
         attrs = {"tooltip": _tooltip(data) or key}
         if kind in ("derivation", "feedback", "causal"):
-            attrs["label"] = data.get("label", key)
+            attrs["label"] = (_LOOP_MARK if story else "") + data.get("label", key)
         if kind == "evidence":
             attrs.update(style="dotted", color="#bdbdbd", arrowhead="none")
-        if kind == "derivation" and data.get("certainty") == "possible":
+        if kind in ("derivation", "causes") and data.get("certainty") == "possible":
             attrs["style"] = "dashed"
         if data.get("causal") is False:
             attrs.update(style="dashed", color="#9e9e9e")
         if data.get("loop"):
             attrs.update(color=_LOOP_COLOR, penwidth="2.5", fontcolor=_LOOP_COLOR)
         if kind == "feedback" or data.get("feedback"):
-            # Keep the left-to-right order: the edge that closes a loop runs backwards.
+            # Keep the left-to-right order: the edge that closes a loop runs backwards
+            # (in the story, over the top of the loop and dashed only when possible).
             attrs.update(style="dashed", constraint="false")
+            if story:
+                attrs.update(style="dashed" if data.get("certainty") == "possible" else "solid", penwidth="3",
+                             xlabel=attrs.pop("label"))
+        elif story and kind == "causes" and data.get("loop"):
+            attrs["weight"] = "10"  # the loop's forward edges in one straight row
         lines.append(f"  {_q(source)} -> {_q(target)} [" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items()) + "];")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -267,37 +295,39 @@ def to_mermaid(g) -> str:
     True
     """
     ids = {node: f"n{i}" for i, node in enumerate(g.nodes, 1)}
-    lines = ["flowchart LR"]
+    story = g.graph.get("view") == "story"
+    lines, sites = ["flowchart LR"], {}
     for node, data in g.nodes(data=True):
-        kind = data.get("kind", "")
-        label = _mq(data.get("label", node))
+        kind, (site, label) = data.get("kind", ""), _in_site(data, node, story)
+        label = _mq(label)
         shape = {"input": '(["{}"])', "firing": '{{{{"{}"}}}}', "passage": '>"{}"]'}.get(kind, '["{}"]')
-        lines.append(f"  {ids[node]}{shape.format(label)}:::{kind or 'other'}")
+        line = f"  {ids[node]}{shape.format(label)}:::{kind or 'other'}"
+        sites.setdefault(site, []).append("  " + line) if site else lines.append(line)
+    for n, (site, members) in enumerate(sites.items(), 1):  # the story: one box per site, named once
+        lines += [f'  subgraph site{n}["{_mq(site)}"]', *members, "  end"]
     loop_links = []
     for i, (source, target, key, data) in enumerate(g.edges(keys=True, data=True)):
-        kind = data.get("kind", "")
-        text = _mq(data.get("label", key)) if kind in ("derivation", "feedback", "causal") else ""
-        if kind == "feedback" or data.get("feedback") or (kind == "derivation" and data.get("certainty") == "possible"):
+        kind, possible = data.get("kind", ""), data.get("certainty") == "possible"
+        mark = _LOOP_MARK if story and kind == "feedback" else ""
+        text = _mq(mark + data.get("label", key)) if kind in ("derivation", "feedback", "causal") else ""
+        if (kind == "feedback" and (possible or not story)) or data.get("feedback") or (
+                kind in ("derivation", "causes") and possible):
             arrow = f'-. "{text}" .->' if text else "-.->"
         elif data.get("loop"):
             arrow = f'== "{text}" ==>' if text else "==>"
         else:
             arrow = f'-- "{text}" -->' if text else "-->"
         lines.append(f"  {ids[source]} {arrow} {ids[target]}")
-        if data.get("loop"):
-            loop_links.append(str(i))
+        loop_links += [str(i)] if data.get("loop") else []
     for kind in sorted({d.get("kind", "") or "other" for _, d in g.nodes(data=True)}):
         lines.append(f"  classDef {kind} fill:{COLORS.get(kind, '#ffffff')},stroke:#616161,color:#212121")
     possible = [ids[n] for n, d in g.nodes(data=True) if d.get("certainty") == "possible"]
     if possible:
-        lines.append(f"  %% {POSSIBLE_LEGEND}")
-        lines.append("  classDef possible stroke-dasharray:5 5")
-        lines.append(f"  class {','.join(possible)} possible")
+        lines += [f"  %% {POSSIBLE_LEGEND}", "  classDef possible stroke-dasharray:5 5",
+                  f"  class {','.join(possible)} possible"]
     loop_nodes = [ids[n] for n, d in g.nodes(data=True) if d.get("loop")]
-    if loop_nodes:
-        # `style` takes one node; `class` takes a list.
-        lines.append(f"  classDef loop stroke:{_LOOP_COLOR},stroke-width:3px")
-        lines.append(f"  class {','.join(loop_nodes)} loop")
+    if loop_nodes:  # `style` takes one node; `class` takes a list.
+        lines += [f"  classDef loop stroke:{_LOOP_COLOR},stroke-width:3px", f"  class {','.join(loop_nodes)} loop"]
     if loop_links:
         lines.append(f"  linkStyle {','.join(loop_links)} stroke:{_LOOP_COLOR},stroke-width:3px")
     return "\n".join(lines) + "\n"
@@ -316,13 +346,9 @@ def _script_safe(text: str) -> str:
 
 def _shown(value):
     # What the page shows: control characters as visible escapes, like the title.
-    if isinstance(value, str):
-        return visible(value, cr="escape")
-    if isinstance(value, dict):
-        return {k: _shown(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shown(v) for v in value]
-    return value
+    if isinstance(value, (dict, list)):
+        return {k: _shown(v) for k, v in value.items()} if isinstance(value, dict) else [_shown(v) for v in value]
+    return visible(value, cr="escape") if isinstance(value, str) else value
 
 
 def to_html(g) -> str:
@@ -342,7 +368,7 @@ def to_html(g) -> str:
     elements = _shown(_cytoscape(g)["elements"])
     kinds = [k for k in COLORS if any(d.get("kind") == k for _, d in g.nodes(data=True))]
     payload = {"elements": elements, "colors": COLORS, "kinds": kinds, "kind_names": _KIND_NAMES,
-               "has_loops": any(d.get("loop") for _, _, d in g.edges(data=True)),
+               "view": g.graph.get("view", ""), "has_loops": any(d.get("loop") for _, _, d in g.edges(data=True)),
                "has_possible": _has_possible(g), "possible_legend": POSSIBLE_LEGEND,
                "certainty_names": _CERTAINTY_NAMES}
     data = _script_safe(json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":")))
@@ -367,8 +393,7 @@ def export(g, format: str):
     """``g`` in ``format`` (one of :data:`FORMATS`): ``str``, or ``bytes`` for png."""
     if format in _TEXT:
         return _TEXT[format](g)
-    if format == "svg":
-        return render(to_dot(g), "svg").decode("utf-8")
-    if format == "png":
-        return render(to_dot(g), "png")
+    if format in ("svg", "png"):
+        out = render(to_dot(g), format)
+        return out if format in BINARY_FORMATS else out.decode("utf-8")
     raise InputError("--format", format, "one of " + ", ".join(FORMATS))
