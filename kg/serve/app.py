@@ -2,9 +2,12 @@
 
 Faces: the explain API (:mod:`kg.serve.explain_api`), CDS Hooks
 (:mod:`kg.serve.cds_hooks`), the SPARQL 1.1 Protocol (:mod:`kg.serve.sparql_protocol`)
-and the pages (:mod:`kg.serve.pages`), plus ``GET /healthz``, ``GET /openapi.json``
-and the vendored front-end files under ``/static/``. The app holds everything it
-needs (settings, its engine threads) in ``app.state``; there is no global
+and the pages (:mod:`kg.serve.pages`), plus ``GET /healthz``, ``GET /openapi.json``,
+``GET /docs`` (a page of ours listing the endpoints: nothing is fetched from a
+CDN, so it works offline) and the vendored front-end files under ``/static/``.
+The app holds everything it needs (settings, its engine threads, the
+explanations the pages link to: :mod:`kg.serve.explanation_cache`, bounded by
+``settings.extra["explanation_cache"]``) in ``app.state``; there is no global
 mutable state, so two apps with different settings can run side by side.
 
 Every error is a JSON body ``{"error", "field", "status"}`` (:mod:`kg.serve.http_errors`);
@@ -13,7 +16,7 @@ bodies over ``settings.max_body_bytes`` are refused with 413 before parsing.
 >>> from kg.serve.settings import ServeSettings
 >>> app = create_app(ServeSettings())
 >>> sorted(p for p in app.openapi()["paths"] if p.startswith("/ex"))
-['/explain']
+['/explain', '/explanations/{key}', '/explanations/{key}/graph']
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def create_app(settings: ServeSettings):
 
     from .. import __version__
     from .engines import DEFAULT_WORKERS, EnginePool
+    from .explanation_cache import DEFAULT_SIZE, ExplanationCache
     from .explain_api import explain_router
     from .http_errors import install_error_handlers
     from .http_io import BodyLimitMiddleware
@@ -65,14 +69,23 @@ def create_app(settings: ServeSettings):
     app = FastAPI(title="painkg", version=__version__, lifespan=lifespan,
                   description="Why does this patient's pain persist? The explain API, CDS Hooks, a SPARQL 1.1 "
                               "endpoint and explanation pages. painkg is a reasoning aid, not a diagnosis.",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engines = engines
+    app.state.explanations = ExplanationCache(settings.extra.get("explanation_cache", DEFAULT_SIZE))
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["service"], summary="Liveness: 200 and {\"status\": \"ok\"}")
     async def healthz():
         return {"status": "ok", "version": __version__, "store": settings.store is not None}
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        from starlette.responses import HTMLResponse
+
+        from .page_html import docs_page
+
+        return HTMLResponse(docs_page(_endpoints(app.openapi())))
 
     app.include_router(explain_router())
     app.include_router(sparql_router(settings))
@@ -88,3 +101,9 @@ def create_app(settings: ServeSettings):
     # Outermost: the size limit applies before CORS, routing or any parsing.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _endpoints(openapi: dict) -> list[tuple[str, str, str]]:
+    """(method, path, summary) of every operation in an OpenAPI document, in its order."""
+    return [(method.upper(), path, op.get("summary", "")) for path, ops in openapi.get("paths", {}).items()
+            for method, op in ops.items() if isinstance(op, dict)]

@@ -1,24 +1,39 @@
-"""The pages: ``/`` (paste or upload a patient, see the explanation beside its graph) and
-``/patients/{id}`` (a stored patient), each with its JSON twin.
+"""The pages: ``/`` (try an example, paste or upload a patient), ``/explanations/{key}`` (one
+explanation, with a URL to share) and ``/patients/{id}`` (a stored patient), each with its JSON twin.
 
-The twin of a page is the same URL with ``?format=json`` or ``Accept:
-application/json`` (and ``/patients/{id}.json``). ``?audience=patient`` (or the
-form's wording choice) adds the plain-language wording of
-:mod:`kg.render.patient_text` next to the clinician text. Every page ends with
-the disclaimer; every value on a page is escaped.
+* ``POST /`` explains the submitted patient, keeps the explanation in the app's
+  :class:`~kg.serve.explanation_cache.ExplanationCache` and answers **303** to
+  ``/explanations/{key}`` (``?audience=patient`` when the form asked for the
+  patient's wording). An API client asking for JSON (``?format=json`` or
+  ``Accept: application/json``) gets the twin at once, 200, with
+  ``Content-Location: /explanations/{key}.json``. A form that cannot be used is
+  shown again with the message (4xx).
+* ``GET /explanations/{key}`` renders the explanation's
+  :class:`~kg.render.presentation.Presentation` (:func:`kg.serve.page_html.explanation_body`);
+  ``?audience=patient`` gives the patient's wording. An unknown or forgotten key is
+  404 (submit the patient again). ``/explanations/{key}/graph`` is its graph page.
+* ``GET /patients/{id}`` renders the same page for a stored patient (read back
+  from the store, nothing re-explained); ``/patients/{id}/graph`` is its graph.
+
+The twin of a page is the same URL with ``?format=json``, ``Accept:
+application/json`` or ``.json``: ``{"explanation": to_dict(), "presentation",
+"patient_presentation", "not_used", "text", "disclaimer"}`` (``key`` too for
+``/explanations``). Every value on a page is escaped; every page ends with the disclaimer.
 """
 
 
 import json
 from typing import Optional
+from urllib.parse import quote
 
 from ..errors import InputError
 from .http_errors import ApiError
-from .page_html import error_page, esc, form_page, graph_frame, layout, pre
+from .page_html import EXAMPLES, error_page, esc, explanation_body, explanation_page, form_page, layout
 
-__all__ = ["pages_router", "wants_json", "explain_page_data"]
+__all__ = ["pages_router", "wants_json", "page_twin"]
 
 _PAGE_MEDIA = ["text/html", "application/json"]
+_FORM_FIELDS = ("patient", "as_of", "audience", "example")
 
 
 def wants_json(request, fmt: Optional[str]) -> bool:
@@ -32,11 +47,11 @@ def wants_json(request, fmt: Optional[str]) -> bool:
     return negotiate(request.headers.get("accept"), _PAGE_MEDIA) == "application/json"
 
 
-def _json(data: dict, status: int = 200):
+def _json(data: dict, status: int = 200, headers: Optional[dict] = None):
     from starlette.responses import Response
 
     return Response(json.dumps(data, indent=2, ensure_ascii=False) + "\n", status_code=status,
-                    media_type="application/json", headers={"Vary": "Accept"})
+                    media_type="application/json", headers={"Vary": "Accept", **(headers or {})})
 
 
 def _html(text: str, status: int = 200):
@@ -53,76 +68,100 @@ def _audience(value: Optional[str]) -> str:
     raise ApiError(422, "audience", f"audience: {json.dumps(value[:60])} is not allowed; expected clinician or patient")
 
 
-def explain_page_data(record: dict, as_of, audience: str) -> dict:
-    """Explain ``record`` and gather what the page and its twin show (runs on an engine thread)."""
-    from ..knowledge.wording import DISCLAIMER
+def _explain_into(cache, pi) -> str:
+    """Explain the intake ``pi``, keep it in ``cache`` and return its key (runs on an engine thread)."""
     from ..reasoning.reasoner import explain
-    from ..render.graph_export import to_html
-    from ..render.patient_text import to_patient_text
 
-    e = explain(record, as_of=as_of)
-    data = {"explanation": e.to_dict(), "text": e.to_text(), "audience": audience, "disclaimer": DISCLAIMER}
-    if audience == "patient":
-        data["patient_text"] = to_patient_text(e)
-    data["graph_html"] = to_html(e.graph())
-    return data
+    e = explain(pi.record, as_of=pi.as_of)
+    return cache.put(e.to_dict(), not_used=pi.ignored, record=pi.record, as_of=pi.as_of, text=e.to_text())
 
 
-def _texts(text: str, patient_text: Optional[str]) -> str:
-    parts = ['<section class="clinician"><h2>For the clinician</h2>' + pre(text) + "</section>"]
-    if patient_text is not None:
-        parts.append('<section class="patient" lang="en"><h2>In plain words, for the patient</h2>'
-                     + "".join(f"<p>{esc(line)}</p>" for line in patient_text.strip().split("\n") if line)
-                     + "</section>")
-    return '<div class="texts">' + "".join(parts) + "</div>"
+def _entry_text(cache, entry) -> Optional[str]:
+    """The full report of a cached explanation, reasoning again when it was not kept (a CDS card's)."""
+    from ..reasoning.reasoner import explain
+
+    if entry.text is not None or entry.record is None:
+        return entry.text
+    text = explain(entry.record, as_of=entry.as_of, threshold_days=entry.explanation["threshold_days"]).to_text()
+    cache.with_text(entry.key, text)
+    return text
 
 
-def _stored_patient_text(data: dict) -> str:
+def page_twin(explanation: dict, not_used, text: Optional[str]) -> dict:
+    """The JSON twin of an explanation page: the explanation, both presentations, what was not used, the report."""
     from ..knowledge.ontology import load_ontology
-    from ..render.brief import brief_text
+    from ..knowledge.wording import DISCLAIMER
     from ..render.presentation import present
 
-    return brief_text(present(data, load_ontology(), "patient"))
+    onto = load_ontology()
+    return {"explanation": explanation,
+            "presentation": present(explanation, onto, "clinician", not_used).to_dict(),
+            "patient_presentation": present(explanation, onto, "patient", not_used).to_dict(),
+            "not_used": [dict(x) for x in not_used], "text": text, "disclaimer": DISCLAIMER}
 
 
-def _stored_text(data: dict) -> str:
+def _page(explanation: dict, not_used, text: Optional[str], audience: str, href: str, graph: str) -> str:
     from ..knowledge.ontology import load_ontology
+    from ..render.presentation import present
 
     onto = load_ontology()
-    lines = [f"patient {data['patient']}, assessed on {data.get('assessed_on')}; "
-             f"pain persists: {'yes' if data.get('pain_persists') else 'not concluded'}", ""]
-    for f in data["facts"]:
-        for j in f["justifications"]:
-            lines.append(f"{f['id']} ({j['certainty']}) by rule {j['rule']}: {onto.rules[j['rule']].label}")
-            lines.append(f"  from: {', '.join(j['premises'])}")
-            lines += [f'  source {p}: "{onto.passages[p].text}"' for p in onto.evidence(j["rule"], f["site"])]
-    return "\n".join(lines) + "\n"
+    p = present(explanation, onto, audience, not_used)
+    tabs = {"clinician": href, "patient": f"{href}?audience=patient"}
+    body = explanation_body(p, onto, tabs=tabs, text=text, graph_src=graph)
+    title = f"painkg: patient {p.patient}, assessed on {p.assessed_on}"
+    return explanation_page(title, body, json_href=f"{href}.json")
+
+
+def _stored(settings, pid: str):
+    """A stored patient's explanation JSON and full report.
+
+    The read-back :func:`~kg.serve.stored.stored_patient` does, keeping the
+    :class:`~kg.reasoning.explanation.Explanation` for its report (one query).
+    """
+    from ..store.readback import explanation_from_triples, patient_sparql
+    from .sparql_protocol import run_sparql
+
+    e = explanation_from_triples([tuple(row) for row in run_sparql(settings, patient_sparql(pid)).rows], pid)
+    return e.to_dict(), e.to_text()
+
+
+def _failed(exc, as_json: bool, title: str, default_status: int = 404, back: str = "Back to the start page"):
+    status = exc.status if isinstance(exc, ApiError) else default_status
+    message = exc.message if isinstance(exc, ApiError) else str(exc)
+    if as_json:
+        return _json({"error": message, "field": exc.field, "status": status}, status)
+    return _html(error_page(status, message, title, back), status)
 
 
 def pages_router(settings):
-    """The APIRouter of the pages for ``settings``."""
+    """The APIRouter of the pages for ``settings``; the app provides ``app.state.explanations`` and ``engines``."""
     from fastapi import APIRouter, Query, Request
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import RedirectResponse
 
     router = APIRouter(tags=["pages"])
     Fmt = Query(None, description="json for the page's JSON twin (or Accept: application/json)")
-    Audience = Query(None, description="patient: add the plain-language wording for the patient")
+    Audience = Query(None, description="patient: the page in the patient's wording")
 
-    @router.get("/", summary="The start page: paste or upload a patient")
+    @router.get("/", summary="The start page: try an example, paste or upload a patient")
     async def index(request: Request, format: Optional[str] = Fmt, audience: Optional[str] = Audience):
         from ..knowledge.wording import DISCLAIMER
 
         if wants_json(request, format):
-            return _json({"page": "explain", "post": {"path": "/", "form_fields": ["patient", "file", "as_of",
-                                                                                  "audience"]},
+            post = {"path": "/", "form_fields": ["patient", "file", *_FORM_FIELDS[1:]], "examples": list(EXAMPLES),
+                    "redirects_to": "/explanations/{key}"}
+            return _json({"page": "explain", "post": post,
                           "api": {"explain": "/explain", "sparql": "/sparql", "openapi": "/openapi.json"},
                           "disclaimer": DISCLAIMER})
         return _html(form_page(audience=_audience(audience)))
 
-    @router.post("/", summary="The explanation page of a pasted or uploaded patient",
+    @router.post("/", summary="Explain a submitted patient: 303 to its page /explanations/{key} (JSON: the twin)",
+                 status_code=303, responses={200: {"description": "The twin, when JSON is asked for"}},
                  openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
-                     "type": "object", "properties": {"patient": {"type": "string"}, "as_of": {"type": "string"},
-                                                      "audience": {"type": "string"}}}}}}})
-    async def explain_page(request: Request, format: Optional[str] = Fmt, audience: Optional[str] = Audience):
+                     "type": "object", "properties": {name: {"type": "string"} for name in _FORM_FIELDS}}}}}})
+    async def explain_page(request: Request, format: Optional[str] = Fmt, audience: Optional[str] = Audience,
+                           patient: Optional[str] = Query(None, max_length=200,
+                                                          description="Which patient of a FHIR bundle")):
         as_json = wants_json(request, format)
         text = ""
         try:
@@ -138,38 +177,66 @@ def pages_router(settings):
                 data = parse_json(text, field="patient", shown="the pasted patient")
             except InputError as exc:  # not JSON at all: a malformed request (400), as on /explain
                 raise ApiError(400, "patient", str(exc).replace('"the pasted patient"', "the pasted patient"))
-            pi = from_data(data, as_of=form.get("as_of") or None)
-            page = await request.app.state.engines.run(explain_page_data, pi.record, pi.as_of, who)
+            pi = from_data(data, as_of=form.get("as_of") or None, patient=patient)
+            cache = request.app.state.explanations
+            key = await request.app.state.engines.run(_explain_into, cache, pi)
         except (ApiError, InputError) as exc:
+            if as_json:
+                return _failed(exc, True, "", 422)
             status = exc.status if isinstance(exc, ApiError) else 422
             message = exc.message if isinstance(exc, ApiError) else str(exc)
-            field = exc.field
-            if as_json:
-                return _json({"error": message, "field": field, "status": status}, status)
             return _html(form_page(text[:200_000], message=message), status)
         if as_json:
-            return _json({k: v for k, v in page.items() if k != "graph_html"})
-        e = page["explanation"]
-        body = ('<div class="cols">' + _texts(page["text"], page.get("patient_text"))
-                + graph_frame(graph_html=page["graph_html"]) + "</div>")
-        return _html(layout(f"painkg: patient {e['patient']}, assessed on {e['assessed_on']}", body))
+            entry = cache.get(key)
+            twin = await run_in_threadpool(page_twin, entry.explanation, entry.not_used, entry.text)
+            return _json({"key": key, **twin}, headers={"Content-Location": f"/explanations/{key}.json"})
+        where = f"/explanations/{key}" + ("?audience=patient" if who == "patient" else "")
+        return RedirectResponse(where, status_code=303)
+
+    def forgotten(key: str) -> ApiError:
+        return ApiError(404, "key", f"key: no explanation {json.dumps(key[:40])} is kept by this server (it keeps "
+                                    "the latest ones it made, and forgets them when it restarts); submit the patient "
+                                    "again on the start page")
+
+    @router.get("/explanations/{key}/graph", summary="The interactive graph of an explanation")
+    async def explanation_graph(request: Request, key: str):
+        entry = request.app.state.explanations.get(key)
+        if entry is None or entry.record is None:
+            return _failed(forgotten(key), wants_json(request, None), "painkg: no such explanation",
+                           back="Submit the patient again")
+
+        def draw():
+            from ..reasoning.reasoner import explain
+            from ..render.graph_export import to_html
+
+            return to_html(explain(entry.record, as_of=entry.as_of,
+                                   threshold_days=entry.explanation["threshold_days"]).graph())
+
+        return _html(await request.app.state.engines.run(draw))
+
+    @router.get("/explanations/{key}", summary="An explanation's page (or .json / ?format=json for its twin)")
+    async def explanation(request: Request, key: str, format: Optional[str] = Fmt, audience: Optional[str] = Audience):
+        as_json = key.endswith(".json") or wants_json(request, format)
+        key = key.removesuffix(".json")
+        who = _audience(audience)
+        cache = request.app.state.explanations
+        entry = cache.get(key)
+        if entry is None:
+            return _failed(forgotten(key), as_json, "painkg: no such explanation", back="Submit the patient again")
+        text = await request.app.state.engines.run(_entry_text, cache, entry)
+        if as_json:
+            return _json({"key": key, **await run_in_threadpool(page_twin, entry.explanation, entry.not_used, text)})
+        href = f"/explanations/{key}"
+        page = await run_in_threadpool(_page, entry.explanation, entry.not_used, text, who, href,
+                                       f"{href}/graph" if entry.record is not None else None)
+        return _html(page)
 
     def need_store():
         if settings.store is None:
             raise ApiError(404, "store", "store: this server has no store; start it with painkg serve --store DIR")
 
-    async def load(pid: str) -> dict:
-        from starlette.concurrency import run_in_threadpool
-
-        from .stored import stored_patient
-
-        need_store()
-        return await run_in_threadpool(stored_patient, settings, pid)
-
     @router.get("/patients", summary="The patients in the store")
     async def patients(request: Request, format: Optional[str] = Fmt):
-        from starlette.concurrency import run_in_threadpool
-
         from ..knowledge.wording import DISCLAIMER
         from .stored import stored_ids
 
@@ -177,51 +244,44 @@ def pages_router(settings):
         ids = await run_in_threadpool(stored_ids, settings) if settings.store is not None else []
         if as_json:
             return _json({"patients": ids, "store": settings.store is not None, "disclaimer": DISCLAIMER})
-        from urllib.parse import quote
-
         items = "".join(f'<li><a href="/patients/{esc(quote(i, safe=""))}">{esc(i)}</a></li>' for i in ids)
         note = "" if settings.store is not None else "<p>This server has no store (painkg serve --store DIR).</p>"
-        return _html(layout("painkg: stored patients", f"{note}<ul>{items}</ul>", json_href="/patients?format=json"))
+        return _html(layout("painkg: stored patients", f'<div class="card"><h1>Stored patients</h1>{note}'
+                                                      f"<ul>{items}</ul></div>", json_href="/patients?format=json"))
 
-    @router.get("/patients/{pid}/graph", summary="The interactive graph of a stored patient")
-    async def patient_graph(pid: str):
+    @router.get("/patients/{pid:path}/graph", summary="The interactive graph of a stored patient")
+    async def patient_graph(request: Request, pid: str):
         from ..render.graph_export import to_html
-        from .stored import stored_graph
+        from .stored import stored_graph, stored_patient
 
-        return _html(to_html(stored_graph(await load(pid))))
+        try:
+            need_store()
+            data = await run_in_threadpool(stored_patient, settings, pid)
+        except (ApiError, InputError) as exc:
+            return _failed(exc, wants_json(request, None), "painkg: no such stored patient")
+        return _html(to_html(stored_graph(data)))
 
-    @router.get("/patients/{pid}", summary="A stored patient's explanation page (or .json / ?format=json)")
+    @router.get("/patients/{pid:path}", summary="A stored patient's explanation page (or .json / ?format=json)")
     async def patient_page(request: Request, pid: str, format: Optional[str] = Fmt,
                            audience: Optional[str] = Audience):
-        from urllib.parse import quote
-
-        from ..knowledge.wording import DISCLAIMER
-
         as_json = pid.endswith(".json") or wants_json(request, format)
-        pid = pid[:-5] if pid.endswith(".json") else pid
+        pid = pid.removesuffix(".json")
         who = _audience(audience)
         try:
-            data = await load(pid)
+            need_store()
+            data, text = await run_in_threadpool(_stored, settings, pid)
         except (ApiError, InputError) as exc:
-            status = exc.status if isinstance(exc, ApiError) else 404
-            message = exc.message if isinstance(exc, ApiError) else str(exc)
-            if as_json:
-                return _json({"error": message, "field": exc.field, "status": status}, status)
-            return _html(error_page(status, message, "painkg: no such stored patient"), status)
-        text = _stored_text(data)
-        patient_text = _stored_patient_text(data) if who == "patient" else None
+            return _failed(exc, as_json, "painkg: no such stored patient")
         if as_json:
-            extra = {"patient_text": patient_text} if patient_text is not None else {}
-            return _json({**data, "text": text, **extra, "audience": who, "disclaimer": DISCLAIMER})
+            return _json(await run_in_threadpool(page_twin, data, (), text))
         href = f"/patients/{quote(pid, safe='')}"
-        body = ('<div class="cols">' + _texts(text, patient_text) + graph_frame(src=f"{href}/graph") + "</div>")
-        return _html(layout(f"painkg: stored patient {pid}", body, json_href=f"{href}.json"))
+        return _html(await run_in_threadpool(_page, data, (), text, who, href, f"{href}/graph"))
 
     return router
 
 
 async def _form(request) -> dict:
-    """The submitted form's fields as text (an uploaded file's content as ``patient``)."""
+    """The submitted form's fields as text (an uploaded file's, or a bundled example's, content as ``patient``)."""
     from .http_io import media_type
 
     kind = media_type(request.headers.get("content-type"))
@@ -234,7 +294,7 @@ async def _form(request) -> dict:
     except Exception as exc:  # python-multipart's parse errors
         raise ApiError(400, "body", f"body: the form could not be read ({type(exc).__name__})") from None
     fields: dict[str, str] = {}
-    for name in ("patient", "as_of", "audience"):
+    for name in _FORM_FIELDS:
         value = form.get(name)
         if isinstance(value, str):
             fields[name] = value
@@ -245,4 +305,13 @@ async def _form(request) -> dict:
         content = await upload.read()
         if content.strip():
             fields["patient"] = decode_utf8(content, field="file", shown=upload.filename)
+    example = fields.get("example")
+    if example and not fields.get("patient", "").strip():
+        if example not in EXAMPLES:
+            raise ApiError(422, "example", f"example: {json.dumps(example[:60])} is not allowed; expected one of "
+                                           + ", ".join(EXAMPLES), allowed=list(EXAMPLES))
+        from importlib import resources
+
+        fields["patient"] = resources.files("kg.serve").joinpath("templates", f"example-{example}.json").read_text(
+            encoding="utf-8")
     return fields
