@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, Va
 from ..errors import InputError, type_name
 from ..knowledge.ontology import Ontology, load_ontology
 from .dates import DATE_HELP, parse_date, resolve_as_of
+from .injury_dates import injury_onset, resolution_bound, resolution_date
 from .limits import LIMITS
 from .reading import check_tree, format_path, parse_json, read_text
 from .sites import finding_site
@@ -273,13 +274,13 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
         kind = onto.resolve(item.kind, "injury", f"{at}.kind")
         site = onto.resolve(item.site, "site", f"{at}.site")
         mechanism = onto.resolve(item.mechanism, "mechanism", f"{at}.mechanism") if item.mechanism else None
-        onset = _onset(item, anchor, at)
+        onset = injury_onset(item, anchor, at)
         if onset > assessed:
             raise InputError(f"{at}.onset", onset.isoformat(),
                              message=f"\"{onset.isoformat()}\" is after the assessment date {assessed.isoformat()}")
         days = (assessed - onset).days
-        resolved_on = _resolved_on(item, onset, assessed, at)
-        resolved_by = _resolved_by(item, resolved_on, onset, own or anchor, assessed, at)
+        resolved_on = resolution_date(item, onset, assessed, at)
+        resolved_by = resolution_bound(item, resolved_on, onset, own or anchor, assessed, at)
         if (kind, site) in seen:
             raise InputError(f"{at}", f"{kind} at {site}",
                              message=f"repeats injuries[{seen[(kind, site)]}] (same kind and site); "
@@ -302,75 +303,6 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
         findings[(concept, site)] = Finding(concept, site)
     ordered = tuple(findings[k] for k in sorted(findings, key=lambda k: (k[0], k[1] or "")))
     return Patient(raw.id, assessed, tuple(injuries), ordered)
-
-
-def _onset(item: _InjuryIn, anchor: dt.date, at: str) -> dt.date:
-    """The onset date: given, or ``days_since_onset`` before ``anchor`` (the input's own assessment date)."""
-    if item.onset is None and item.days_since_onset is None:
-        raise InputError(f"{at}.onset", message="is missing; give onset (YYYY-MM-DD) or days_since_onset (a whole number >= 0)")
-    if item.days_since_onset is not None and item.days_since_onset < 0:
-        raise InputError(f"{at}.days_since_onset", item.days_since_onset, "a whole number of days (>= 0)")
-    if item.days_since_onset is not None and item.days_since_onset > 36500:
-        raise InputError(f"{at}.days_since_onset", item.days_since_onset, "a whole number of days from 0 to 36500")
-    if item.onset is not None:
-        onset = parse_date(item.onset, f"{at}.onset")
-        days = (anchor - onset).days
-        if item.days_since_onset is not None and item.days_since_onset != days:
-            raise InputError(f"{at}.days_since_onset", item.days_since_onset,
-                             message=f"{item.days_since_onset} disagrees with onset {onset.isoformat()} "
-                                     f"({days} days before {anchor.isoformat()}); give one of them")
-        return onset
-    days = item.days_since_onset
-    onset = anchor - dt.timedelta(days=days)
-    if onset < LIMITS.earliest_date:
-        raise InputError(f"{at}.days_since_onset", days,
-                         message=f"{days} puts the onset on {onset.isoformat()}; expected an onset on or after "
-                                 f"{LIMITS.earliest_date.isoformat()} (at most "
-                                 f"{(anchor - LIMITS.earliest_date).days} days before {anchor.isoformat()})")
-    return onset
-
-
-def _resolved_on(item: _InjuryIn, onset: dt.date, assessed: dt.date, at: str) -> dt.date | None:
-    """The date the injury was fixed: from its onset to the assessment date; it implies ``resolved``."""
-    if item.resolved_on is None:
-        return None
-    date = parse_date(item.resolved_on, f"{at}.resolved_on")
-    if "resolved" in item.model_fields_set and not item.resolved:
-        raise InputError(f"{at}.resolved", False,
-                         message=f"false disagrees with resolved_on {date.isoformat()} (a resolution date means "
-                                 "the injury is resolved); give resolved: true, or no resolved_on")
-    if date < onset:
-        raise InputError(f"{at}.resolved_on", date.isoformat(),
-                         message=f"\"{date.isoformat()}\" is before the onset {onset.isoformat()}")
-    if date > assessed:
-        raise InputError(f"{at}.resolved_on", date.isoformat(),
-                         message=f"\"{date.isoformat()}\" is after the assessment date {assessed.isoformat()}")
-    return date
-
-
-def _resolved_by(item: _InjuryIn, resolved_on: dt.date | None, onset: dt.date, own: dt.date, assessed: dt.date,
-                 at: str) -> dt.date | None:
-    """For ``resolved: true`` without ``resolved_on``: the latest date the injury was fixed.
-
-    A record that says "resolved" on its own assessment date says it was fixed by then:
-    moving the assessment (``--as-of``, what-if) does not move when that happened. It is
-    ``resolved_by`` when given (a re-parsed patient keeps it), else the record's own
-    assessment date, and never after the assessment painkg reasons at.
-    """
-    if item.resolved_by is not None:
-        date = parse_date(item.resolved_by, f"{at}.resolved_by")
-        if resolved_on is not None or not item.resolved:
-            raise InputError(f"{at}.resolved_by", date.isoformat(),
-                             message=f"\"{date.isoformat()}\" is only for an injury with resolved: true and no "
-                                     "resolved_on (the latest date it can have been fixed)")
-        if date < onset:
-            raise InputError(f"{at}.resolved_by", date.isoformat(),
-                             message=f"\"{date.isoformat()}\" is before the onset {onset.isoformat()}")
-    elif item.resolved and resolved_on is None:
-        date = own
-    else:
-        return None
-    return max(onset, min(date, assessed))
 
 
 def ontology_or_default(ontology: object) -> Ontology:

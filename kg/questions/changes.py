@@ -291,6 +291,9 @@ def _apply(data: dict, change: Change, onto) -> None:
     if top == "findings" and isinstance(item, str):
         item = items[index] = {"kind": item}
     if top == "injuries" and isinstance(item, dict):
+        if name in ("resolved", "resolved_on"):
+            # A change to the resolution replaces the record's bound on an undated one.
+            item.pop("resolved_by", None)
         if name == "onset":
             value = _date_value(value, assessed, text)
             item.pop("days_since_onset", None)

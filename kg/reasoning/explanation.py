@@ -25,6 +25,7 @@ from .chains import RawStep, chain_steps, depths, main_path, sorted_justificatio
 from .conflicts import conflicts
 from .expectations import Expectation, expectations, resolution_text, time_condition
 from ..errors import InputError
+from ..knowledge.wording import default_unresolved
 from ..knowledge.ontology import Ontology
 from ..inputs.patient import Patient
 from ..rules.tracing import Justification, Trace, TracedFact
@@ -233,8 +234,7 @@ def _detail(fact: TracedFact, onto: Ontology, patient: Patient) -> str | None:
         how = f" after {onto.concepts[mechanism].label}" if mechanism else ""
         return f"onset {fact.details['onset']}{how}, {days} day{'s' * (days != 1)} before assessment; {state}"
     if role == "status":
-        injury = onto.concepts[fact.details["injury"]].label
-        return f"the {injury} of the {onto.concepts[fact.site].label} is not resolved"
+        return default_unresolved(onto.concepts[fact.details["injury"]].label, fact.site, onto)
     if role == "mechanism":
         return f"how the injury of the {onto.concepts[fact.site].label} happened"
     return None
