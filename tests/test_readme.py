@@ -43,8 +43,8 @@ def test_readme_mermaid_example_is_real_output():
     from support import EXAMPLES
 
     (block,) = re.findall(r"```mermaid\n(.*?)```", README, flags=re.S)
-    assert "painkg graph examples/neck-strain-day16.json --format mermaid --compact" in README
-    assert block == kg.explain(EXAMPLES / "neck-strain-day16.json").graph(compact=True).to_mermaid()
+    assert "painkg graph examples/neck-strain-day16.json --format mermaid`" in README
+    assert block == kg.explain(EXAMPLES / "neck-strain-day16.json").graph().to_mermaid()
 
 
 def test_docs_python_examples_run():

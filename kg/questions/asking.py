@@ -77,7 +77,7 @@ def why_not(patient: Any, concept: str, site: str | None = None, *, as_of: objec
     >>> import kg
     >>> w = kg.why_not("examples/two-injuries.json", "persistent_pain", site="neck")
     >>> w.message
-    'persistent pain was not concluded at: neck'
+    'persistent pain was not concluded at the neck'
     >>> w.to_json() == kg.explain("examples/two-injuries.json").why_not("persistent_pain", site="neck").to_json()
     True
     """

@@ -300,10 +300,10 @@ def _wrap(text: str, indent: str = "") -> list[str]:
 
 def _text_lines(r: Interventions) -> list[str]:
     e = r.explanation
-    lines = [f"painkg: what would stop the pain persisting? (patient {e.patient.id})",
-             f"assessed on {e.assessed_on}; threshold {e.threshold_days} days; "
-             f"{pain_persists_text(e.persistent_pain)}", ""]
-    lines += _wrap(r.message)
+    lines = [f"painkg: what would stop the pain persisting? (patient {e.patient.id})"]
+    lines += _wrap(r.message)  # the answer, in the first lines
+    lines += ["", f"assessed on {e.assessed_on}; threshold {e.threshold_days} days; "
+                  f"{pain_persists_text(e.persistent_pain)}"]
     for n, i in enumerate(r.interventions, 1):
         lines.append("")
         lines += _wrap(f"{n}. {'; '.join(i.descriptions)}  [{' '.join(i.changes)}]")

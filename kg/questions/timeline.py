@@ -86,7 +86,9 @@ class Timeline:
     def to_text(self) -> str:
         """One line per event, with what the date depends on."""
         e = self.explanation
-        lines = [f"painkg: timeline (patient {e.patient.id})",
+        # The answer first: the headline every face opens with (it names the date knots would be
+        # expected when nothing is concluded yet).
+        lines = [f"painkg: timeline (patient {e.patient.id})", e.headline,
                  f"assessed on {e.assessed_on}; threshold {e.threshold_days} days", ""]
         for ev in self.events:
             where = f" [{ev.site}]" if ev.site else ""

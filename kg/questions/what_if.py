@@ -175,6 +175,9 @@ def _wrap(text: str, indent: str = "") -> list[str]:
 def _text_lines(w: WhatIf) -> list[str]:
     onto = w.before.ontology
     lines = [f"painkg: what if? (patient {w.before.patient.id})"]
+    # The answer first: how it stands after the change, and before it.
+    lines += _wrap(f"After the change, {pain_persists_text(w.after.persistent_pain)} "
+                   f"(before: {pain_persists_text(w.before.persistent_pain)}).")
     lines += _wrap("changes: " + (" ".join(w.changes) if w.changes else "none"))
     lines.append(f"before: assessed on {w.before.assessed_on}; {pain_persists_text(w.before.persistent_pain)}")
     lines.append(f"after:  assessed on {w.after.assessed_on}; {pain_persists_text(w.after.persistent_pain)}")

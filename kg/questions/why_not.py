@@ -39,6 +39,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..knowledge.ontology import ANY_SITE
+from ..knowledge.wording import site_phrase, sites_phrase
 from ..reasoning.certainty import strongest
 from ..reasoning.explanation import Evidence
 from ..reasoning.premises import MISSING, Premise, RulePremises, best_match, fact_fields, fact_id, rule_premises
@@ -360,14 +361,14 @@ def why_not(e, concept: str, site: str | None = None, *, depth: int = DEFAULT_DE
         return WhyNot(e, key, where, (), f"nothing could lead to {label} for this patient: it has no injury "
                                          "or finding at any site, and every route to it needs one")
     answers = tuple(asker.answer(key, s, depth, frozenset()) for s in sites)
-    done = [f"{a.site} ({a.certainty})" for a in answers if a.concluded]
+    done = [f"{site_phrase(a.site, e.ontology)} ({a.certainty})" for a in answers if a.concluded]
     if done:
-        message = f"{label} was concluded at: {', '.join(done)}"
+        message = f"{label} was concluded at {', '.join(done)}"
         rest = [a.site for a in answers if not a.concluded]
         if rest:
-            message += f"; not at: {', '.join(rest)}"
+            message += f"; not at {sites_phrase(rest, e.ontology)}"
     else:
-        message = f"{label} was not concluded at: {', '.join(sites)}"
+        message = f"{label} was not concluded at {sites_phrase(sites, e.ontology)}"
     return WhyNot(e, key, where, answers, message)
 
 

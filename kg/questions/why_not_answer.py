@@ -240,9 +240,8 @@ def _text_lines(w: WhyNot) -> Iterator[str]:
     e = w.explanation
     label = e.ontology.concepts[w.concept].label
     yield f"painkg: why not {w.concept} ({label})? (patient {e.patient.id})"
+    yield from _wrap(w.message, "")  # the answer, in the first lines
     yield f"assessed on {e.assessed_on}; threshold {e.threshold_days} days"
-    yield ""
-    yield from _wrap(w.message, "")
     for answer in w.sites:
         yield ""
         yield from _answer_lines(w, answer, "")

@@ -2,7 +2,8 @@
 
 Each :class:`Format` has a name (what ``--format`` and ``?format=`` take), a
 media type (what HTTP content negotiation offers), a file extension, and the
-function that renders an explanation: ``render(explanation, fhir=None)``,
+function that renders an explanation: ``render(explanation, fhir=None)``
+(the text format also takes ``detail`` and ``audience``),
 where ``fhir`` is the :class:`~kg.inputs.fhir.FhirPatient` the patient was
 read from (None for painkg's JSON; see :mod:`kg.inputs.intake`). Both
 interfaces call the same function, so the same patient gives the same bytes.
@@ -24,7 +25,9 @@ Example
 ['json', 'text', 'ttl', 'trig', 'nt', 'nq', 'jsonld', 'fhir']
 >>> FORMATS["fhir"].media_type, FORMATS["fhir"].extension
 ('application/fhir+json', 'fhir.json')
->>> FORMATS["text"].render(e) == e.to_text()
+>>> FORMATS["text"].render(e).splitlines()[1] == e.headline
+True
+>>> FORMATS["text"].render(e, detail=True) == e.to_text()
 True
 >>> by_media_type("application/trig").name
 'trig'
@@ -63,15 +66,30 @@ def ignored_lines(ignored: Iterable[dict]) -> list[tuple[str, str]]:
     return lines
 
 
-def text_lines(explanation, ignored: Iterable[dict] = ()) -> list[tuple[str, str]]:
-    """The text report as ``(style, line)`` pairs, with the FHIR resources not used (``ignored``) at the end.
+def text_lines(explanation, ignored: Iterable[dict] = (), *, detail: bool = False,
+               audience: str = "clinician") -> list[tuple[str, str]]:
+    """The text report as ``(style, line)`` pairs, with the input not used (``ignored``).
 
     This is the one function behind the text format (``painkg explain`` and
-    ``POST /explain`` with ``text/plain``).
+    ``POST /explain`` with ``text/plain``): by default the brief report, the
+    answer first on one screen (:mod:`kg.render.brief`), for ``audience``
+    (``clinician`` or ``patient``); ``detail=True`` gives every step with every
+    quote (:mod:`kg.render.text`, for the clinician), ending with the FHIR
+    resources not used.
     """
-    from .text import report_lines
+    if detail:
+        if audience != "clinician":
+            from ..errors import InputError
 
-    return list(report_lines(explanation)) + ignored_lines(ignored)
+            raise InputError("audience", audience, "clinician (the step-by-step detail is written for the "
+                                                   "clinician; the patient wording is the brief report)")
+        from .text import report_lines
+
+        return list(report_lines(explanation)) + ignored_lines(ignored)
+    from .brief import brief_lines
+    from .presentation import present
+
+    return list(brief_lines(present(explanation.to_dict(), explanation.ontology, audience, ignored)))
 
 
 def plain_text(lines: Iterable[tuple[str, str]]) -> str:
@@ -79,9 +97,10 @@ def plain_text(lines: Iterable[tuple[str, str]]) -> str:
     return "\n".join(text for _style, text in lines) + "\n"
 
 
-def text_report(explanation, fhir=None) -> str:
+def text_report(explanation, fhir=None, *, detail: bool = False, audience: str = "clinician") -> str:
     """The text report as plain text, ending in a newline (see :func:`text_lines`)."""
-    return plain_text(text_lines(explanation, fhir.ignored if fhir is not None else ()))
+    return plain_text(text_lines(explanation, fhir.ignored if fhir is not None else (), detail=detail,
+                                 audience=audience))
 
 
 def _json(explanation, fhir=None) -> str:
@@ -118,7 +137,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("json", "application/json", "json", _json,
            'the JSON contract (see README); a FHIR input adds "ignored"'),
     Format("text", "text/plain", "txt", text_report,
-           "the report in plain language, with the source quotes"),
+           "the brief report: the answer first, each site's key chain and what would change it "
+           "(detail: every step with every quote)"),
     # RDF with PROV-O (kg.render.rdf): trig, nq and jsonld carry the ontology graph too.
     Format("ttl", "text/turtle", "ttl", _rdf("ttl"), "RDF Turtle"),
     Format("trig", "application/trig", "trig", _rdf("trig"), "RDF TriG"),

@@ -73,17 +73,23 @@ def _threshold(value):
     return DEFAULT_THRESHOLD_DAYS if value is None else value
 
 
-def render_explanation(pi, as_of, threshold_days, name: str) -> str:
-    """Explain the patient ``pi`` (an :class:`~kg.inputs.intake.Intake`) and render it as the format ``name``."""
+def render_explanation(pi, as_of, threshold_days, name: str, detail: bool = False,
+                       audience: str = "clinician") -> str:
+    """Explain the patient ``pi`` (an :class:`~kg.inputs.intake.Intake`) and render it as the format ``name``
+    (the text format for ``audience``, with every step when ``detail``)."""
     from ..reasoning.reasoner import explain
 
     e = explain(pi.record, as_of=pi.as_of, threshold_days=_threshold(threshold_days))
+    if name == "text":
+        return FORMATS[name].render(e, pi.fhir, detail=detail, audience=audience)
     return FORMATS[name].render(e, pi.fhir)
 
 
 def explain_router():
     """The APIRouter of the five question endpoints; the app provides ``request.app.state.engines``."""
     from fastapi import APIRouter, Query, Request
+
+    from .http_errors import ApiError
 
     router = APIRouter(tags=["explain"])
     common = {"openapi_extra": {"requestBody": _PATIENT_BODY}}
@@ -95,10 +101,20 @@ def explain_router():
                  **common)
     async def explain_endpoint(request: Request, as_of: Optional[str] = AsOf, threshold_days: Optional[int] = Threshold,
                                patient: Optional[str] = Patient,
-                               format: Optional[Literal[tuple(FORMATS)]] = None):  # type: ignore[valid-type]
+                               format: Optional[Literal[tuple(FORMATS)]] = None,  # type: ignore[valid-type]
+                               detail: bool = Query(False, description="Text: every step with every quote."),
+                               audience: Literal["clinician", "patient"] = Query(
+                                   "clinician", description="Text: patient gives the plain-language wording.")):
         media = _media(request, format, EXPLAIN_MEDIA)
+        if EXPLAIN_MEDIA[media] != "text" and (detail or audience != "clinician"):
+            raise ApiError(422, "detail" if detail else "audience",
+                           f"{'detail' if detail else 'audience'}: applies to the text answer (text/plain) only")
+        if detail and audience != "clinician":
+            raise ApiError(422, "audience", "audience: the step-by-step detail is written for the clinician; "
+                                            "the patient wording is the brief answer")
         pi = await _patient(request, as_of, patient)
-        text = await request.app.state.engines.run(render_explanation, pi, as_of, threshold_days, EXPLAIN_MEDIA[media])
+        text = await request.app.state.engines.run(render_explanation, pi, as_of, threshold_days, EXPLAIN_MEDIA[media],
+                                                   detail, audience)
         return _answer(text, media)
 
     @router.post("/why-not", responses=_responses(QUESTION_MEDIA), summary="Why was a concept not concluded?",
