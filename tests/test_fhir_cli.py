@@ -54,10 +54,10 @@ def test_several_patients_need_patient_option():
 def test_ignored_section_and_json():
     text = painkg("explain", "tests/fhir/refuted-condition.json")
     assert text.returncode == 0
-    tail = text.stdout.split("FHIR resources not used (3)\n", 1)[1]
-    assert tail.splitlines()[:2] == [
-        "  Condition/c1: verificationStatus is refuted (the condition was ruled out)",
-        "  Condition/c2: code I10 (ICD-10-CM) is not a concept painkg models"]
+    tail = " ".join(text.stdout.split("\nNot used\n", 1)[1].split())  # the report's section, unwrapped
+    assert tail.startswith("- Not used: Condition/c1 - verificationStatus is refuted (the condition was ruled out). "
+                           "- Not used: Condition/c2 - code I10 (ICD-10-CM) is not a concept painkg models. "
+                           "- Not used: Procedure/heat1 - ")
     out = json.loads(painkg("explain", "tests/fhir/refuted-condition.json", "--format", "json").stdout)
     assert [i["resource"] for i in out["ignored"]] == ["Condition/c1", "Condition/c2", "Procedure/heat1"]
 
@@ -82,7 +82,8 @@ def test_format_fhir():
 
     Bundle.model_validate(bundle)
     impression = bundle["entry"][0]["resource"]
-    assert impression["summary"] == "Pain persists: yes (expected) at the lower back."
+    assert impression["summary"] == ("Pain is expected to persist at the lower back: muscle strain -> muscle spasm -> "
+                                     "continuous contraction -> muscle overload -> muscle knots.")  # the headline
     assert impression["problem"] == [{"reference": "Condition/p1-injury-0"}]
     plain = json.loads(painkg("explain", "examples/lower-back-strain-day20.json", "--format", "fhir").stdout)
     assert plain["entry"][0]["resource"]["finding"] == impression["finding"]

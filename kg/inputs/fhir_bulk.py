@@ -7,8 +7,9 @@ one :class:`BulkPatient` per patient: the patient's resources as a ``collection`
 ``timestamp`` is the export's ``transactionTime`` (from the manifest, when there is one: any
 ``*.json`` file of the directory with ``transactionTime`` and ``output``). Without a manifest
 the files are the directory's ``*.ndjson`` in name order, and the assessment date must be
-given (``--as-of``). Resources about no patient are left out (there is no patient to list
-them under). The whole export is held in memory while it is joined.
+given (``--as-of``). A resource whose subject is a Patient it contains (``#p1``) is a patient
+of its own (``Condition/c1#p1``). Resources about no patient are left out (there is no patient
+to list them under). The whole export is held in memory while it is joined.
 
 Example
 -------
@@ -120,7 +121,11 @@ def _owner(resource: dict) -> str | None:
         rid = resource.get("id")
         return f"Patient/{rid}" if isinstance(rid, str) else None
     ref = resource.get("subject") or resource.get("patient") or {}
-    match = _PATIENT_REF.search(ref.get("reference") or "") if isinstance(ref, dict) else None
+    ref = ref.get("reference") if isinstance(ref, dict) else None
+    if isinstance(ref, str) and ref.startswith("#"):  # a Patient the resource contains: a patient of its own
+        rid = resource.get("id")
+        return f"{resource['resourceType']}/{rid}{ref}" if isinstance(rid, str) else None
+    match = _PATIENT_REF.search(ref) if isinstance(ref, str) else None
     return f"Patient/{match.group(1)}" if match else None
 
 

@@ -9,6 +9,19 @@
 * Anything painkg cannot use (``Procedure``: painkg reasons from injuries and findings, not from
   treatments given; a refuted Condition; an unknown code) is a :class:`Ignored` reason.
 
+Only what the record states as fact is used, because painkg holds what it reads as *reported*,
+its firmest certainty, and has no weaker level for input: a Condition whose
+``verificationStatus`` is unconfirmed, provisional or differential, a ``preliminary``
+Observation, and an Observation recording its finding as absent (``valueBoolean`` false, a
+negative or absent code or text, ``interpretation`` NEG or ND, a ``valueString`` starting with a
+negation) are ignored, each with the reason. So is an injury that recurs or relapses
+(``clinicalStatus`` recurrence, relapse): the start of its current episode is not given, and the
+days unresolved count from it. A part the resource gives that painkg cannot use while the rest is
+used (a ``bodySite`` painkg does not model beside the site the code names) is a note of the
+:class:`Part`, listed as the resource's ignored part, never dropped silently.
+
+A dateTime with a time is taken in UTC before its day is taken (:func:`fhir_date`).
+
 Codes are looked up in the ontology's cross-references (:mod:`kg.knowledge.xrefs`).
 
 Example
@@ -18,7 +31,9 @@ Example
 ...      "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "S39.012A"}]},
 ...      "onsetDateTime": "2026-03-01T09:30:00Z"}
 >>> map_resource(c, "Condition/c1", load_ontology(), None)
-Part(role='injury', item={'kind': 'muscle_strain', 'site': 'lower_back', 'onset': '2026-03-01', 'resolved': False}, elements={'kind': 'code', 'site': 'code', 'onset': 'onsetDateTime', 'resolved': 'clinicalStatus', 'mechanism': 'extension', 'resolved_on': 'abatementDateTime'})
+Part(role='injury', item={'kind': 'muscle_strain', 'site': 'lower_back', 'onset': '2026-03-01', 'resolved': False}, elements={'kind': 'code', 'site': 'code', 'onset': 'onsetDateTime', 'resolved': 'clinicalStatus', 'mechanism': 'extension', 'resolved_on': 'abatementDateTime'}, notes=())
+>>> map_resource(dict(c, verificationStatus={"coding": [{"code": "differential"}]}), "Condition/c1", load_ontology(), None)
+Ignored(reason='verificationStatus is differential (one of the diagnoses still considered): painkg reasons only from confirmed diagnoses, as it holds what it reads as reported, its firmest certainty')
 """
 
 from __future__ import annotations
@@ -28,22 +43,37 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from ..errors import show
 from ..knowledge.ontology import Ontology
 from ..knowledge.xrefs import load_xrefs
-from .fhir_validate import FhirInputError, check_condition_status
+from .fhir_validate import CLINICAL_STATUS, FhirInputError, clinical_status
+from .reading import LongNumber
 
-__all__ = ["Part", "Ignored", "map_resource", "fhir_date", "DUE_TO"]
+__all__ = ["Part", "Ignored", "map_resource", "fhir_date", "fhir_instant", "DUE_TO"]
 
 #: The extension that names what a Condition is due to (its mechanism).
 DUE_TO = "http://hl7.org/fhir/StructureDefinition/condition-dueTo"
 _VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _UNUSABLE_VERIFICATION = {"refuted": "refuted (the condition was ruled out)",
                           "entered-in-error": "entered-in-error"}
-_USED_OBSERVATION_STATUS = ("final", "amended", "corrected", "preliminary")
-#: Values that record a finding as absent: false, or an "absent"/"negative"/"no" code.
-_ABSENT_CODES = {("http://snomed.info/sct", "2667000"), ("http://snomed.info/sct", "260385009"),
-                 ("http://terminology.hl7.org/CodeSystem/v2-0136", "N")}
-_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+#: verificationStatus codes of a diagnosis not (yet) established: painkg cannot hold it as reported.
+_HEDGED_VERIFICATION = {"unconfirmed": "not confirmed", "provisional": "a tentative diagnosis",
+                        "differential": "one of the diagnoses still considered"}
+_FIRM = "as it holds what it reads as reported, its firmest certainty"
+_USED_OBSERVATION_STATUS = ("final", "amended", "corrected")
+_SCT = "http://snomed.info/sct"
+#: Coded values that record a finding as absent, with what they mean.
+_ABSENT_CODES = {(_SCT, "2667000"): "absent", (_SCT, "260385009"): "negative", (_SCT, "373067005"): "no",
+                 ("http://terminology.hl7.org/CodeSystem/v2-0136", "N"): "no"}
+#: A value's text (CodeableConcept.text, coding.display) that records a finding as absent.
+_ABSENT_WORDS = {"no", "absent", "negative", "not present", "not detected"}
+#: Observation.interpretation codes that record a finding as absent (N is "normal", not a negation).
+_INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+_ABSENT_INTERPRETATION = ("NEG", "ND")
+#: A valueString that starts with a negation ("no spasm", "denies pain"); nothing subtler is read.
+_NEGATION = re.compile(r"\s*(?:no|none|absent|negative|denies|denied|not\s+(?:present|detected))\b", re.I)
+_DATE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+                        r"(Z|[+-]\d{2}:\d{2})?)?")
 
 
 @dataclass(frozen=True)
@@ -54,6 +84,8 @@ class Part:
     role: str
     item: object
     elements: dict = field(default_factory=dict)
+    #: What painkg did not use of the resource, each a reason (listed as ignored beside the part).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,20 +96,54 @@ class Ignored:
 
 
 def fhir_date(value: object, where: str, element: str) -> dt.date | None:
-    """The date of a FHIR dateTime (its own calendar day); None for a partial date (year or month).
+    """The day of a FHIR date, dateTime or instant; None for a partial date (year or month).
+
+    One rule: a dateTime with a time is converted to UTC before its date is taken, so instants
+    compare as instants, to the day; a date without a time is taken as it is.
 
     >>> fhir_date("2026-03-01T23:30:00-05:00", "Condition/c1", "onsetDateTime").isoformat()
+    '2026-03-02'
+    >>> fhir_date("2026-03-01", "Condition/c1", "onsetDateTime").isoformat()
     '2026-03-01'
     >>> fhir_date("2026-03", "Condition/c1", "onsetDateTime") is None
     True
     """
-    match = _DATE.match(value) if isinstance(value, str) else None
+    match = _DATE_TIME.match(value) if isinstance(value, str) else None
     if match is None:
         return None
     try:
-        return dt.date.fromisoformat(match.group(1))
+        day = dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         raise FhirInputError(where, element, value, "a real calendar date") from None
+    instant = _utc(match, day)
+    return day if instant is None else instant.date()
+
+
+def _utc(match: re.Match, day: dt.date) -> dt.datetime | None:
+    if match[4] is None or match[7] is None:  # no time, or (invalid FHIR) a time without a zone
+        return None
+    local = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    minutes = int(match[4]) * 60 + int(match[5])
+    if match[7] != "Z":
+        sign = -1 if match[7][0] == "-" else 1
+        minutes -= sign * (int(match[7][1:3]) * 60 + int(match[7][4:6]))
+    try:
+        return local + dt.timedelta(minutes=minutes, seconds=min(int(match[6] or 0), 59))
+    except OverflowError:  # past the calendar's ends: the day as written
+        return local
+
+
+def fhir_instant(value: object) -> dt.datetime | None:
+    """A FHIR instant (or dateTime with a time and zone) in UTC, to the second; None for anything else.
+
+    >>> fhir_instant("2026-03-01T23:30:00-05:00")
+    datetime.datetime(2026, 3, 2, 4, 30, tzinfo=datetime.timezone.utc)
+    """
+    match = _DATE_TIME.match(value) if isinstance(value, str) else None
+    try:
+        return _utc(match, dt.date(int(match[1]), int(match[2]), int(match[3]))) if match else None
+    except ValueError:
+        return None
 
 
 def _codings(concept: object) -> list[dict]:
@@ -107,10 +173,10 @@ def _concept_of(code: object, onto: Ontology, what: str = "code") -> tuple[str |
     return None, f"{what}{'s' if many else ''} {shown} {'are not concepts' if many else 'is not a concept'} painkg models"
 
 
-def _site_of(body_sites: object, onto: Ontology) -> tuple[str | None, str | None]:
-    """The one input site ``bodySite`` names (None if it names none), or the reason it cannot be used."""
+def _body_sites(body_sites: object, onto: Ontology) -> tuple[list[str], str | None]:
+    """The input sites ``bodySite`` names (sorted), and its concepts naming no site painkg models, shown."""
     if not body_sites:
-        return None, None
+        return [], None
     sites, unknown = set(), []
     x = load_xrefs()
     for concept in body_sites if isinstance(body_sites, list) else [body_sites]:
@@ -120,13 +186,15 @@ def _site_of(body_sites: object, onto: Ontology) -> tuple[str | None, str | None
             sites |= found
         else:
             unknown.append(concept)
-    if len(sites) > 1:
-        return None, f"bodySite names several sites ({', '.join(sorted(sites))})"
-    if not sites:
-        shown = ", ".join(x.describe(c.get("system"), c.get("code")) for u in unknown for c in _codings(u)[:2])
-        text = next((u.get("text") for u in unknown if isinstance(u, dict) and u.get("text")), None)
-        return None, f"bodySite {shown or repr(text or '')} is not a site painkg models"
-    return sites.pop(), None
+    if not unknown:
+        return sorted(sites), None
+    shown = ", ".join(x.describe(c.get("system"), c.get("code")) for u in unknown for c in _codings(u)[:2])
+    text = next((u.get("text") for u in unknown if isinstance(u, dict) and u.get("text")), None)
+    return sorted(sites), shown or repr(text or "")
+
+
+def _unmodelled(shown: str) -> str:
+    return f"bodySite {shown} is not a site painkg models"
 
 
 def _code_site(code: object) -> str | None:
@@ -135,8 +203,12 @@ def _code_site(code: object) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _add_age(birth: dt.date, age: dict) -> dt.date | None:
+def _add_age(birth: dt.date, age: dict, where: str) -> dt.date | None:
     value, unit = age.get("value"), age.get("code") or age.get("unit")
+    if isinstance(value, LongNumber):  # an element painkg reads: the number limit holds
+        raise FhirInputError(where, "onsetAge.value", message=f"{value.problem}; expected {value.allowed}")
+    if isinstance(value, str):  # a decimal given as a JSON string (the R4B models accept it)
+        raise FhirInputError(where, "onsetAge.value", value, "a JSON number")
     if not isinstance(value, (int, float)) or value < 0:
         return None
     try:
@@ -163,7 +235,7 @@ def _onset(resource: dict, where: str, birth: dt.date | None) -> tuple[dt.date |
     if "onsetAge" in resource:
         if birth is None:
             return None, "onsetAge", "onsetAge needs the Patient's birthDate, which is not given"
-        date = _add_age(birth, resource["onsetAge"] or {})
+        date = _add_age(birth, resource["onsetAge"] or {}, where)
         return date, "onsetAge", None if date else "onsetAge is not in days, weeks, months or years (UCUM d, wk, mo, a)"
     other = next((k for k in resource if k.startswith("onset")), None)
     if other:
@@ -184,26 +256,62 @@ def _mechanism(resource: dict, where: str, onto: Ontology) -> str | None:
 
 
 def _verification(resource: dict) -> str | None:
+    """Why a Condition's verificationStatus keeps painkg from using it; None when confirmed or not given."""
     for coding in _codings(resource.get("verificationStatus")):
-        if coding.get("system") in (None, _VERIFICATION_SYSTEM) and coding.get("code") in _UNUSABLE_VERIFICATION:
-            return f"verificationStatus is {_UNUSABLE_VERIFICATION[coding['code']]}"
+        if coding.get("system") not in (None, _VERIFICATION_SYSTEM):
+            continue
+        code = coding.get("code")
+        if code in _UNUSABLE_VERIFICATION:
+            return f"verificationStatus is {_UNUSABLE_VERIFICATION[code]}"
+        if code in _HEDGED_VERIFICATION:
+            return (f"verificationStatus is {code} ({_HEDGED_VERIFICATION[code]}): painkg reasons only from "
+                    f"confirmed diagnoses, {_FIRM}")
     return None
 
 
 def _finding(key: str, resource: dict, onto: Ontology, where: str) -> Part | Ignored:
-    site, why = _site_of(resource.get("bodySite"), onto)
-    if why:
-        return Ignored(why)
+    sites, unknown = _body_sites(resource.get("bodySite"), onto)
+    if len(sites) > 1:
+        return Ignored(f"bodySite names several sites ({', '.join(sites)})")
+    if not sites and unknown:
+        return Ignored(_unmodelled(unknown))
+    site = sites[0] if sites else None
     allowed = onto.allowed_sites(key)
     if site is not None and allowed is not None and site not in allowed:
         raise FhirInputError(where, "bodySite", site, f"{' or '.join(allowed)} ({onto.concepts[key].label} is only "
                                                       f"at the {' or '.join(onto.concepts[s].label for s in allowed)})")
-    return Part("finding", key if site is None else {"kind": key, "site": site}, {"kind": "code", "site": "bodySite"})
+    notes = (f"{_unmodelled(unknown)}; the {onto.concepts[site].label}, also given as its bodySite, is used",) \
+        if unknown else ()
+    return Part("finding", key if site is None else {"kind": key, "site": site}, {"kind": "code", "site": "bodySite"},
+                notes)
+
+
+def _injury_site(key: str, resource: dict, where: str, onto: Ontology) -> tuple[str | None, str, tuple[str, ...]]:
+    """An injury's site (None: the reason instead), and notes on the bodySite codes not used."""
+    sites, unknown = _body_sites(resource.get("bodySite"), onto)
+    implied = _code_site(resource.get("code"))
+    if implied is not None:
+        other = next((s for s in sites if s != implied), None)
+        if other is not None:
+            raise FhirInputError(where, "bodySite", other, message=f"\"{other}\" disagrees with the code, a code of "
+                                                                   f"the {onto.concepts[implied].label}; give one site")
+        notes = (f"{_unmodelled(unknown)}; the code's site, the {onto.concepts[implied].label}, is used",) \
+            if unknown else ()
+        return implied, "", notes
+    if len(sites) > 1:
+        return None, f"bodySite names several sites ({', '.join(sites)})", ()
+    if not sites:
+        return None, _unmodelled(unknown) if unknown else (
+            f"has no bodySite, and its code names no site; painkg needs the site of the {onto.concepts[key].label}"), ()
+    notes = (f"{_unmodelled(unknown)}; the {onto.concepts[sites[0]].label}, also given as its bodySite, is used",) \
+        if unknown else ()
+    return sites[0], "", notes
 
 
 def _condition(resource: dict, where: str, onto: Ontology, birth: dt.date | None) -> Part | Ignored:
     why = _verification(resource)
-    resolved = check_condition_status(resource, where)
+    status = clinical_status(resource, where)  # checks con-4 on every Condition, used or not
+    resolved = None if status is None else CLINICAL_STATUS[status]
     if why:
         return Ignored(why)
     key, why = _concept_of(resource.get("code"), onto)
@@ -216,17 +324,12 @@ def _condition(resource: dict, where: str, onto: Ontology, birth: dt.date | None
         return _finding(key, resource, onto, where)
     if role != "injury":
         return Ignored(_not_input(key, onto))
-    site, why = _site_of(resource.get("bodySite"), onto)
-    implied = _code_site(resource.get("code"))
-    if why and implied is None:
-        return Ignored(why)
-    if site is not None and implied is not None and site != implied:
-        raise FhirInputError(where, "bodySite", site, message=f"\"{site}\" disagrees with the code, a code of the "
-                                                              f"{onto.concepts[implied].label}; give one site")
-    site = site or implied
+    if status in ("recurrence", "relapse"):
+        return Ignored(f"clinicalStatus is {status}: the current episode's start is not given, and painkg needs it "
+                       "to count the days unresolved")
+    site, why, notes = _injury_site(key, resource, where, onto)
     if site is None:
-        return Ignored(f"has no bodySite, and its code names no site; painkg needs the site of the "
-                       f"{onto.concepts[key].label}")
+        return Ignored(why)
     onset, onset_at, why = _onset(resource, where, birth)
     if onset is None:
         return Ignored(why)
@@ -241,7 +344,7 @@ def _condition(resource: dict, where: str, onto: Ontology, birth: dt.date | None
             item["resolved_on"] = end.isoformat()
     return Part("injury", item, {"kind": "code", "site": "bodySite" if resource.get("bodySite") else "code",
                                  "onset": onset_at, "resolved": "clinicalStatus", "mechanism": "extension",
-                                 "resolved_on": "abatementDateTime"})
+                                 "resolved_on": "abatementDateTime"}, notes)
 
 
 def _not_input(key: str, onto: Ontology) -> str:
@@ -254,18 +357,54 @@ def _not_input(key: str, onto: Ontology) -> str:
     return f"names {concept.label}, which painkg concludes but does not take as input"
 
 
+def _absence(resource: dict) -> str | None:
+    """The element that records an Observation's finding as absent, worded for the reason; None if none does."""
+    if resource.get("valueBoolean") is False:
+        return "valueBoolean false"
+    value = resource.get("valueCodeableConcept")
+    for c in _codings(value):
+        meaning = _ABSENT_CODES.get((c.get("system"), c.get("code")))
+        if meaning:
+            return f'valueCodeableConcept {c["code"]} "{meaning}"'
+    text = _absent_text(value)
+    if text:
+        return f'valueCodeableConcept "{text}"'
+    string = resource.get("valueString")
+    if isinstance(string, str) and _NEGATION.match(string):
+        return f"valueString {show(string, 40)}"
+    for concept in resource.get("interpretation") or []:
+        for c in _codings(concept):
+            if c.get("system") in (None, _INTERPRETATION_SYSTEM) and c.get("code") in _ABSENT_INTERPRETATION:
+                return f"interpretation {c['code']}"
+        text = _absent_text(concept)
+        if text:
+            return f'interpretation "{text}"'
+    return None
+
+
+def _absent_text(concept: object) -> str | None:
+    """The first text of a CodeableConcept (its text, its codings' displays) that says "absent", if any."""
+    if not isinstance(concept, dict):
+        return None
+    texts = [concept.get("text")] + [c.get("display") for c in _codings(concept)]
+    return next((t for t in texts if isinstance(t, str) and t.strip().rstrip(".").casefold() in _ABSENT_WORDS), None)
+
+
 def _observation(resource: dict, where: str, onto: Ontology) -> Part | Ignored:
     status = resource.get("status")
+    if status == "preliminary":
+        return Ignored(f"status is preliminary: painkg reasons only from final results (final, amended or "
+                       f"corrected), {_FIRM}")
     if status not in _USED_OBSERVATION_STATUS:
-        return Ignored(f"status is {status}; painkg reads final, amended, corrected or preliminary observations")
+        return Ignored(f"status is {status}; painkg reads final, amended or corrected observations")
     key, why = _concept_of(resource.get("code"), onto)
     if key is None:
         return Ignored(why)
     if onto.concepts[key].input_role != "finding":
         return Ignored(_not_input(key, onto))
-    if resource.get("valueBoolean") is False or any(
-            (c.get("system"), c.get("code")) in _ABSENT_CODES for c in _codings(resource.get("valueCodeableConcept"))):
-        return Ignored(f"records {onto.concepts[key].label} as absent")
+    absent = _absence(resource)
+    if absent:
+        return Ignored(f"records {onto.concepts[key].label} as absent ({absent})")
     if "dataAbsentReason" in resource:
         return Ignored("has a dataAbsentReason instead of a value")
     return _finding(key, resource, onto, where)

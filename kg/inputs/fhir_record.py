@@ -30,7 +30,10 @@ __all__ = ["build_record"]
 
 
 def build_record(pid: str, assessed: dt.date, resources, birth: dt.date | None, onto):
-    """``(record, sources, ignored)`` for one patient's ``(label, resource)`` pairs, in input order."""
+    """``(record, sources, ignored)`` for one patient's ``(label, resource)`` pairs, in input order.
+
+    A resource used in part is in ``sources`` and, with what was not used of it, in ``ignored``.
+    """
     injuries, findings, sources, ignored = [], [], [], []
     seen: dict[tuple[str, str], str] = {}
     for label, resource in resources:
@@ -50,6 +53,7 @@ def build_record(pid: str, assessed: dt.date, resources, birth: dt.date | None, 
         else:
             findings.append(part.item)
         sources.append(label)
+        ignored.extend({"resource": label, "reason": note} for note in part.notes)
     record = {"id": pid, "assessed_on": assessed.isoformat(), "injuries": injuries, "findings": findings}
     return record, tuple(sources), ignored
 

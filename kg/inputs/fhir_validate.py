@@ -7,6 +7,10 @@ cardinality, unknown elements, choice types); the invariant painkg relies on, co
 Condition is inactive, remission or resolved), and the clinicalStatus codes are checked here.
 ``fhir.resources`` is imported only when a FHIR input is read, never by ``import kg``.
 
+A number longer than painkg's limit (a :class:`~kg.inputs.reading.LongNumber`, kept as its text
+by the JSON reader) is checked for what it is, a number, by a stand-in: it is neither converted
+nor refused for its length here (:func:`stand_in`). An element painkg reads refuses it itself.
+
 Example
 -------
 >>> validate_resource({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p"},
@@ -22,10 +26,11 @@ import importlib
 import re
 from typing import Any
 
-from ..errors import InputError, show
+from ..errors import SHOWN_CHARS, InputError, TypeName, show
+from .reading import LongNumber
 
-__all__ = ["FhirInputError", "validate_resource", "check_condition_status", "CLINICAL_STATUS",
-           "READ_TYPES", "element_path"]
+__all__ = ["FhirInputError", "validate_resource", "check_condition_status", "clinical_status", "CLINICAL_STATUS",
+           "READ_TYPES", "element_path", "stand_in"]
 
 _MISSING = object()
 
@@ -106,6 +111,9 @@ def _error(resource: dict, where: str, err: dict, prefix: tuple = ()) -> FhirInp
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     element = element_path(prefix + loc)
     value = _value_at(resource, loc)
+    if isinstance(value, LongNumber):  # a number, shown as written (cut), not as a string
+        cut = value if len(value) <= SHOWN_CHARS else f"{value[:SHOWN_CHARS]}… ({len(value):,} characters)"
+        value = TypeName(cut)
     kind, msg = err["type"], err["msg"].removeprefix("Value error, ")
     if kind == "missing":
         return FhirInputError(where, element, message="is missing; FHIR R4 requires it")
@@ -137,15 +145,43 @@ def _common_prefix(names: list[str]) -> str:
     return stem or "value"
 
 
+def _stand_in_number(literal: LongNumber) -> int | float:
+    # A number of the same JSON kind: a decimal anywhere a decimal is allowed; an integer out of
+    # the 32-bit range of FHIR's integer types, as every integer literal of more than 20 characters is.
+    if any(c in literal for c in ".eE"):
+        return 0.5
+    return -(2 ** 31) - 1 if literal.startswith("-") else 2 ** 31
+
+
+def stand_in(value: Any) -> Any:
+    """``value`` with each :class:`~kg.inputs.reading.LongNumber` replaced by a short number of the same
+    kind, for structural validation only; ``value`` itself when it holds none (the usual case: no copy).
+
+    >>> from kg.inputs.reading import loads
+    >>> stand_in(loads('{"valueQuantity": {"value": 3.14159265358979323846264338327}, "n": [1]}'))
+    {'valueQuantity': {'value': 0.5}, 'n': [1]}
+    """
+    if isinstance(value, LongNumber):
+        return _stand_in_number(value)
+    if isinstance(value, dict):
+        changed = {k: stand_in(v) for k, v in value.items()}
+        return value if all(changed[k] is v for k, v in value.items()) else changed
+    if isinstance(value, list):
+        changed_list = [stand_in(v) for v in value]
+        return value if all(a is b for a, b in zip(changed_list, value)) else changed_list
+    return value
+
+
 def validate_resource(resource: dict, where: str, *, prefix: tuple = ()) -> Any:
     """Validate ``resource`` (a type painkg reads, :data:`READ_TYPES`) with its R4B model; the model.
 
-    Raises :class:`FhirInputError` naming ``where`` and the element of the first problem.
+    Raises :class:`FhirInputError` naming ``where`` and the element of the first problem. A number
+    too long for painkg's limit is validated as a number of its kind (:func:`stand_in`), not converted.
     """
     from pydantic import ValidationError
 
     try:
-        return _model(resource["resourceType"]).model_validate(resource)
+        return _model(resource["resourceType"]).model_validate(stand_in(resource))
     except ValidationError as exc:
         errors = sorted(exc.errors(include_url=False), key=lambda e: tuple(str(p) for p in e["loc"]))
         raise _error(resource, where, errors[0], prefix) from None
@@ -156,11 +192,23 @@ def validate_resource(resource: dict, where: str, *, prefix: tuple = ()) -> Any:
 def check_condition_status(condition: dict, where: str) -> bool | None:
     """Whether a Condition is resolved by its clinicalStatus (None when it has none); checks con-4.
 
+    :func:`clinical_status` gives the code itself.
+
     >>> check_condition_status({"clinicalStatus": {"coding": [{"code": "active"}]},
     ...     "abatementDateTime": "2026-03-20"}, "Condition/c1")
     Traceback (most recent call last):
     ...
     kg.inputs.fhir_validate.FhirInputError: Condition/c1.clinicalStatus: "active" is not allowed; expected inactive, remission or resolved: the Condition has an abatement (FHIR invariant con-4)
+    """
+    status = clinical_status(condition, where)
+    return None if status is None else CLINICAL_STATUS[status]
+
+
+def clinical_status(condition: dict, where: str) -> str | None:
+    """A Condition's clinicalStatus code (``active``, ``recurrence``...; None when it has none); checks con-4.
+
+    >>> clinical_status({"clinicalStatus": {"coding": [{"code": "relapse"}]}}, "Condition/c1")
+    'relapse'
     """
     status = None
     codings = (condition.get("clinicalStatus") or {}).get("coding") or []
@@ -184,4 +232,4 @@ def check_condition_status(condition: dict, where: str) -> bool | None:
                                                                   "(FHIR invariant con-4)")
         raise FhirInputError(where, "clinicalStatus", status, "inactive, remission or resolved: the Condition "
                                                               "has an abatement (FHIR invariant con-4)")
-    return None if status is None else CLINICAL_STATUS[status]
+    return status

@@ -5,10 +5,18 @@
   or unreadable standard input included.
 - :func:`decode_utf8`: strict UTF-8, naming the offset of the first bad byte.
 - :func:`loads`: strict JSON: nesting checked on the text before the
-  (recursive) parser runs, duplicate keys refused, numbers longer than the
-  limit refused before conversion, ``NaN`` and ``Infinity`` refused.
+  (recursive) parser runs, duplicate keys refused, ``NaN`` and ``Infinity``
+  refused. A number longer than the limit is never converted: it is kept as
+  its text, a :class:`LongNumber`, for the reader of the element to refuse.
 - :func:`check_tree`: a parsed value (or a dict from Python) against the limits
-  on strings, items, nesting and numbers, and lone surrogates.
+  on strings, items, nesting and numbers (a :class:`LongNumber` included), and
+  lone surrogates.
+
+The number limit applies where painkg reads a number: every element of its
+own patient JSON is read, so :func:`check_tree` refuses a long number anywhere
+in it; a FHIR input may hold a long decimal in an element painkg never reads
+(an unused observation's value, an extension), which :mod:`kg.inputs.fhir`
+leaves alone.
 
 Every problem raises :class:`~kg.errors.InputError`.
 
@@ -32,8 +40,8 @@ from typing import Any
 from ..errors import InputError, show
 from .limits import LIMITS
 
-__all__ = ["JsonLimitError", "read_bytes", "decode_utf8", "read_text", "loads", "parse_json", "check_tree",
-           "format_path", "size_text"]
+__all__ = ["JsonLimitError", "LongNumber", "read_bytes", "decode_utf8", "read_text", "loads", "parse_json",
+           "check_tree", "format_path", "size_text"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -164,15 +172,32 @@ class _Duplicate(dict):
     key: str = ""
 
 
-class _LongNumber(Exception):
-    def __init__(self, literal: str):
-        self.literal = literal
+class LongNumber(str):
+    """A JSON number longer than ``LIMITS.number_chars`` characters, kept as its literal text, never converted.
+
+    It is a ``str`` so that it serialises as JSON again (as a string); readers tell it from a
+    string by its type. :func:`check_tree` refuses it; :attr:`problem` words why.
+
+    >>> n = loads('{"value": 1.0000000000000000000000001}')["value"]
+    >>> type(n).__name__, str(n), n.problem
+    ('LongNumber', '1.0000000000000000000000001', 'a number has 27 characters')
+    """
+
+    __slots__ = ()
+
+    @property
+    def problem(self) -> str:
+        return f"a number has {len(self):,} characters"
+
+    @property
+    def allowed(self) -> str:
+        return f"numbers of at most {LIMITS.number_chars} characters"
 
 
 def _number(kind):
     def parse(literal: str):
         if len(literal) > LIMITS.number_chars:
-            raise _LongNumber(literal)
+            return LongNumber(literal)
         return kind(literal)
 
     return parse
@@ -193,15 +218,14 @@ def _pairs(pairs: list) -> dict:
 
 
 def loads(text: str, *, depth: int = LIMITS.depth) -> Any:
-    """Parse JSON text strictly; :class:`JsonLimitError` for a broken rule, ``json.JSONDecodeError`` for bad syntax."""
+    """Parse JSON text strictly; :class:`JsonLimitError` for a broken rule, ``json.JSONDecodeError`` for bad syntax.
+
+    A number longer than ``LIMITS.number_chars`` characters is a :class:`LongNumber` (its text).
+    """
     _check_depth(text, depth)
     try:
         value = json.loads(text, object_pairs_hook=_pairs, parse_int=_number(int), parse_float=_number(float),
                            parse_constant=_constant)
-    except _LongNumber as exc:
-        raise JsonLimitError(f"a number has {len(exc.literal):,} characters "
-                             f"({_position(text, text.find(exc.literal))})",
-                             f"numbers of at most {LIMITS.number_chars} characters") from None
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise JsonLimitError("arrays and objects are nested too deep", f"at most {depth} levels") from None
     dup = _first_duplicate(value)
@@ -273,7 +297,8 @@ def check_tree(value: Any, root: str, *, path: tuple = ()) -> None:
 
     Strings and keys: at most ``LIMITS.string_chars`` characters, no lone
     surrogates; arrays and objects: at most ``LIMITS.items`` items, nested at
-    most ``LIMITS.depth`` deep; integers: at most ``LIMITS.number_chars`` digits;
+    most ``LIMITS.depth`` deep; integers: at most ``LIMITS.number_chars`` digits,
+    and no :class:`LongNumber` (a number :func:`loads` found too long);
     keys are strings given once. The walk stops at the first problem, so a
     huge or endlessly nested value costs no more than the limits.
     """
@@ -285,6 +310,9 @@ def check_tree(value: Any, root: str, *, path: tuple = ()) -> None:
         if budget < 0:
             raise InputError(root, message=f"has more than {LIMITS.values:,} values (strings, numbers, arrays, "
                                            f"objects); expected at most {LIMITS.values:,}")
+        if isinstance(item, LongNumber):
+            lead = "" if where or root else "is too long: "  # a bare value ("--set x=1111...") reads as a sentence
+            raise InputError(format_path(where, root), message=f"{lead}{item.problem}; expected {item.allowed}")
         if isinstance(item, str):
             _check_string(item, where, root, "a string")
         elif isinstance(item, bool) or item is None or isinstance(item, float):
