@@ -11,13 +11,20 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import kg
+from kg.cli import cli
 from kg.cohort.synthetic import synthetic_records
 from kg.errors import InputError
-from support import EXAMPLES
+from support import EXAMPLES, ROOT
 
 PAINKG = [sys.executable, "-m", "kg.cli"]
+#: A bulk export with an unused Procedure, a negated Observation and two orphans (tests/fhir/bulk-ignored).
+BULK = ROOT / "tests" / "fhir" / "bulk-ignored"
+#: Each patient's resources in the export, as (file, line), in the order the join reads them.
+BULK_PATIENTS = {"a": [("Patient", 1), ("Condition", 1), ("Observation", 1), ("Observation", 3)],
+                 "b": [("Patient", 2), ("Condition", 3), ("Procedure", 1)]}
 
 
 def _write_cohort(path: Path, n: int, seed: int, bad: float) -> list[bytes]:
@@ -88,7 +95,9 @@ def test_rejects_say_where_and_why_with_the_record_cut_short(run1, cohort):
 
 def test_a_result_line_holds_the_conclusions_and_the_explanation(run1, cohort):
     result = _read_lines(run1 / "results.jsonl")[0]
-    assert list(result) == ["id", "file", "line", "pain_persists", "persistent_pain", "conclusions", "explanation"]
+    assert list(result) == ["id", "file", "line", "pain_persists", "persistent_pain", "conclusions", "ignored",
+                            "explanation"]
+    assert result["ignored"] == []  # painkg's own JSON: nothing to leave out
     line = (cohort / "a.ndjson").read_bytes().split(b"\n")[result["line"] - 1]
     e = kg.explain(json.loads(line))
     assert result["explanation"] == json.loads(e.to_json())
@@ -178,8 +187,94 @@ def test_python_records_and_parquet(tmp_path):
     assert table.num_rows == 30 and table.column("id").to_pylist()[:2] == ["syn-0000000", "syn-0000001"]
     first = json.loads(table.column("explanation").to_pylist()[0])
     assert first == json.loads(kg.explain(records[0]).to_json())
+    assert table.column("ignored").to_pylist()[0] == []
     assert _read_lines(tmp_path / "rejects.jsonl")[0]["file"] == "<records>"
     assert not (tmp_path / "results.jsonl").exists()
+
+
+def _bulk_batch(out: Path, *extra: str) -> Path:
+    run = CliRunner().invoke(cli, ["batch", str(BULK), "--out", str(out), "-q", *extra], catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    return out
+
+
+def _explained(patient: str, tmp_path: Path) -> dict:
+    """``painkg explain --format json`` of one patient of the export: its resources as a Bundle."""
+    stamp = json.loads((BULK / "manifest.json").read_text())["transactionTime"]
+    lines = {name: (BULK / f"{name}.ndjson").read_text().splitlines() for name, _ in BULK_PATIENTS[patient]}
+    bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": stamp,
+              "entry": [{"resource": json.loads(lines[name][line - 1])} for name, line in BULK_PATIENTS[patient]]}
+    path = tmp_path / f"{patient}.json"
+    path.write_text(json.dumps(bundle))
+    run = CliRunner().invoke(cli, ["explain", str(path), "--format", "json"], catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    return json.loads(run.stdout)
+
+
+@pytest.fixture(scope="module")
+def bulk_run(tmp_path_factory) -> Path:
+    return _bulk_batch(tmp_path_factory.mktemp("bulk") / "out")
+
+
+def test_a_bulk_export_result_lists_what_was_not_used_as_painkg_explain_does(bulk_run, tmp_path):
+    results = _read_lines(bulk_run / "results.jsonl")
+    assert [r["id"] for r in results] == list(BULK_PATIENTS)
+    for result in results:
+        explained = _explained(result["id"], tmp_path)
+        assert result["ignored"] == explained["ignored"]
+        assert {**result["explanation"], "ignored": result["ignored"]} == explained
+    assert [[i["resource"] for i in r["ignored"]] for r in results] == [["Observation/o-a-spasm"],
+                                                                        ["Procedure/pr-b-heat"]]
+    assert results[0]["ignored"][0]["reason"] == "records muscle spasm as absent (interpretation NEG)"
+
+
+def test_a_bulk_export_orphan_is_rejected_with_its_file_line_and_reason(bulk_run):
+    rejects = _read_lines(bulk_run / "rejects.jsonl")
+    assert [(r["file"], r["line"], r["error"]) for r in rejects] == [
+        (f"{BULK}/Condition.ndjson", 2,
+         "Condition/c-none: belongs to no patient of the export: it has no subject (or patient) reference"),
+        (f"{BULK}/Observation.ndjson", 2,
+         "Observation/o-ghost: belongs to no patient of the export: its subject Patient/ghost is not a Patient of "
+         "the export")]
+    for reject in rejects:
+        text = (BULK / Path(reject["file"]).name).read_text().splitlines()[reject["line"] - 1]
+        assert (reject["record"], reject["record_bytes"]) == (text, len(text.encode()))
+    counts = json.loads((bulk_run / "summary.json").read_text())["counts"]
+    assert counts == {"records": 4, "results": 2, "rejects": 2, "pain_persists": 1, "internal_errors": 0,
+                      "ignored": 2, "orphans": 2}
+
+
+@pytest.mark.parametrize("extra", [["--jobs", "2", "--chunk-size", "1"], ["--memo", "0"],
+                                   ["--memo", "0", "--jobs", "2", "--chunk-size", "1"]])
+def test_a_bulk_export_gives_the_same_bytes_with_two_jobs_and_without_the_memo(bulk_run, tmp_path, extra):
+    out = _bulk_batch(tmp_path / "out", *extra)
+    for name in ("results.jsonl", "rejects.jsonl"):
+        assert (out / name).read_bytes() == (bulk_run / name).read_bytes(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == json.loads((bulk_run / "summary.json").read_text())["counts"]
+
+
+def test_a_bulk_export_summary_only_and_parquet_keep_ignored(bulk_run, tmp_path):
+    full = _read_lines(bulk_run / "results.jsonl")
+    brief = _read_lines(_bulk_batch(tmp_path / "brief", "--summary-only") / "results.jsonl")
+    assert brief == [{k: v for k, v in r.items() if k != "explanation"} for r in full]
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(_bulk_batch(tmp_path / "parquet", "--format", "parquet") / "results.parquet")
+    assert table.column("ignored").to_pylist() == [r["ignored"] for r in full]
+    assert (tmp_path / "parquet" / "rejects.jsonl").read_bytes() == (bulk_run / "rejects.jsonl").read_bytes()
+
+
+def test_a_bulk_export_run_resumes_a_chunk_it_lost(bulk_run, tmp_path):
+    out = _bulk_batch(tmp_path / "out", "--chunk-size", "1", "--keep-chunks")
+    for name in ("results.jsonl", "rejects.jsonl", "summary.json", "chunks/000003.done.json"):
+        (out / name).unlink()  # as if killed before the last chunk (an orphan) was done
+    _bulk_batch(out, "--chunk-size", "1")
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["run"]["resumed_chunks"], summary["run"]["chunks_run"]) == (3, 1)
+    for name in ("results.jsonl", "rejects.jsonl"):
+        assert (out / name).read_bytes() == (bulk_run / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("kwargs, message", [

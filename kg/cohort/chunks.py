@@ -7,7 +7,8 @@ temporary file and ``os.replace``:
 - with a store, ``NNNNNN.P.nq``: the lean N-Quads of its patients (part ``P`` is
   0 unless a patient id repeats within the chunk: a repeat starts the next part,
   so that, loaded in order, the later record replaces the earlier);
-- last, ``NNNNNN.done.json``: its counts (and each part's patient ids). A chunk
+- last, ``NNNNNN.done.json``: its counts (records, results, rejects, pain_persists,
+  internal_errors, ignored resources, orphans; and each part's patient ids). A chunk
   is done if and only if this file exists, so a run killed at any point
   redoes exactly the chunks that have no ``done`` file.
 
@@ -95,7 +96,7 @@ def run_chunk(chunk: Chunk, out: Path, options: Options, engine: Callable, tick:
     """Reason over every record of ``chunk`` with ``engine`` and write the chunk's files; its counts."""
     started = time.perf_counter()
     counts = {"chunk": chunk.index, "first": chunk.first, "records": 0, "results": 0, "rejects": 0,
-              "pain_persists": 0, "internal_errors": 0}
+              "pain_persists": 0, "internal_errors": 0, "ignored": 0, "orphans": 0}
     parts: list[dict] = []
     writers = [_AtomicWriter(chunk_path(out, chunk.index, "results.jsonl")),
                _AtomicWriter(chunk_path(out, chunk.index, "rejects.jsonl"))]
@@ -108,6 +109,7 @@ def run_chunk(chunk: Chunk, out: Path, options: Options, engine: Callable, tick:
             if outcome.result is not None:
                 counts["results"] += 1
                 counts["pain_persists"] += bool(outcome.pain_persists)
+                counts["ignored"] += outcome.ignored
                 writers[0].write(outcome.result + "\n")
                 if outcome.nquads is not None:
                     if nq is None or outcome.patient_id in parts[-1]["_seen"]:
@@ -120,6 +122,7 @@ def run_chunk(chunk: Chunk, out: Path, options: Options, engine: Callable, tick:
             else:
                 counts["rejects"] += 1
                 counts["internal_errors"] += outcome.internal
+                counts["orphans"] += outcome.orphan
                 writers[1].write(reject_line(record, outcome.error) + "\n")
             pending += 1
             if tick is not None and pending >= 25:

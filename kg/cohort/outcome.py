@@ -12,13 +12,20 @@ the same JSON as ``to_json()``, left out with ``summary_only``)::
 
     {"id": ..., "file": ..., "line": 3, "pain_persists": true, "persistent_pain": "expected",
      "conclusions": [{"concept": "persistent_pain", "site": "lower_back", "certainty": "expected"}, ...],
+     "ignored": [{"resource": "Observation/o1", "reason": "records muscle spasm as absent (...)"}, ...],
      "explanation": {...}}
 
 ``conclusions`` are the explanation's chains (its main conclusions), each
-with the certainty of the concluded fact. Reject line::
+with the certainty of the concluded fact. ``ignored`` lists the FHIR resources
+of the record painkg did not use, and why, exactly as ``painkg explain --format
+json`` lists them (:func:`kg.render.fhir_export.fhir_explanation_dict`); it is
+empty for painkg's own JSON. Reject line::
 
     {"file": ..., "line": 3, "error": "injuries[0].site: ...", "record": "<the first 1,000 characters>",
      "record_bytes": 1234}
+
+A record rejected before it is reasoned over (a bulk export's orphan, :class:`~kg.cohort.sources.Record`
+with ``error``) gives the same reject line, with its own file, line and error.
 """
 
 from __future__ import annotations
@@ -61,6 +68,10 @@ class Outcome:
     nquads: str | None = None
     #: True when the error was not the record's fault (a bug in painkg: please report it).
     internal: bool = False
+    #: How many input resources the result lists as not used (``ignored``).
+    ignored: int = 0
+    #: True for a reject of a resource that belongs to no patient (a bulk export's orphan).
+    orphan: bool = False
 
 
 def _parse(record: Record):
@@ -90,14 +101,22 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms
     ``terms`` is a cache of N-Quads terms shared between calls. With ``memo`` (and no
     N-Quads wanted) the line comes from memoised reasoning: the same bytes, faster.
     """
+    if record.error is not None:
+        return Outcome(error=record.error, orphan=True)
     try:
         data = _parse(record)
         if not isinstance(data, dict):
             raise InputError("record", type_name(data), "a JSON object (one patient)")
+        as_of, ignored = options.as_of, []
+        if isinstance(data.get("resourceType"), str):  # FHIR, as kg.explain tells it
+            data, ignored = _fhir(data, as_of)
+            as_of = None  # the FHIR reader applied it
         if memo is not None and not options.nquads:
-            return _memo_outcome(memo, data, record, options)
-        e = reasoner.explain(data, as_of=options.as_of, threshold_days=options.threshold_days)
-        text = _line(result_of(e, explanation=not options.summary_only), record, options)
+            m = memo.explain_json(data, as_of=as_of, threshold_days=options.threshold_days)
+            return Outcome(result=_line(m, record, options, ignored), patient_id=m.patient_id,
+                           pain_persists=m.pain_persists, ignored=len(ignored))
+        e = reasoner.explain(data, as_of=as_of, threshold_days=options.threshold_days)
+        text = _line(result_of(e, explanation=not options.summary_only), record, options, ignored)
         quads = explanation_nquads(e, cache=terms) if options.nquads else None
     except InputError as exc:
         return Outcome(error=str(exc))
@@ -106,20 +125,29 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms
     except Exception as exc:  # noqa: BLE001 - one record must not end a run of millions
         return Outcome(error=f"internal error ({type(exc).__name__}: {str(exc)[:300]}); please report it",
                        internal=True)
-    return Outcome(result=text, patient_id=e.patient.id, pain_persists=e.pain_persists, nquads=quads)
+    return Outcome(result=text, patient_id=e.patient.id, pain_persists=e.pain_persists, nquads=quads,
+                   ignored=len(ignored))
 
 
-def _memo_outcome(memo: MemoReasoner, data: dict, record: Record, options: Options) -> Outcome:
-    # Raises InputError for a bad record, like Reasoner.explain; reason_record turns it into a reject.
-    m = memo.explain_json(data, as_of=options.as_of, threshold_days=options.threshold_days)
-    return Outcome(result=_line(m, record, options), patient_id=m.patient_id, pain_persists=m.pain_persists)
+def _fhir(data: dict, as_of) -> tuple[dict, list[dict]]:
+    """The painkg record of a FHIR record holding one patient, and its resources not used (each
+    ``{"resource", "reason"}``, as :func:`kg.render.fhir_export.fhir_explanation_dict` lists them).
+
+    Raises :class:`~kg.errors.InputError` where :func:`kg.explain` would, with its words.
+    """
+    from ..inputs.fhir import fhir_record, read_fhir  # fhir.resources only for FHIR input
+
+    found = read_fhir(data, as_of=as_of)
+    if len(found) != 1:
+        fhir_record(data, as_of=as_of)  # raises kg.explain's error (several patients)
+    return found[0].record, [dict(i) for i in found[0].ignored]
 
 
-def _line(m: MemoResult, record: Record, options: Options) -> str:
+def _line(m: MemoResult, record: Record, options: Options, ignored: list[dict]) -> str:
     """The result line: the same bytes as ``json.dumps`` of its dict (compact), built from the JSON texts."""
     head = "".join(('{"id":', _dumps(m.patient_id), ',"file":', _dumps(record.file), ',"line":', _dumps(record.line),
                     ',"pain_persists":', _dumps(m.pain_persists), ',"persistent_pain":', _dumps(m.persistent_pain),
-                    ',"conclusions":', m.conclusions_json))
+                    ',"conclusions":', m.conclusions_json, ',"ignored":', _dumps(ignored)))
     return head + "}" if options.summary_only else head + ',"explanation":' + m.explanation + "}"
 
 

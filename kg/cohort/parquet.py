@@ -1,8 +1,9 @@
 """``results.parquet`` (``--format parquet``): the result lines as a table, written with pyarrow.
 
 Columns: ``id``, ``file``, ``line``, ``pain_persists``, ``persistent_pain``,
-``conclusions`` (a list of ``{concept, site, certainty}``) and ``explanation``
-(the explanation's JSON text; null with ``--summary-only``). One row group per
+``conclusions`` (a list of ``{concept, site, certainty}``), ``ignored`` (a list of
+``{resource, reason}``: the FHIR resources not used, empty for painkg's JSON) and
+``explanation`` (the explanation's JSON text; null with ``--summary-only``). One row group per
 chunk, in chunk order, so memory stays flat. pyarrow is imported only here.
 """
 
@@ -30,9 +31,11 @@ def require_pyarrow():
 
 def _schema(pa):
     conclusion = pa.struct([("concept", pa.string()), ("site", pa.string()), ("certainty", pa.string())])
+    ignored = pa.struct([("resource", pa.string()), ("reason", pa.string())])
     return pa.schema([("id", pa.string()), ("file", pa.string()), ("line", pa.int64()),
                       ("pain_persists", pa.bool_()), ("persistent_pain", pa.string()),
-                      ("conclusions", pa.list_(conclusion)), ("explanation", pa.string())])
+                      ("conclusions", pa.list_(conclusion)), ("ignored", pa.list_(ignored)),
+                      ("explanation", pa.string())])
 
 
 def write_parquet(out: Path, chunks: int, target: Path) -> None:

@@ -25,7 +25,7 @@ from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, check_threshold
 from . import chunks as ch
 from .outcome import DEFAULT_MEMO_SIZE, Options
 from .progress import Progress, make_progress
-from .sources import expand_inputs, fingerprint, plan, spool_stdin
+from .sources import NDJSON, expand_inputs, fingerprint, plan, spool_stdin
 from .summary import manifest_matches, read_json, totals, write_manifest, write_summary
 
 try:
@@ -89,7 +89,7 @@ def _inputs(inputs, out: Path, stdin) -> tuple[list, str | None]:
         import itertools
 
         digest = _records_to_ndjson(itertools.chain([first], inputs), out / "records.ndjson")
-        return [(str(out / "records.ndjson"), "<records>", False)], digest
+        return [(str(out / "records.ndjson"), "<records>", NDJSON)], digest
     given = [first, *inputs]
     digest = None
     if any(os.fspath(p) == "-" for p in given if isinstance(p, (str, os.PathLike))):
@@ -171,7 +171,7 @@ def _run(inputs, out, store, jobs, client, chunk_size, summary_only, format, as_
     options = Options(as_of=as_of, threshold_days=threshold_days, summary_only=summary_only,
                       nquads=store is not None, memo=memo)
     store_path = None if store is None else str(Path(store).absolute())
-    manifest = {"format": "painkg-batch/1", "chunk_size": chunk_size, "inputs": fingerprint(files, digest),
+    manifest = {"format": "painkg-batch/2", "chunk_size": chunk_size, "inputs": fingerprint(files, digest),
                 "options": {"as_of": as_of, "threshold_days": threshold_days, "summary_only": summary_only,
                             "format": format, "store": store_path}}
     old = read_json(out / "run.json")

@@ -19,7 +19,9 @@ from .chunks import read_done, replace_file
 
 __all__ = ["versions", "manifest_matches", "write_manifest", "read_json", "totals", "write_summary"]
 
-_COUNTS = ("records", "results", "rejects", "pain_persists", "internal_errors")
+#: ``ignored``: the input resources the result lines list as not used; ``orphans``: the rejects
+#: that are resources of a bulk export belonging to no patient (counted in ``rejects`` too).
+_COUNTS = ("records", "results", "rejects", "pain_persists", "internal_errors", "ignored", "orphans")
 
 
 def versions(dask: bool = False) -> dict:

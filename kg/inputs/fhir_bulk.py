@@ -1,15 +1,19 @@
 """FHIR Bulk Data ``$export`` output: a directory of NDJSON files, one resource type per file.
 
-:func:`read_ndjson_dir` joins the files by patient (``Patient.ndjson`` gives the patients,
-the other files' ``subject`` / ``patient`` references say whose each resource is) and yields
-one :class:`BulkPatient` per patient: the patient's resources as a ``collection`` Bundle (for
-:func:`kg.inputs.fhir.read_fhir`) whose
-``timestamp`` is the export's ``transactionTime`` (from the manifest, when there is one: any
-``*.json`` file of the directory with ``transactionTime`` and ``output``). Without a manifest
-the files are the directory's ``*.ndjson`` in name order, and the assessment date must be
-given (``--as-of``). A resource whose subject is a Patient it contains (``#p1``) is a patient
-of its own (``Condition/c1#p1``). Resources about no patient are left out (there is no patient
-to list them under). The whole export is held in memory while it is joined.
+:func:`read_export` joins the files by patient (the export's Patient resources give the
+patients, the other files' ``subject`` / ``patient`` references say whose each resource is):
+one :class:`BulkPatient` per patient, the patient's resources as a ``collection`` Bundle (for
+:func:`kg.inputs.fhir.read_fhir`) whose ``timestamp`` is the export's ``transactionTime``
+(from the manifest, when there is one: any ``*.json`` file of the directory with
+``transactionTime`` and ``output``), and one :class:`BulkOrphan` per resource that belongs to
+no patient of the export, with the reason: it names no patient (no ``subject`` or ``patient``
+reference, or one to another type, such as a Group), or a Patient the export does not hold
+(not in ``Patient.ndjson``). An export without any Patient resource (``_type=Condition,...``)
+has the patients its resources name, as a Bundle has. A resource whose subject is a Patient
+it contains (``#p1``) is a patient of its own (``Condition/c1#p1``). Without a manifest the
+files are the directory's ``*.ndjson`` in name order, and the assessment date must be given
+(``--as-of``). The whole export is held in memory while it is joined (an orphan as its place
+in its file, read back at the end).
 
 Example
 -------
@@ -18,11 +22,18 @@ Example
 >>> _ = (d / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p1"}\\n')
 >>> _ = (d / "Condition.ndjson").write_text(json.dumps({"resourceType": "Condition", "id": "c1",
 ...     "subject": {"reference": "Patient/p1"}, "onsetDateTime": "2026-03-01",
-...     "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "S33.5XXA"}]}}) + "\\n")
+...     "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "S33.5XXA"}]}}) + "\\n"
+...     + '{"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient/p9"}}\\n')
 >>> is_bulk_dir(d)
 True
->>> [(b.reference, [e["resource"]["id"] for e in b.bundle["entry"]]) for b in read_ndjson_dir(d)]
+>>> export = read_export(d)
+>>> [(b.reference, [e["resource"]["id"] for e in b.bundle["entry"]]) for b in export.patients]
 [('Patient/p1', ['p1', 'c1'])]
+>>> [o] = export.orphans
+>>> o.resource, o.file, o.line
+('Condition/c2', 'Condition.ndjson', 2)
+>>> o.reason
+'belongs to no patient of the export: its subject Patient/p9 is not a Patient of the export'
 """
 
 from __future__ import annotations
@@ -38,9 +49,13 @@ from ..errors import InputError
 from .limits import LIMITS
 from .reading import JsonLimitError, loads
 
-__all__ = ["BulkPatient", "read_ndjson_dir", "is_bulk_dir", "bulk_files"]
+__all__ = ["BulkPatient", "BulkOrphan", "BulkExport", "read_export", "read_ndjson_dir", "is_bulk_dir",
+           "bulk_files", "ORPHAN_BYTES"]
 
 _PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?$")
+#: Bytes of an orphan's line kept (``head``): at least the 1,000 characters a batch's reject shows.
+ORPHAN_BYTES = 4096
+_NO_PATIENT = "belongs to no patient of the export: "
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,32 @@ class BulkPatient:
 
     reference: str
     bundle: dict
+
+
+@dataclass(frozen=True)
+class BulkOrphan:
+    """A resource of a bulk export that belongs to no patient of it.
+
+    ``resource`` names it (``Observation/o9``; ``Observation (no id)`` without an id),
+    ``file`` and ``line`` say where it is (the file's name in the export, the line from 1),
+    ``reason`` why it is nobody's; ``head`` is the line's first :data:`ORPHAN_BYTES` bytes and
+    ``size`` its length in bytes (without the line end).
+    """
+
+    resource: str
+    file: str
+    line: int
+    reason: str
+    head: bytes
+    size: int
+
+
+@dataclass(frozen=True)
+class BulkExport:
+    """A joined export: its patients (in the order they first appear) and its orphans (in file and line order)."""
+
+    patients: tuple[BulkPatient, ...]
+    orphans: tuple[BulkOrphan, ...]
 
 
 def _first_line(path: Path) -> bytes:
@@ -98,9 +139,12 @@ def bulk_files(path: str | os.PathLike) -> tuple[list[Path], str | None]:
     return files, stamp if isinstance(stamp, str) else None
 
 
-def _resources(file: Path) -> Iterator[tuple[str, dict]]:
+def _resources(file: Path) -> Iterator[tuple[int, int, int, dict]]:
+    """``(line, offset, size, resource)`` of each resource of ``file`` (size without the line end)."""
+    offset = 0
     with open(file, "rb") as handle:
         for number, raw in enumerate(handle, 1):
+            start, offset = offset, offset + len(raw)
             if not raw.strip():
                 continue
             where = f"{file.name} line {number}"
@@ -113,27 +157,48 @@ def _resources(file: Path) -> Iterator[tuple[str, dict]]:
                 raise InputError(where, message=f"is not a JSON FHIR resource ({str(exc)[:120]})") from None
             if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
                 raise InputError(where, message="is not a FHIR resource; expected a JSON object with resourceType")
-            yield where, data
+            yield number, start, len(raw.rstrip(b"\r\n")), data
 
 
-def _owner(resource: dict) -> str | None:
+def _label(resource: dict) -> str:
+    rid = resource.get("id")
+    return f"{resource['resourceType']}/{rid}" if isinstance(rid, str) else f"{resource['resourceType']} (no id)"
+
+
+def _reference(resource: dict) -> tuple[str, str | None]:
+    """The element naming the resource's patient (``subject`` or ``patient``) and its reference."""
+    element = "subject" if resource.get("subject") else "patient"
+    ref = resource.get(element) or {}
+    ref = ref.get("reference") if isinstance(ref, dict) else None
+    return element, ref if isinstance(ref, str) else None
+
+
+def _owner(resource: dict) -> tuple[str | None, str]:
+    """The patient ``resource`` is about (``Patient/p1``, or ``Condition/c1#p1`` for a contained
+    Patient), or None and the reason it is about none."""
     if resource["resourceType"] == "Patient":
         rid = resource.get("id")
-        return f"Patient/{rid}" if isinstance(rid, str) else None
-    ref = resource.get("subject") or resource.get("patient") or {}
-    ref = ref.get("reference") if isinstance(ref, dict) else None
-    if isinstance(ref, str) and ref.startswith("#"):  # a Patient the resource contains: a patient of its own
+        return (f"Patient/{rid}", "") if isinstance(rid, str) else (None, "it is a Patient without an id")
+    element, ref = _reference(resource)
+    if ref is None:
+        return None, "it has no subject (or patient) reference"
+    if ref.startswith("#"):  # a Patient the resource contains: a patient of its own
         rid = resource.get("id")
-        return f"{resource['resourceType']}/{rid}{ref}" if isinstance(rid, str) else None
-    match = _PATIENT_REF.search(ref) if isinstance(ref, str) else None
-    return f"Patient/{match.group(1)}" if match else None
+        if not isinstance(rid, str):
+            return None, f"its {element} {ref} is a Patient it contains, and a resource without an id cannot " \
+                         "name that patient"
+        return f"{resource['resourceType']}/{rid}{ref}", ""
+    match = _PATIENT_REF.search(ref)
+    if match is None:
+        return None, f"its {element} {ref} is not a Patient"
+    return f"Patient/{match.group(1)}", ""
 
 
-def read_ndjson_dir(path: str | os.PathLike, *, as_of: str | None = None) -> Iterator[BulkPatient]:
-    """One :class:`BulkPatient` per patient of the export in ``path``, in the order patients first appear
-    (``Patient.ndjson`` first). ``as_of`` is accepted for symmetry with :func:`~kg.inputs.fhir.read_fhir`
-    and checked when each patient is read. A line that is not a JSON FHIR resource raises
-    :class:`~kg.errors.InputError` naming the file and line.
+def read_export(path: str | os.PathLike) -> BulkExport:
+    """The export in ``path`` joined by patient: its :class:`BulkPatient`\\ s and :class:`BulkOrphan`\\ s.
+
+    A line that is not a JSON FHIR resource raises :class:`~kg.errors.InputError` naming the
+    file and line.
     """
     path = Path(path)
     if not path.is_dir():
@@ -141,14 +206,47 @@ def read_ndjson_dir(path: str | os.PathLike, *, as_of: str | None = None) -> Ite
     files, stamp = bulk_files(path)
     files.sort(key=lambda f: f.name != "Patient.ndjson")
     groups: dict[str, list[dict]] = {}
-    for file in files:
-        for _where, resource in _resources(file):
-            owner = _owner(resource)
-            if owner is not None:
-                groups.setdefault(owner, []).append(resource)
+    places: dict[str, list[tuple[int, int, int, int]]] = {}  # each group's resources: (file, line, offset, size)
+    orphans: list[tuple[int, int, int, int, str, str]] = []  # (file, line, offset, size, resource, reason)
+    listed: set[str] = set()  # the export's Patient resources
+    for index, file in enumerate(files):
+        for line, offset, size, resource in _resources(file):
+            owner, why = _owner(resource)
+            if owner is None:
+                orphans.append((index, line, offset, size, _label(resource), why))
+                continue
+            if resource["resourceType"] == "Patient":
+                listed.add(owner)
+            groups.setdefault(owner, []).append(resource)
+            places.setdefault(owner, []).append((index, line, offset, size))
+    patients = []
     for reference, resources in groups.items():
+        if listed and reference.startswith("Patient/") and reference not in listed:
+            for resource, place in zip(resources, places[reference]):
+                element, ref = _reference(resource)
+                orphans.append((*place, _label(resource),
+                                f"its {element} {ref} is not a Patient of the export"))
+            continue
         bundle = {"resourceType": "Bundle", "type": "collection"}
         if stamp:
             bundle["timestamp"] = stamp
         bundle["entry"] = [{"resource": r} for r in resources]
-        yield BulkPatient(reference, bundle)
+        patients.append(BulkPatient(reference, bundle))
+    return BulkExport(tuple(patients), tuple(_orphan(files, *o) for o in sorted(orphans)))
+
+
+def _orphan(files: list[Path], index: int, line: int, offset: int, size: int, resource: str,
+            why: str) -> BulkOrphan:
+    with open(files[index], "rb") as handle:
+        handle.seek(offset)
+        head = handle.read(min(size, ORPHAN_BYTES))
+    return BulkOrphan(resource, files[index].name, line, _NO_PATIENT + why, head, size)
+
+
+def read_ndjson_dir(path: str | os.PathLike, *, as_of: str | None = None) -> Iterator[BulkPatient]:
+    """One :class:`BulkPatient` per patient of the export in ``path``, in the order patients first appear
+    (``Patient.ndjson`` first); the export's orphans are in :func:`read_export`. ``as_of`` is accepted
+    for symmetry with :func:`~kg.inputs.fhir.read_fhir` and checked when each patient is read. A line
+    that is not a JSON FHIR resource raises :class:`~kg.errors.InputError` naming the file and line.
+    """
+    yield from read_export(path).patients
