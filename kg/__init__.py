@@ -45,6 +45,8 @@ _LAZY = {
     "intake": "kg.inputs.intake",
     "Intake": "kg.inputs.intake",
     "FORMATS": "kg.render.formats",
+    # painkg explain's text report: brief by default, detail=True for every step, audience="patient".
+    "text_report": "kg.render.formats",
     "batch": "kg.cohort",
     # painkg serve (the serve extra: FastAPI, uvicorn); kg.serve imports them only inside create_app.
     "create_app": "kg.serve.app",

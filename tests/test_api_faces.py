@@ -35,9 +35,10 @@ CLI_ONLY_OF = {"query": {"show_prefixes"}}
 #: What only Python has: the reasoner to reuse (the command line reasons once per run).
 PYTHON_ONLY = {"reasoner"}
 #: The function(s) of each command, when not `kg.<command name>`: `painkg explain`'s --input and --patient
-#: choose how the file is read (kg.intake, which gives kg.explain its record); `painkg serve` runs the
-#: app of kg.create_app(kg.ServeSettings(...)).
-FUNCTIONS = {"explain": ("explain", "intake"), "serve": ("ServeSettings",)}
+#: choose how the file is read (kg.intake, which gives kg.explain its record), and its --detail and
+#: --audience how the text report is written (kg.text_report); `painkg serve` runs the app of
+#: kg.create_app(kg.ServeSettings(...)).
+FUNCTIONS = {"explain": ("explain", "intake", "text_report"), "serve": ("ServeSettings",)}
 #: Options the Python API spells differently: command -> {CLI parameter: Python parameter[.field]}.
 SPELLED = {
     "batch": {"dask_address": "client"},  # a Dask Client or its scheduler address
@@ -189,7 +190,11 @@ def test_http_text_of_a_fhir_input_lists_the_resources_not_used(live_server):
     status, _, got = http("POST", f"{live_server}/explain?format=text", body=FHIR_IGNORED.read_bytes(),
                           headers={"Content-Type": "application/json"})
     assert status == 200
-    tail = got.decode("utf-8").split("FHIR resources not used (3)\n", 1)[1]
+    tail = got.decode("utf-8").split("Input not used (3)\n", 1)[1]
+    assert tail.splitlines()[0] == "  - Condition/c1: verificationStatus is refuted (the condition was ruled out)."
+    status, _, detail = http("POST", f"{live_server}/explain?format=text&detail=true", body=FHIR_IGNORED.read_bytes(),
+                             headers={"Content-Type": "application/json"})
+    tail = detail.decode("utf-8").split("FHIR resources not used (3)\n", 1)[1]
     assert tail.splitlines()[0] == "  Condition/c1: verificationStatus is refuted (the condition was ruled out)"
 
 

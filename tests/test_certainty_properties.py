@@ -7,20 +7,22 @@ The text rule, checked on ``painkg explain`` text with line wrapping turned off
 
 1. Every mention of a fact by name, ``LABEL (SITE, LEVEL)`` (``LABEL (LEVEL)``
    for a fact without a site), shows the fact's own certainty as LEVEL. The only
-   mention without a level is ``LABEL (SITE)`` on a ``You reported:`` line, of a
+   mention without a level is ``LABEL (SITE)`` on a ``Recorded:`` line, of a
    reported fact.
 2. A possible fact's mention is never followed by ``is``, ``are``, ``was``,
    ``were``, ``has``, ``have`` or ``persists``, and every line mentioning it
    says "possible" (rule 1) or "may".
 3. The line that concludes a possible fact (``N. So: NAME``), its ``Why: NAME``
    heading and its ``- NAME:`` bullet say "may".
-4. In the ``In short:`` story and in a feedback loop's line, which name facts by
-   label only, every possible fact is ``LABEL (possible)``, and a loop through a
-   possible fact "may be active".
-5. The headline says "Pain persists: yes (LEVEL)" only for a reported or
-   expected persistent pain, "Pain may persist (possible)" for a possible one;
-   and when persistent pain is not reported or expected, no line says
-   "persists" except "Pain persists: not concluded" when it is not concluded at all.
+4. In the ``In short:`` story (the key chain: the firmest, then shortest, causal
+   path) and in a feedback loop's line, which name facts by label only, every
+   possible fact is ``LABEL (possible)``, and a loop through a possible fact "may
+   be active".
+5. The headline (the second line, the same bytes as the JSON's ``headline``)
+   says "is expected to persist" / "is recorded" only for a reported or expected
+   persistent pain, "may persist" for a possible one, and "Persistent pain is not
+   concluded" when it is not concluded at all; when persistent pain is not
+   reported or expected, no line says "persists".
 
 Excluded from 1-5 are the quoted source sentences (``source sNN: "..."``) and
 rule labels (``rule ID: LABEL``): they are the source's and the rules' own
@@ -39,6 +41,7 @@ from hypothesis import strategies as st
 
 from kg.knowledge import wording
 from kg.reasoning.certainty import LEVELS, strongest, weakest
+from kg.reasoning.key_chain import key_path
 from kg.reasoning.loops import feedback_loops
 from kg.render.text import render_text
 from test_properties import ONTO, REASONER, fast, patients
@@ -46,7 +49,7 @@ from test_properties import ONTO, REASONER, fast, patients
 RANK = {level: n for n, level in enumerate(reversed(LEVELS))}  # possible 0 < expected 1 < reported 2
 _QUOTED = re.compile(r"^\s*(source s\d+: \"|rule [\w-]+: )")
 _SHORT = re.compile(r"^\s*(In short: |- Active loop at |- A loop may be active at )")
-_REPORTED = re.compile(r"^\s*\d+\. You reported: ")
+_REPORTED = re.compile(r"^\s*\d+\. Recorded: ")
 _STATED = re.compile(r"\s*(is|are|was|were|has|have|persists)\b")
 
 
@@ -142,7 +145,8 @@ def mentions(line: str, label: str):
 def text_problems(e, text: str) -> list[str]:
     """Every break of the text rule (module docstring) in ``text``, the unwrapped report of ``e``."""
     problems: list[str] = []
-    lines = [line for line in text.splitlines() if not _QUOTED.match(line)]
+    # split("\n"), not splitlines(): a patient id may hold \x1c-\x1e, where splitlines() also breaks.
+    lines = [line for line in text.split("\n") if not _QUOTED.match(line)]
     site_label = {f.id: ONTO.concepts[f.site].label if f.site else None for f in e.facts}
     names = {}
     for f in e.facts:
@@ -183,10 +187,11 @@ def text_problems(e, text: str) -> list[str]:
             shown.update(s.fact for s in chain.steps)
     stories = [line for line in lines if line.lstrip().startswith("In short: ")]
     assert len(stories) == len(chains)
+    facts = {f.id: f.to_dict() for f in e.facts}
     for chain, story in zip(chains, stories):
         if not story.rstrip(".").endswith(_story_tail(e, chain)):
             problems.append(f"story of {chain.fact} out of place: {story!r}")
-        for fact_id in chain.path:
+        for fact_id in key_path(facts, chain.fact, ONTO):
             f = e.fact(fact_id)
             if f.certainty == "possible" and f"{f.label} (possible)" not in story:
                 problems.append(f"story hides that {f.id} is possible: {story!r}")
@@ -197,7 +202,7 @@ def text_problems(e, text: str) -> list[str]:
         for f in possible:
             if f"{e.fact(f).label} (possible)" not in loop.text:
                 problems.append(f"loop text hides that {f} is possible: {loop.text!r}")
-    problems += _headline_problems(e, lines)
+    problems += _headline_problems(e, lines, text)
     return problems
 
 
@@ -206,23 +211,26 @@ def _story_tail(e, chain) -> str:
     return f.label + (" (possible)" if f.certainty == "possible" else "")
 
 
-def _headline_problems(e, lines: list[str]) -> list[str]:
+def _headline_problems(e, lines: list[str], text: str) -> list[str]:
     problems = []
-    headline = next(line for line in lines if line.startswith("Pain "))
-    level = e.persistent_pain
-    if level is None:
-        if not headline.startswith("Pain persists: not concluded"):
+    # The line after the title (a patient id may hold a line break: split after the title's end).
+    headline = text.split("? (every step)\n", 1)[1].split("\n", 1)[0]
+    if headline != e.headline:
+        problems.append(f"the second line is not the headline: {headline!r}")
+    levels = {f.certainty for f in e.facts if f.concept == "persistent_pain"}
+    if not levels:
+        if not headline.startswith("Persistent pain is not concluded"):
             problems.append(f"headline without persistent pain: {headline!r}")
-    elif level == "possible":
-        if not headline.startswith("Pain may persist (possible)") or "Pain persists" in headline:
-            problems.append(f"headline of a possible persistent pain: {headline!r}")
-    elif f"Pain persists: yes ({level})" not in headline:
-        problems.append(f"headline of a {level} persistent pain: {headline!r}")
-    if level not in ("reported", "expected"):
-        allowed = "Pain persists: not concluded" if level is None else None
-        for line in lines[1:]:  # the title asks "why does the pain of patient ID persist?"
-            if "persists" in line and not (allowed and line.startswith(allowed)):
-                problems.append(f"'persists' although persistent pain is {level}: {line!r}")
+    if "possible" in levels and "may persist" not in headline:
+        problems.append(f"headline of a possible persistent pain: {headline!r}")
+    if "expected" in levels and "is expected to persist" not in headline and "sites (expected)" not in headline:
+        problems.append(f"headline of an expected persistent pain: {headline!r}")
+    if levels and "not concluded" in headline:
+        problems.append(f"a concluded persistent pain worded as not concluded: {headline!r}")
+    if e.persistent_pain not in ("reported", "expected"):
+        for line in text.split("? (every step)\n", 1)[1].split("\n"):  # the title asks "... persist?"
+            if "persists" in line and not _QUOTED.match(line):
+                problems.append(f"'persists' although persistent pain is {e.persistent_pain}: {line!r}")
     return problems
 
 

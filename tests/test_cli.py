@@ -33,7 +33,10 @@ def test_explain_json_matches_the_api():
 def test_explain_text_is_plain_when_piped():
     code, out, _ = run("explain", DAY20)
     assert code == 0 and "\x1b[" not in out
-    assert out == kg.explain(DAY20).to_text()
+    assert out == kg.FORMATS["text"].render(kg.explain(DAY20))
+    assert out.split("\n")[1] == kg.explain(DAY20).headline
+    code, detail, _ = run("explain", DAY20, "--detail")
+    assert code == 0 and detail == kg.explain(DAY20).to_text()
 
 
 def test_explain_reads_stdin_and_writes_a_file(tmp_path):

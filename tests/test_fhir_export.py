@@ -45,7 +45,8 @@ def test_summary_and_certainty_wording(reasoner):
     e = reasoner.explain({"id": "s1", "assessed_on": "2026-05-21", "injuries": [
         {"kind": "strain", "site": "calf", "onset": "2026-05-01"}]})
     impression = resources(explanation_to_fhir(e))["ClinicalImpression"]
-    assert impression["summary"].startswith("Pain may persist (possible) at the calf")
+    assert impression["summary"] == e.headline
+    assert impression["summary"].startswith("Pain may persist at the calf: muscle strain -> ")
     first = impression["finding"][0]
     assert first["itemCodeableConcept"]["text"] == "the pain may persist at the calf (possible)"
     assert first["basis"].startswith("certainty: possible: the source says it can or may happen; chain: ")

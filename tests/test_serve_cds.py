@@ -59,31 +59,36 @@ def test_lower_back_strain_day_20_gives_a_warning_card_with_the_chain_and_quotes
     answer = json.loads(raw)
     validator("response").validate(answer)
     [card] = answer["cards"]
-    assert card["summary"] == ("Pain expected to persist at the lower back: muscle strain -> muscle spasm -> "
-                               "muscle knots (source text, certainty expected).")
+    # The summary is the headline every face opens with (kg.reasoning.answer).
+    assert card["summary"] == ("Pain is expected to persist at the lower back: muscle strain -> muscle spasm -> "
+                               "continuous contraction -> muscle overload -> muscle knots.")
     assert len(card["summary"]) < 140
     assert card["indicator"] == "warning"
     assert card["uuid"] == card_uuid("d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "cds-lb-1")
+    # The code system is painkg's own, the one the FHIR export writes and the reader reads.
     assert card["source"] == {"label": "painkg: muscle-spasm-knots-and-low-back-strain.txt",
                               "url": "https://w3id.org/painkg/source/document",
-                              "topic": {"system": "https://w3id.org/painkg/ontology#", "code": "persistent_pain",
+                              "topic": {"system": "https://w3id.org/painkg/ontology", "code": "persistent_pain",
                                         "display": "persistent pain"}}
-    assert card["links"] == [{"label": "painkg explanation page (text and graph)", "url": f"{base}/",
-                              "type": "absolute"}]
+    [link] = card["links"]
+    assert link["label"] == "painkg explanation page (answer, key chains and graph)" and link["type"] == "absolute"
+    assert link["url"].startswith(f"{base}/explanations/")
     detail = card["detail"]
-    assert detail.startswith("**Pain persists: yes (expected)** (assessed on 2026-03-21;")
-    assert "#### Why: persistent pain (lower back, expected)" in detail
-    # Each step: rule id, certainty, and the quoted source sentences.
-    assert ("2. Recorded: muscle strain (lower back, reported): onset 2026-03-01, 20 days before assessment; "
-            "not resolved") in detail
-    assert "3. **inflammation (lower back, possible)**: the area may be inflamed\\" in detail
-    assert "rule `inflammation-from-muscle-injury`; certainty of this step: *possible*" in detail
-    assert "rule `overload-after-threshold`; certainty of this step: *expected*" in detail
+    assert detail.startswith(f"**{card['summary']}**\n\nAssessed on 2026-03-21;")
+    assert "#### At the lower back: persistent pain (expected: the source states it as what happens)" in detail
+    assert ("Key chain: muscle strain (reported) \u2192 muscle spasm (expected) \u2192 continuous contraction "
+            "(expected) \u2192 muscle overload (expected) \u2192 muscle knots (expected) \u2192 persistent pain "
+            "(expected)") in detail
+    # Each step: rule id, certainty, and the quoted source sentences; no possible step in a firm chain.
+    assert "1. Recorded: muscle strain (lower back) - onset 2026-03-01, 20 days before assessment; not resolved" \
+        in detail
+    assert "inflammation" not in detail.split("#### What would change it")[0].split("#### Flags")[0]
+    assert "rule `overload-after-threshold` (" in detail and "certainty of this step: *expected*" in detail
     assert "> s04: \u201cUsually this happens about two weeks after the initial injury.\u201d" in detail
     assert ("> s05: \u201cThese knots are painful, and become part of the problem.\u201d") in detail
     assert "condition: only if the basic injury stays unresolved for about two weeks" in detail
     # The FHIR resource painkg could not use is named, with why.
-    assert ("#### FHIR data not used\n\n- Observation/obs-w-cds-lb-1: code 29463-7 (system http://loinc.org) "
+    assert ("#### Input not used\n\n- Observation/obs-w-cds-lb-1: code 29463-7 (system http://loinc.org) "
             "is not a concept painkg models") in detail
     assert "- prefetch procedures" not in detail  # sent as null: "no data", not "not sent"
     assert detail.rstrip().endswith(f"*{DISCLAIMER}*")
@@ -105,10 +110,11 @@ def test_a_recent_neck_strain_gives_an_info_card_saying_when_knots_would_be_expe
     validator("response").validate(answer)
     [card] = answer["cards"]
     assert card["indicator"] == "info"
-    assert card["summary"] == ("Persistent pain not concluded yet; knots would be expected at the neck from "
-                               "2026-03-30 if it stays unresolved.")
-    assert card["detail"].startswith("**Pain persists: no** (assessed on 2026-03-21;")
-    assert "- Muscle knots would be *expected* at the neck from 2026-03-30 if" in card["detail"]
+    assert card["summary"] == ("Persistent pain is not concluded yet; muscle knots would be expected at the neck "
+                               "from 2026-03-30 if the injury stays unresolved.")
+    assert card["detail"].startswith(f"**{card['summary']}**\n\nAssessed on 2026-03-21;")
+    assert "- Muscle knots would be expected at the neck from 2026-03-30 if the muscle strain of the neck stays " \
+           "unresolved (s03, s04)." in card["detail"]
     assert card["detail"].rstrip().endswith(f"*{DISCLAIMER}*")
 
 
@@ -200,7 +206,7 @@ def test_with_fhir_fetch_allowed_the_service_fetches_from_fhir_server_with_the_t
         fhir.shutdown()
     assert status == 200, raw
     [card] = json.loads(raw)["cards"]
-    assert card["summary"].startswith("Pain expected to persist at the lower back")
+    assert card["summary"].startswith("Pain is expected to persist at the lower back")
     assert sorted(_Fhir.seen) == [("/fhir/Condition?patient=cds-lb-1", "Bearer opaque-token"),
                                   ("/fhir/Observation?patient=cds-lb-1", "Bearer opaque-token"),
                                   ("/fhir/Patient/cds-lb-1", "Bearer opaque-token"),

@@ -383,7 +383,7 @@ def test_readme_sentence_table_shows_each_sentences_site_and_certainty():
 def test_graph_and_rdf_quote_at_each_firing_only_what_speaks_of_its_site():
     """s21 "When the muscles in the lower back are strained or torn..." is not evidence of a neck firing."""
     e = REASONER.explain(patient([injury("neck"), injury("lower_back", "muscle_tear")]))
-    g = e.graph()
+    g = e.graph(full=True)
     assert g.nodes["inflammation-from-muscle-injury:inflammation@neck"]["passages"] == "s16"
     assert g.nodes["inflammation-from-muscle-injury:inflammation@lower_back"]["passages"] == "s16 s21"
     assert g.nodes["inflammation@neck"]["passages"] == "s16"

@@ -35,7 +35,8 @@ from typing import Iterable, Mapping, Sequence
 __all__ = ["DISCLAIMER", "WIDTH", "wrap", "CERTAINTY_LEGEND", "AUDIENCES", "HEADLINE_MAX", "pain_persists_text",
            "site_phrase", "sites_phrase", "fact_name", "may_phrase", "certainty_clause", "answer_sentence",
            "conclusion_sentence", "chain_text", "expectation_sentence", "recorded_sentence", "default_unresolved",
-           "patient_step", "helps_sentence", "unexplained_sentence", "not_used_sentence", "MORE_HINT"]
+           "patient_step", "helps_sentence", "unexplained_sentence", "not_used_sentence", "MORE_HINT",
+           "injury_phrase", "knots_now_phrase", "expected_if_sentence"]
 
 DISCLAIMER = ("painkg is a reasoning aid built from one source text, not a diagnosis; "
               "it claims no more certainty than the source gives.")
@@ -368,6 +369,27 @@ def not_used_sentence(resource: str, reason: str) -> str:
     """Input that was read and not used, with its reason.
 
     >>> not_used_sentence("Observation/o1", "not a finding painkg models")
-    'Not used: Observation/o1 - not a finding painkg models.'
+    'Observation/o1: not a finding painkg models.'
     """
-    return f"Not used: {resource} - {reason.rstrip('.')}."
+    return f"{resource}: {reason.rstrip('.')}."
+
+
+def injury_phrase(kind_label: str, site: str | None, onto) -> str:
+    """An injury in a sentence, its site by label: "the muscle strain of the neck"."""
+    return f"the {kind_label} of {site_phrase(site, onto)}"
+
+
+def knots_now_phrase(level: str, site: str | None, onto) -> str:
+    """Knots present at a site, no firmer than ``level``: "muscle knots may have formed at the calf (possible)"."""
+    verb = {"reported": "are reported", "expected": "have formed", "possible": "may have formed"}[level]
+    return f"muscle knots {verb} at {site_phrase(site, onto)}" + ("" if level == "reported" else f" ({level})")
+
+
+def expected_if_sentence(label: str, site: str | None, ways: Sequence[tuple[str, str, str]], onto) -> str:
+    """What would make a possible conclusion expected; ``ways``: ``(injury or finding, date, how)``."""
+    said = {"stays": "from {d} if {i} stays unresolved", "fixed": "if {i} was fixed on {d} or later",
+            "unresolved": "if {i} were still unresolved", "reported": "if {i} were reported there"}
+    if not ways:
+        return f"No change of the record would make {label} at {site_phrase(site, onto)} expected."
+    text = "; or ".join(said[how].format(i=i, d=d) for i, d, how in ways)
+    return f"{label[0].upper()}{label[1:]} at {site_phrase(site, onto)} would be expected {text}."

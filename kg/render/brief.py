@@ -73,7 +73,7 @@ def brief_lines(p: Presentation) -> Iterator[tuple[str, str]]:
     yield from _section("What could change it" if patient else "What would change it", p.changes)
     yield from _section("What the source says can help", p.helps)
     yield from _section("Worth knowing" if patient else "Flags", p.flags)
-    yield from _section("Not used", p.not_used)
+    yield from _section(f"Input not used ({len(p.not_used)})", p.not_used)
     yield "", ""
     if not patient:
         yield from (("meta", t) for t in wrap(p.legend))

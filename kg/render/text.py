@@ -91,7 +91,11 @@ def _story(e, chain, facts) -> str:
     # The key chain (kg.reasoning.key_chain): the firmest, then shortest, causal path.
     from ..reasoning.key_chain import key_path
 
-    return " -> ".join(e.fact(f).label for f in key_path(facts, chain.fact, e.ontology))
+    def short(fact_id: str) -> str:
+        f = e.fact(fact_id)
+        return f.label + (" (possible)" if f.certainty == "possible" else "")
+
+    return " -> ".join(short(f) for f in key_path(facts, chain.fact, e.ontology))
 
 
 def _loop_lines(e) -> Iterator[tuple[str, str]]:
