@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import kg
 from kg.reasoning.chains import depths
+from kg.reasoning.expectations import knots_now
 
 from support import with_resolution_dates
 
@@ -89,6 +90,19 @@ def test_knots_need_an_unresolved_injury_past_the_threshold_or_a_report(patient,
         assert firm or maybe
         if not firm:
             assert fact.certainty == "possible"
+
+
+@fast
+@given(patients, st.integers(1, 30))
+def test_knots_present_read_from_the_record_are_the_engines_knots(patient, threshold):
+    """Knots present at a site (reported, or formed from any injury there), as firmly as the engine holds them:
+    what the expectations (and the memo cache, which has no engine run) read to forecast no knots already there."""
+    e = REASONER.explain(patient, threshold_days=threshold)
+    for site in SITES:
+        fact = next((f for f in e.facts if f.id == f"muscle_knots@{site}"), None)
+        assert knots_now(e, site) == (fact.certainty if fact else None), site
+        assert all(x.site != site or fact is None or (fact.certainty, x.certainty) == ("possible", "expected")
+                   for x in e.expectations)
 
 
 @fast

@@ -39,7 +39,7 @@ RULE_CASES = [
     ("fits-strain-better-at-rest", strain(3, findings=["better_at_rest"]), "consistent_with_muscle_strain@lower_back",
      ("better_at_rest@lower_back", "muscle_strain@lower_back")),
     ("atypical-radiating-pain", strain(3, findings=["radiating_pain_to_leg"]), "atypical_for_muscle_strain@lower_back",
-     ("radiating_pain_to_leg@lower_back",)),
+     ("muscle_strain@lower_back", "radiating_pain_to_leg@lower_back")),
     ("strain-mechanism", strain(3, mechanism="fall"), "strain_mechanism@lower_back",
      ("fall@lower_back", "muscle_strain@lower_back")),
     ("therapy-options", strain(3), "heat_therapy@lower_back", ("muscle_spasm@lower_back",)),
@@ -213,3 +213,43 @@ def test_findings_without_a_placeable_site_stay_siteless(reasoner):
         {"kind": "strain", "site": "neck", "days_since_onset": 3}], "findings": ["muscle_knots"]})
     assert e.fact("persistent_pain").site is None
     assert kg.explain(strain(3, findings=["muscle_knots"])).fact("persistent_pain@lower_back")
+
+
+# A neck strain on day 5, and the knots already at the neck: reported, or formed from another injury there.
+NECK_DAY5_KNOTS_REPORTED = {"id": "n5", "assessed_on": "2026-06-06", "findings": [{"kind": "muscle_knots", "site": "neck"}],
+                            "injuries": [{"kind": "strain", "site": "neck", "onset": "2026-06-01"}]}
+NECK_DAY5_BESIDE_OLD_STRAIN = {"id": "n5b", "assessed_on": "2026-06-06", "injuries": [
+    {"kind": "sprain", "site": "neck", "onset": "2026-05-01"}, {"kind": "strain", "site": "neck", "onset": "2026-06-01"}]}
+NECK_DAY5_BESIDE_FIXED_LATE = {"id": "n5c", "assessed_on": "2026-06-06", "injuries": [
+    {"kind": "sprain", "site": "neck", "onset": "2026-04-01", "resolved_on": "2026-04-20"},
+    {"kind": "strain", "site": "neck", "onset": "2026-06-01"}]}
+NECK_DAY5_BESIDE_UNDATED = {"id": "n5d", "assessed_on": "2026-06-06", "injuries": [
+    {"kind": "sprain", "site": "neck", "onset": "2026-04-01", "resolved": True},
+    {"kind": "strain", "site": "neck", "onset": "2026-06-01"}]}
+
+
+@pytest.mark.parametrize("patient, knots", [
+    (NECK_DAY5_KNOTS_REPORTED, "reported"), (NECK_DAY5_BESIDE_OLD_STRAIN, "expected"),
+    (NECK_DAY5_BESIDE_FIXED_LATE, "expected"), (NECK_DAY5_BESIDE_UNDATED, "possible")], ids=lambda p: str(p)[:12])
+def test_break_cycle_fix_injury_does_not_conclude_injury_resolution_at_a_site_with_knots(reasoner, patient, knots):
+    """s03, s14: fixing the injury prevents knots only before they form; s05: formed knots stay (s13: treat the
+    spasm). break-cycle-fix-injury concludes nothing where knots are present, reported or from any injury there."""
+    e = reasoner.explain(patient)
+    assert e.fact("muscle_knots@neck").certainty == knots
+    assert e.facts_of("injury_resolution") == []
+    assert [f.id for f in e.facts_of("spasm_treatment")] == ["spasm_treatment@neck"]  # what helps then (s13)
+    # the same day-5 strain alone is advised to be fixed, as before
+    alone = {**patient, "findings": [], "injuries": patient["injuries"][-1:]}
+    assert [f.id for f in reasoner.explain(alone).facts_of("injury_resolution")] == ["injury_resolution@neck"]
+
+
+def test_the_knots_break_cycle_fix_injury_checks_are_in_its_memo_group():
+    """The memo keys a site's facts by the groups the rules join: the knots the rule checks in its body
+    (not one of its patterns) must share a group with what it concludes, or the memo would reuse a wrong answer."""
+    from kg.reasoning.memo_groups import concept_groups
+    from kg.rules.knots import BLOCKED_AT_SITE
+
+    groups = concept_groups()
+    for rule, concept in BLOCKED_AT_SITE.items():
+        for concluded in kg.load_ontology().rules[rule].concludes:
+            assert groups.group_of(concept) == groups.group_of(concluded)

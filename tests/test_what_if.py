@@ -160,3 +160,16 @@ def test_top_level_names_are_the_functions_even_after_their_modules_are_imported
 
     assert kg.what_if is what_if and kg.interventions is kg.questions.interventions.interventions
     assert kg.what_if(DAY20, ["injuries[0].resolved_on=-11d"]).pain_persists_after is False
+
+
+def test_what_if_fixing_a_day_5_injury_beside_reported_knots_claims_nothing_prevented():
+    """s05: knots formed (here reported) stay. Fixing the day-5 neck strain keeps the pain persisting, and
+    "fixing the basic injury" was never concluded there, so the what-if does not show it lost either."""
+    patient = {"id": "n5", "assessed_on": "2026-06-06", "injuries": [
+        {"kind": "strain", "site": "neck", "onset": "2026-06-01"}],
+        "findings": [{"kind": "muscle_knots", "site": "neck"}]}
+    w = what_if(patient, ["injuries[0].resolved=true"], reasoner=REASONER)
+    assert w.pain_persists_before and w.pain_persists_after
+    assert w.gained == () and "injury_resolution@neck" not in [d.fact for d in w.lost]
+    assert {d.fact for d in w.lost} >= {"muscle_spasm@neck", "spasm_treatment@neck", "injury_unresolved@neck/muscle_strain"}
+    assert w.after.fact("persistent_pain@neck").certainty == "expected"

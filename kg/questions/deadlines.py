@@ -7,8 +7,9 @@ away quickly" (s14). Knots that formed are painful and "become part of the
 problem" (s05): they do not vanish when the injury is fixed. So:
 
 * :func:`deadlines`: for each injury still unresolved and short of the threshold,
-  fixing it before onset + threshold is what the source says prevents knots from
-  it. The engine checks each deadline: on that date knots follow if the injury is
+  at a site where no knots are present yet, fixing it before onset + threshold is
+  what the source says prevents knots from it (where knots are present, reported or
+  formed from any injury there, they stay, s05: no deadline claims to prevent them). The engine checks each deadline: on that date knots follow if the injury is
   still unresolved, and do not if it is fixed on the assessment date.
 * :func:`formed_knots`: where knots are already concluded, and how (reported, or
   formed while an injury stayed unresolved past the threshold): no modelled change
@@ -32,6 +33,7 @@ from ..inputs.limits import LIMITS
 from ..reasoning.certainty import is_firm
 from ..reasoning.explanation import Evidence
 from ..reasoning.expectations import due_date
+from ..knowledge.wording import injury_phrase, knots_now_phrase, site_phrase
 
 __all__ = ["Deadline", "deadlines", "formed_knots", "SPASM_ADVICE", "RULE"]
 
@@ -91,7 +93,7 @@ def deadlines(e, reasoner=None) -> tuple[Deadline, ...]:
         if (inj.kind, inj.site) not in advised:
             continue
         due = due_date(inj.onset, threshold)
-        name = f"the {label(inj.kind)} of the {label(inj.site)}"
+        name = injury_phrase(label(inj.kind), inj.site, onto)
         confirmed = None
         if due <= LIMITS.latest_date:
             reasoner = reasoner or thread_reasoner()
@@ -114,9 +116,9 @@ def formed_knots(e) -> list[str]:
     for fact in e.facts_of("muscle_knots"):
         if not is_firm(fact.certainty):
             continue
-        where = f"muscle knots at the {label(fact.site)}" if fact.site else "muscle knots"
+        where = f"muscle knots at {site_phrase(fact.site, onto)}" if fact.site else "muscle knots"
         if fact.status == "observed":
-            out.append(f"{where} are reported ({fact.id})")
+            out.append(knots_now_phrase("reported", fact.site, onto))
             continue
         how = []
         for inj in e.patient.injuries:

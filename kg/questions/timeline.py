@@ -7,7 +7,10 @@ if it stays unresolved (onset + threshold, the condition of
 ``overload-after-threshold``), said to be past, today or future at the
 assessment date and checked by running the engine on that date and the day
 before (``confirmed`` is None for a date after 2999-12-31, the last date
-painkg reasons about). For a resolved injury: the date it was fixed (the
+painkg reasons about). A future date is given only where the explanation
+expects it (:func:`kg.reasoning.expectations.expectations`): not where knots
+are already present at the site as firmly, reported or formed from any injury
+there, since formed knots stay (s05). For a resolved injury: the date it was fixed (the
 assessment when ``resolved_on`` is not given) and whether knots formed before
 that: expected if it stayed unresolved for the threshold (they stay, s03-s05),
 not expected if it was fixed before, possible if the date is unknown and the
@@ -15,12 +18,17 @@ assessment is past the threshold (``confirmed`` then says whether the engine
 concluded them). Reported knots and the assessment itself are events too. Each event says what its
 date depends on. Events are ordered by date, then kind, then site.
 
+An event's kind carries its certainty, as the engine would conclude it:
+``inflammation_possible`` (s21 "can become inflamed"), ``spasm_expected``,
+``knots_expected`` in the neck and back and ``knots_possible`` elsewhere (s15), and
+so on (:data:`EVENT_KINDS`).
+
 Example
 -------
 >>> import kg
 >>> t = kg.explain("examples/lower-back-strain-acute.json").timeline()
 >>> [(ev.date, ev.kind, ev.relative) for ev in t.events]
-[('2026-03-01', 'onset', 'past'), ('2026-03-01', 'inflammation_expected', 'past'), ('2026-03-01', 'spasm_expected', 'past'), ('2026-03-06', 'assessment', 'today'), ('2026-03-15', 'knots_expected', 'future'), ('2026-03-15', 'persistent_pain_expected', 'future')]
+[('2026-03-01', 'onset', 'past'), ('2026-03-01', 'inflammation_possible', 'past'), ('2026-03-01', 'spasm_expected', 'past'), ('2026-03-06', 'assessment', 'today'), ('2026-03-15', 'knots_expected', 'future'), ('2026-03-15', 'persistent_pain_expected', 'future')]
 >>> t.events[-2].depends_on
 ('injuries[0].onset', 'threshold_days', 'injuries[0].resolved')
 """
@@ -34,15 +42,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs.limits import LIMITS
-from ..reasoning.expectations import due_date, knots_level
+from ..reasoning.expectations import due_date, knots_level, knots_now
 from ..reasoning.explanation import Evidence
-from ..knowledge.wording import DISCLAIMER
+from ..knowledge.wording import DISCLAIMER, injury_phrase, knots_now_phrase, site_phrase
 
 __all__ = ["Event", "Timeline", "timeline", "EVENT_KINDS"]
 
-#: Event kinds, in the order they sort within one date.
-EVENT_KINDS = ("onset", "inflammation_expected", "spasm_expected", "resolved", "assessment", "knots_reported",
-               "knots_expected", "knots_possible", "persistent_pain_expected", "knots_not_expected")
+#: Event kinds, in the order they sort within one date: each fact's kind ends in its certainty.
+EVENT_KINDS = ("onset", "inflammation_expected", "inflammation_possible", "spasm_expected", "spasm_possible",
+               "resolved", "assessment", "knots_reported", "knots_expected", "knots_possible",
+               "persistent_pain_expected", "persistent_pain_possible", "knots_not_expected")
+
+
+def _kind(stem: str, level: str) -> str:
+    # A fact's event is named by how firmly it would be concluded: never "expected" for a possible one.
+    return f"{stem}_{'possible' if level == 'possible' else 'expected'}"
 
 
 @dataclass(frozen=True)
@@ -91,7 +105,7 @@ class Timeline:
         lines = [f"painkg: timeline (patient {e.patient.id})", e.headline,
                  f"assessed on {e.assessed_on}; threshold {e.threshold_days} days", ""]
         for ev in self.events:
-            where = f" [{ev.site}]" if ev.site else ""
+            where = f" [{e.ontology.concepts[ev.site].label}]" if ev.site else ""  # the site by its label
             lines += textwrap.wrap(f"{ev.date}  {ev.relative:<6}  {ev.kind}{where}: {ev.label}", 88,
                                    subsequent_indent=" " * 20)
             if ev.depends_on:
@@ -126,13 +140,13 @@ def _level_words(level: str) -> str:
     return "possible (the source says it can happen)" if level == "possible" else "expected"
 
 
-def _expected_words(e, site: str, overload_rule: str) -> tuple[str, str]:
+def _expected_words(e, site: str, overload_rule: str) -> tuple[str, str, str]:
     # Knots are expected with neck and back injuries and only possible elsewhere (s15):
-    # the timeline words them as the engine would conclude them, never firmer.
+    # the timeline words and names them as the engine would conclude them, never firmer.
     if knots_level(e.ontology, site, overload_rule) == "possible":
-        return ("may form (possible: most often, but not only, with neck and back injuries, s15)",
+        return ("possible", "may form (possible: most often, but not only, with neck and back injuries, s15)",
                 "may follow (possible)")
-    return "expected", "expected"
+    return "expected", "expected", "expected"
 
 
 def _resolved_events(e, inj, due: dt.date, label, ev_of) -> list[Event]:
@@ -158,12 +172,12 @@ def _resolved_events(e, inj, due: dt.date, label, ev_of) -> list[Event]:
                                 "knots are not expected from it", _relative(fixed, assessed), depends, not fired,
                                 ev_of("break-cycle-fix-injury")))
             return events
-        knots, pain = _expected_words(e, inj.site, rule)
-        events.append(Event(due.isoformat(), "knots_expected", inj.site, inj.index,
+        level, knots, pain = _expected_words(e, inj.site, rule)
+        events.append(Event(due.isoformat(), _kind("knots", level), inj.site, inj.index,
                             f"muscle knots {knots} at the {label(inj.site)}: the {kind} was still not fixed at onset + "
                             f"{e.threshold_days} days; knots that formed before it was fixed stay (s03-s05)",
                             _relative(due, assessed), depends, fired, ev_of(rule)))
-        events.append(Event(due.isoformat(), "persistent_pain_expected", inj.site, inj.index,
+        events.append(Event(due.isoformat(), _kind("persistent_pain", level), inj.site, inj.index,
                             f"persistent pain {pain} from the knots at the {label(inj.site)}, past the resolution",
                             _relative(due, assessed), depends, fired, ev_of("persistent-pain-from-knots")))
         return events
@@ -182,6 +196,44 @@ def _resolved_events(e, inj, due: dt.date, label, ev_of) -> list[Event]:
                         "date, knots formed then and stay; a resolution date (resolved_on) would decide it",
                         _relative(due, assessed), depends, fired, ev_of(rule)))
     return events
+
+
+def _while_unresolved(e, inj, ev_of) -> list[Event]:
+    # Inflammation and protective spasm from the injury while it is unresolved, dated from onset,
+    # each named and worded by the certainty of the engine's step (s21 "can become inflamed").
+    at, out = f"injuries[{inj.index}]", []
+    status = f"injury_unresolved@{inj.site}/{inj.kind}"
+    for concept, rule, stem in (("inflammation", "inflammation-from-muscle-injury", "inflammation"),
+                                ("muscle_spasm", "spasm-protective", "spasm")):
+        if _derived_from(e, concept, inj.site, rule, status):
+            level = e.ontology.rules[rule].level
+            out.append(Event(
+                inj.onset.isoformat(), _kind(stem, level), inj.site, inj.index,
+                f"{e.ontology.concepts[concept].label} {_level_words(level)} after the injury, while it is "
+                "not fixed (the source gives no day count)", _relative(inj.onset, e.patient.assessed_on),
+                (f"{at}.onset", f"{at}.resolved"), True, ev_of(rule)))
+    return out
+
+
+def _unresolved_knots(e, inj, due: dt.date, confirmed, name: str, ev_of) -> list[Event]:
+    # Knots (and the persistent pain from them) at onset + threshold if the injury stays unresolved.
+    at, assessed, threshold = f"injuries[{inj.index}]", e.patient.assessed_on, e.threshold_days
+    rel = _relative(due, assessed)
+    gap = abs((due - assessed).days)
+    when = {"past": f"reached {gap} day{'s' * (gap != 1)} before assessment",
+            "today": "reached on the assessment date",
+            "future": f"{gap} day{'s' * (gap != 1)} after assessment"}[rel]
+    now = knots_now(e, inj.site) if rel == "future" else None
+    already = f"; now {knots_now_phrase(now, inj.site, e.ontology)}" if now else ""
+    level, knots, pain = _expected_words(e, inj.site, "overload-after-threshold")
+    where = site_phrase(inj.site, e.ontology)
+    depends = (f"{at}.onset", "threshold_days", f"{at}.resolved")
+    return [Event(due.isoformat(), _kind("knots", level), inj.site, inj.index,
+                  f"muscle knots {knots} at {where} if {name} is still not fixed: onset + {threshold} days ({when})"
+                  f"{already}", rel, depends, confirmed, ev_of("overload-after-threshold")),
+            Event(due.isoformat(), _kind("persistent_pain", level), inj.site, inj.index,
+                  f"persistent pain {pain} from the knots at {where}, on the same condition", rel,
+                  depends, confirmed, ev_of("persistent-pain-from-knots"))]
 
 
 def _check_explanation(e) -> None:
@@ -210,47 +262,27 @@ def timeline(e) -> Timeline:
     threshold = e.threshold_days
     events: list[Event] = []
     reasoner = None
+    forecast = {x.injury for x in e.expectations}  # where a knot date says more than the record does
     for inj in e.patient.injuries:
         at = f"injuries[{inj.index}]"
-        name = f"the {label(inj.kind)} of the {label(inj.site)}"
+        name = injury_phrase(label(inj.kind), inj.site, onto)
         events.append(Event(inj.onset.isoformat(), "onset", inj.site, inj.index, f"{name} began",
                             _relative(inj.onset, assessed), (f"{at}.onset",), None, ()))
-        status = f"injury_unresolved@{inj.site}/{inj.kind}"
-        for concept, rule, kind in (("inflammation", "inflammation-from-muscle-injury", "inflammation_expected"),
-                                    ("muscle_spasm", "spasm-protective", "spasm_expected")):
-            if _derived_from(e, concept, inj.site, rule, status):
-                events.append(Event(
-                    inj.onset.isoformat(), kind, inj.site, inj.index,
-                    f"{label(concept)} {_level_words(e.ontology.rules[rule].level)} after the injury, while it is "
-                    "not fixed (the source gives no day count)", _relative(inj.onset, assessed),
-                    (f"{at}.onset", f"{at}.resolved"), True,
-                    ev_of(rule)))
+        events += _while_unresolved(e, inj, ev_of)
         # Patient dates lie in 1900..2999 and the threshold is at most 365 days
         # (kg.inputs.limits, kg.reasoning.reasoner), so this date and the day before it stay in the calendar.
         due = due_date(inj.onset, threshold)
-        depends = (f"{at}.onset", "threshold_days", f"{at}.resolved")
         if inj.resolved:
             events += _resolved_events(e, inj, due, label, ev_of)
             continue
+        if due > assessed and inj.index not in forecast:
+            continue  # knots as firm are already present at the site: they are not forecast again (s05)
         confirmed = None  # past the last date painkg reasons about: not checked by the engine
         if due <= LIMITS.latest_date:
             reasoner = reasoner or thread_reasoner()
             confirmed = (_knots_on(reasoner, inj, due, threshold)
                          and not _knots_on(reasoner, inj, due - dt.timedelta(days=1), threshold))
-        rel = _relative(due, assessed)
-        gap = abs((due - assessed).days)
-        when = {"past": f"reached {gap} day{'s' * (gap != 1)} before assessment",
-                "today": "reached on the assessment date",
-                "future": f"{gap} day{'s' * (gap != 1)} after assessment"}[rel]
-        knots, pain = _expected_words(e, inj.site, "overload-after-threshold")
-        events.append(Event(
-            due.isoformat(), "knots_expected", inj.site, inj.index,
-            f"muscle knots {knots} at the {label(inj.site)} if {name} is still not fixed: onset + {threshold} "
-            f"days ({when})", rel, depends, confirmed, ev_of("overload-after-threshold")))
-        events.append(Event(
-            due.isoformat(), "persistent_pain_expected", inj.site, inj.index,
-            f"persistent pain {pain} from the knots at the {label(inj.site)}, on the same condition", rel,
-            depends, confirmed, ev_of("persistent-pain-from-knots")))
+        events += _unresolved_knots(e, inj, due, confirmed, name, ev_of)
     for finding in e.patient.findings:
         if finding.concept == "muscle_knots":
             where = f" at the {label(finding.site)}" if finding.site else ""

@@ -39,25 +39,32 @@ from dataclasses import replace
 from typing import Any
 
 from ..knowledge.ontology import ANY_SITE
-from ..knowledge.wording import site_phrase, sites_phrase
-from ..reasoning.certainty import strongest
+from ..knowledge.wording import knots_now_phrase, site_phrase, sites_phrase
+from ..reasoning.certainty import is_firm, strongest
+from ..reasoning.expectations import BLOCKED_AT_SITE
 from ..reasoning.explanation import Evidence
 from ..reasoning.premises import MISSING, Premise, RulePremises, best_match, fact_fields, fact_id, rule_premises
 from .why_not_answer import (DEFAULT_DEPTH, FailedPremise, HeldPremise, Route, SiteAnswer, WhyNot,
                              merge_changes)
-from .why_not_time import injury_kind_bind, injury_pattern, new_injury_plan, test_reason, time_plan
+from .why_not_expected import expected_sentence
+from .why_not_inputs import InputFailures
+from .why_not_time import injury_kind_bind, injury_pattern, test_reason
 
 __all__ = ["HeldPremise", "FailedPremise", "Route", "SiteAnswer", "WhyNot", "why_not", "site_answer",
            "merge_changes", "DEFAULT_DEPTH"]
 
 
-class _Asker:
+class _Asker(InputFailures):
     """Answers why-not questions about one explanation (facts indexed once)."""
 
-    def __init__(self, e):
+    def __init__(self, e, firm: bool = False):
+        # firm: what would conclude a concept firmly (expected or reported), so possible facts
+        # count as absent and rules the source only says "can" happen (possible) are left out.
         self.e = e
+        self.firm = firm
         self.onto = e.ontology
-        self.facts = {fid: fact_fields(tf) for fid, tf in sorted(e.trace.items())}
+        self.facts = {fid: fact_fields(tf) for fid, tf in sorted(e.trace.items())
+                      if not firm or is_firm(e.fact(fid).certainty)}
         self.setting = {"threshold_days": e.threshold_days}
         self.assessed = dt.date.fromisoformat(e.assessed_on)
 
@@ -75,17 +82,21 @@ class _Asker:
 
     # ------------------------------------------------------------ answers
     def answer(self, concept: str, site: str | None, depth: int, seen: frozenset) -> SiteAnswer:
-        concluded = [f for f in self.e.facts if f.concept == concept and f.site == site]
+        concluded = [f for f in self.e.facts if f.concept == concept and f.site == site and f.id in self.facts]
         if concluded:
+            level = strongest(f.certainty for f in concluded)
+            # Concluded only as possible: every way it would be expected, with its dates.
+            firmer = () if level != "possible" else tuple(
+                r for r in _Asker(self.e, firm=True).answer(concept, site, depth, seen).routes if r.rule)
             return SiteAnswer(concept, site, True, self.e.chain(concept, site) if site else None, (),
-                              strongest(f.certainty for f in concluded))
+                              level, firmer)
         routes = []
         role = self.onto.concepts[concept].input_role
         if role in ("finding", "injury", "mechanism"):
             routes.append(self.reported_route(concept, site, role))
         seen = seen | {(concept, site)}
         for rule_id, info in sorted(self.onto.rules.items()):
-            if concept in info.concludes:
+            if concept in info.concludes and not (self.firm and info.level == "possible"):
                 rp = rule_premises()[rule_id]
                 # Every route: a rule about an injury is asked once per injury at the site
                 # (an old resolved strain and a new tear are two ways, each with its dates).
@@ -147,8 +158,21 @@ class _Asker:
                                     (self.e.fact(fid).certainty,) if fid else ()))
         failed = [self.failed(rp, rp.premises[i], env, edge, depth if applies else 0, seen)
                   for i in match.failed]
+        blocker = BLOCKED_AT_SITE.get(rp.id)
+        if blocker is not None and site is not None and fact_id(blocker, site) in self.e.trace:
+            failed.append(self.blocked(rp, blocker, site))
         return Route(rp.id, info.label, edge.id if edge else None, applies, tuple(held), tuple(failed),
                      inj.index if inj is not None else None)
+
+    def blocked(self, rp: RulePremises, concept: str, site: str) -> FailedPremise:
+        """The rule does not conclude where ``concept`` holds at the site (knots formed stay, s05)."""
+        fact = self.e.fact(fact_id(concept, site))
+        present = (knots_now_phrase(fact.certainty, site, self.onto) if concept == "muscle_knots"
+                   else f"{fact.label} holds at {site_phrase(site, self.onto)} ({fact.certainty})")
+        reason = (f"{present}; formed knots stay and become part of the problem, so fixing the injury no longer "
+                  "prevents them")
+        return FailedPremise(f"no {fact.id}", reason, ((fact.id, fact.certainty),), self.evidence(("s05",)),
+                             None, None)
 
     def env_injury(self, rp: RulePremises, env: dict):
         """The patient's injury the rule's injury pattern is bound to in ``env``, if any."""
@@ -172,7 +196,7 @@ class _Asker:
         injury = premise.value("injury", env) if premise.field("injury") else None
         needed = None if MISSING in parts or injury is MISSING else fact_id(parts[0], parts[1], injury)
         # A fact that exists but fails a predicate is not a missing fact: say what it fails.
-        if needed is not None and needed in self.e.trace:
+        if needed is not None and needed in self.facts:
             fields = self.facts[needed]
             problems = [p for p in (t.check(fields.get(t.field, MISSING), env) for t in premise.fields) if p]
             if problems and premise.value("role", env) not in ("injury", "status"):
@@ -217,77 +241,6 @@ class _Asker:
             more, changes = test_reason(rp, premise, inj, self.assessed, env["threshold"], cond, self.label)
             reason += more
         return FailedPremise(text, reason, values, evidence, changes, None)
-
-    def failed_status(self, rp, premise, env, edge, text, site) -> FailedPremise:
-        kind = premise.value("injury", env)
-        evidence = self.evidence(self.condition_passages(edge, rp, site)
-                                 + self.onto.concepts["injury_unresolved"].passages)
-        injuries = [i for i in self.e.patient.injuries if i.site == site and (kind is MISSING or i.kind == kind)]
-        if injuries:
-            inj = injuries[0]
-            when = (f"was fixed on {inj.resolved_on.isoformat()}" if inj.resolved_on is not None
-                    else "is marked resolved (the date is not given)")
-            reason = (f"the {self.label(inj.kind)} of the {self.label(site)} (injuries[{inj.index}]) {when}: "
-                      "the basic injury is fixed")
-            return FailedPremise(text, reason, (("resolved", True),), evidence,
-                                 self.injury_changes(rp, site, inj), None)
-        where = f" at the {self.label(site)}" if site else ""
-        changes = self.injury_changes(rp, site)
-        return FailedPremise(text, f"there is no unresolved injury{where}", (), evidence, changes, None)
-
-    def injury_changes(self, rp: RulePremises, site: str | None, inj=None) -> tuple[str, ...] | None:
-        """Patient changes that give ``site`` an injury passing the rule's injury pattern.
-
-        An injury of an accepted kind already at the site (``inj`` when given) is
-        changed to match, in time too (made unresolved, or resolved on a date; time
-        passes to the threshold; see :func:`kg.questions.why_not_time.time_plan`)
-        rather than added again: a patient gives each kind once per site, so adding
-        it would be invalid. Otherwise an accepted kind the site does not have yet is added.
-        """
-        if site is None:
-            return None
-        pattern = injury_pattern(rp)
-        kinds = self.onto.keys("injury")
-        test = pattern.field("concept") if pattern else None
-        if test is not None:
-            kinds = [k for k in kinds if all(pred.holds({pred.args[0]: k}) for pred in test.predicates)]
-        threshold = self.e.threshold_days
-        if inj is not None and inj.kind not in kinds:
-            inj = None  # the bound injury is of a kind the rule does not take: use or add one it does
-        present = [i for i in self.e.patient.injuries if i.site == site and i.kind in kinds
-                   and (inj is None or i.index == inj.index)]
-        if present:
-            return time_plan(rp, present[0], self.assessed, threshold) or None
-        taken = {i.kind for i in self.e.patient.injuries if i.site == site}
-        kind = next((k for k in kinds if k not in taken), None)
-        if kind is None:  # pragma: no cover - every accepted kind at the site is handled above
-            return None
-        add = new_injury_plan(rp, kind, site, self.assessed, threshold)
-        return (f"injuries+={json.dumps(add)}",) if add is not None else None
-
-    def failed_input(self, rp, premise, env, edge, text, site, role) -> FailedPremise:
-        evidence = self.evidence(self.onto.evidence(rp.id, site))
-        near = []
-        inj = self.env_injury(rp, env) if role == "injury" else None
-        for fid, fields in self.facts.items():
-            if fields.get("role") != role or fields.get("site") != site:
-                continue
-            if inj is not None and fields.get("concept") != inj.kind:
-                continue
-            problems = [p for p in (t.check(fields.get(t.field, MISSING), env) for t in premise.fields) if p]
-            near.append(f"{fid}: {'; '.join(problems)}")
-        where = f" at the {self.label(site)}" if site else ""
-        if role == "mechanism":
-            index = next((i.index for i in self.e.patient.injuries if i.site == site), None)
-            mech = self.onto.keys("mechanism")[0]
-            changes = (f"injuries[{index}].mechanism={mech}",) if index is not None else None
-            reason = f"no injury mechanism is recorded{where}"
-        else:
-            changes = self.injury_changes(rp, site, inj)
-            reason = f"there is no matching injury{where}"
-        if near:
-            reason += " (" + "; ".join(near) + ")"
-        return FailedPremise(text, reason, (), evidence, changes, None)
 
     def failed_fact(self, rp, premise, env, edge, text, concept, site, depth, seen) -> FailedPremise:
         where = f" at the {self.label(site)}" if site else ""
@@ -367,6 +320,7 @@ def why_not(e, concept: str, site: str | None = None, *, depth: int = DEFAULT_DE
         rest = [a.site for a in answers if not a.concluded]
         if rest:
             message += f"; not at {sites_phrase(rest, e.ontology)}"
+        message += "".join(f". {expected_sentence(a, e)}"[:-1] for a in answers if a.certainty == "possible")
     else:
         message = f"{label} was not concluded at {sites_phrase(sites, e.ontology)}"
     return WhyNot(e, key, where, answers, message)

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from ..knowledge.wording import DISCLAIMER, wrap
 from ..reasoning.explanation import Chain, Evidence
+from .why_not_expected import expected_sentence
 
 __all__ = ["HeldPremise", "FailedPremise", "Route", "SiteAnswer", "WhyNot", "merge_changes", "DEFAULT_DEPTH"]
 
@@ -99,7 +100,9 @@ class SiteAnswer:
 
     ``certainty`` is how firmly the concept is concluded here (``reported``,
     ``expected`` or ``possible``; None when it is not concluded). A ``possible``
-    conclusion is only what the source says can happen: the text says so.
+    conclusion is only what the source says can happen: the text says so, and
+    ``expected_routes`` are every way it would be expected (rules the source states as
+    what happens, on facts held firmly), with the dates and changes that get there.
     """
 
     concept: str
@@ -108,6 +111,7 @@ class SiteAnswer:
     chain: Chain | None
     routes: tuple[Route, ...]
     certainty: str | None = None
+    expected_routes: tuple[Route, ...] = ()
 
     @property
     def changes(self) -> tuple[str, ...] | None:
@@ -115,11 +119,19 @@ class SiteAnswer:
         options = [r.changes for r in self.routes if r.changes is not None]
         return min(options, key=lambda c: (len(c), c)) if options else None
 
+    @property
+    def expected_changes(self) -> tuple[str, ...] | None:
+        """For a possible conclusion, the smallest set of patient changes that makes it expected."""
+        options = [r.changes for r in self.expected_routes if r.changes is not None]
+        return min(options, key=lambda c: (len(c), c)) if options else None
+
     def to_dict(self) -> dict[str, Any]:
         return {"concept": self.concept, "site": self.site, "concluded": self.concluded,
                 "certainty": self.certainty, "chain": None if self.chain is None else self.chain.to_dict(),
                 "routes": [r.to_dict() for r in self.routes],
-                "changes": None if self.changes is None else list(self.changes)}
+                "changes": None if self.changes is None else list(self.changes),
+                "expected_routes": [r.to_dict() for r in self.expected_routes],
+                "expected_changes": None if self.expected_changes is None else list(self.expected_changes)}
 
 
 class WhyNot:
@@ -211,9 +223,16 @@ def _answer_lines(w: WhyNot, answer: SiteAnswer, indent: str) -> Iterator[str]:
                 how = (f"{step.certainty}, by {step.rule} (a rule the source states as {step.rule_certainty}) "
                        f"from {', '.join(step.premises)}")
             yield from _wrap(f"- {step.fact}: {how}", indent + "  ")
+        if answer.certainty == "possible":
+            yield from _wrap(expected_sentence(answer, w.explanation) + " Every way it would be expected:", indent)
+            yield from _routes_lines(w, answer.expected_routes, indent)
         return
     yield from _wrap(f"{head}: not concluded. Every way it could be:", indent)
-    for route in answer.routes:
+    yield from _routes_lines(w, answer.routes, indent)
+
+
+def _routes_lines(w: WhyNot, routes, indent: str) -> Iterator[str]:
+    for route in routes:
         name = f"rule {route.rule}: {route.label}" if route.rule else route.label
         if route.injury is not None:
             name += f" [for injuries[{route.injury}]]"

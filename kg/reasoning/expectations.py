@@ -8,7 +8,10 @@ injury's onset is a date, so painkg can say WHEN:
   the threshold, the date knots would be expected if it stays unresolved (onset +
   threshold); and, for an injury marked resolved without a date, the date by which
   it must have been fixed for knots not to have formed (its ``resolved_on`` would
-  decide it).
+  decide it). Only where that says more than the record already does: knots
+  present at the site (reported, or formed from any injury there, :func:`knots_now`)
+  are not forecast again, since formed knots stay (s05); where they are only
+  possible, a date that would make them expected is still given.
 * :func:`time_condition` phrases the condition of a timed rule step with the
   patient's dates ("the muscle strain stayed unresolved from 2026-03-01 to
   2026-03-20, 19 days (threshold 14 days)").
@@ -32,7 +35,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-__all__ = ["Expectation", "expectations", "knots_level", "time_condition", "resolution_text", "due_date"]
+# Rules that do not conclude where a fact of a concept holds at their site (break-cycle-fix-injury
+# where knots are present), re-exported for the questions, which may not import the rules.
+from ..rules.knots import BLOCKED_AT_SITE
+
+__all__ = ["Expectation", "expectations", "knots_level", "knots_now", "time_condition", "resolution_text",
+           "due_date", "BLOCKED_AT_SITE"]
 
 #: The passages that set the date: knots form if the injury is not fixed (s03), about two weeks on (s04).
 _PASSAGES = ("s03", "s04")
@@ -106,10 +114,52 @@ def _knots_level(onto, site: str, overload_rule: str) -> str | None:
     return weakest([onto.rules[overload_rule].level, strongest(levels)]) if levels else None
 
 
+#: Knots present at a site, weakest first: none, possible, expected, reported.
+_PRESENT_RANK = {None: 0, "possible": 1, "expected": 2, "reported": 3}
+
+
+def knots_now(e, site: str) -> str | None:
+    """How firmly knots are present at ``site`` at the assessment: reported, expected, possible or None.
+
+    Read from the patient alone (the memo cache has no engine run to look at): knots the
+    patient reported there, and knots formed from any injury there that stayed unresolved
+    for the threshold (still unresolved, or fixed on a date at least the threshold after
+    onset), or may have (fixed on an unknown date, assessed past the threshold), each as
+    firmly as the engine's rules would conclude them (:func:`knots_level`). The property
+    tests check that this is the certainty of the engine's ``muscle_knots`` fact at the site.
+
+    >>> import kg
+    >>> e = kg.explain({"id": "p", "assessed_on": "2026-06-06", "findings": [{"kind": "muscle_knots", "site": "neck"}],
+    ...     "injuries": [{"kind": "strain", "site": "neck", "onset": "2026-06-01"}]})
+    >>> knots_now(e, "neck"), knots_now(e, "lower_back")
+    ('reported', None)
+    """
+    from .certainty import strongest
+
+    onto, threshold = e.ontology, e.threshold_days
+    levels = ["reported" for f in e.patient.findings if f.concept == "muscle_knots" and f.site == site]
+    for inj in e.patient.injuries:
+        if inj.site != site:
+            continue
+        if inj.unresolved_days is not None and inj.unresolved_days >= threshold:
+            rule = "overload-after-threshold" if inj.resolution == "unresolved" else "overload-before-resolution"
+        elif inj.resolution == "undated" and (inj.unresolved_at_most or 0) >= threshold:
+            rule = "overload-maybe-before-resolution"
+        else:
+            continue
+        levels.append(knots_level(onto, site, rule))
+    return strongest(levels) if levels else None
+
+
 def expectations(e) -> tuple[Expectation, ...]:
-    """When knots would be expected for the explanation ``e``, per injury, in injury order."""
+    """When knots would be expected for the explanation ``e``, per injury, in injury order.
+
+    An expectation is given only where it is firmer than the knots already present at
+    its site (:func:`knots_now`): none where knots are reported or expected there.
+    """
     onto, threshold = e.ontology, e.threshold_days
     out = []
+    present = {site: _PRESENT_RANK[knots_now(e, site)] for site in {i.site for i in e.patient.injuries}}
     for inj in e.patient.injuries:
         due = due_date(inj.onset, threshold)
         name = _name(onto, inj.kind, inj.site)
@@ -124,6 +174,8 @@ def expectations(e) -> tuple[Expectation, ...]:
             continue
         level = knots_level(onto, inj.site, rule)
         if level is None:  # pragma: no cover - every site has a rule from overload to knots
+            continue
+        if _PRESENT_RANK[level] <= present[inj.site]:  # knots as firm as this are already there (s05)
             continue
         out.append(Expectation("muscle_knots", inj.site, inj.index, due.isoformat(), condition, _PASSAGES, level))
     return tuple(out)
