@@ -64,6 +64,8 @@ def injury_fields(inj) -> dict:
     if inj.unresolved_at_most is not None:
         fields["resolved_by"] = inj.resolved_by.isoformat()
         fields["unresolved_at_most"] = inj.unresolved_at_most
+    if inj.run_days is not None:  # injuries at the site unfixed without a break (kg.inputs.site_runs)
+        fields["site_run_days"] = inj.run_days
     return fields
 
 
@@ -76,7 +78,10 @@ def observed_facts(patient: Patient) -> list[C]:
     An injury fact carries its dates: ``onset``, ``days`` (onset to assessment),
     ``resolution`` (``unresolved``, ``dated`` or ``undated``), ``resolved_on``
     when known, and ``unresolved_days`` (how long it stayed unresolved: to the
-    assessment, or to ``resolved_on``) unless the resolution date is unknown.
+    assessment, or to ``resolved_on``) unless the resolution date is unknown;
+    ``site_run_days`` on the last-starting injury of overlapping injuries at a site that
+    left it with an unfixed injury without a break for longer than any of them alone
+    (:mod:`kg.inputs.site_runs`).
     """
     facts: list[C] = []
     for inj in patient.injuries:

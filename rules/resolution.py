@@ -20,6 +20,18 @@ those rules give at the site, s15).
 
 An injury fixed before the threshold gives neither: the source's "if the basic
 injury is not fixed" did not hold for long enough.
+
+* ``overload-maybe-across-injuries`` (possible): injuries at one site that overlap
+  without a break (:mod:`kg.inputs.site_runs`) left the site with an unfixed injury
+  for at least the threshold, though none of them alone stayed unfixed that long.
+  Why possible, not expected: the source speaks of ONE basic injury left unfixed for
+  about two weeks (s03, s04). An injury causes a protective spasm (s02, s14), so
+  injuries that follow each other without a break keep the spasm, and with it the
+  muscle continuously on (s07, s10), which is the mechanism of overload (s11, s12);
+  but the source does not state this case (a spasm passed from one injury to the
+  next), so painkg says only that knots may have formed. The run's end for an injury
+  fixed on an unknown date is its ``resolved_by`` bound, which can only make the run
+  look longer: another reason not to say more than "may".
 """
 
 from __future__ import annotations
@@ -45,4 +57,11 @@ class ResolutionRules:
           Setting(threshold_days=MATCH.threshold),
           TEST(lambda elapsed, threshold: elapsed >= threshold))
     def overload_maybe_before_resolution(self, kind, site, elapsed, threshold):
+        self.declare(C(concept="muscle_overload", site=site))
+
+    @Rule(C(role="injury", concept=MATCH.kind, site=MATCH.site, site_run_days=MATCH.run),
+          Setting(threshold_days=MATCH.threshold),
+          TEST(lambda run, threshold: run >= threshold))
+    def overload_maybe_across_injuries(self, kind, site, run, threshold):
+        # Possible, not expected: see the module doc (the source speaks of one basic injury).
         self.declare(C(concept="muscle_overload", site=site))

@@ -78,7 +78,8 @@ def test_knots_need_an_unresolved_injury_past_the_threshold_or_a_report(patient,
 
     A derived knot needs an injury at its site that stayed unresolved for the threshold
     (unresolved at assessment, or fixed on a date at least the threshold after onset); one
-    fixed on an unknown date, assessed past the threshold, makes knots only possible.
+    fixed on an unknown date, assessed past the threshold, makes knots only possible, as do
+    overlapping injuries that left the site unfixed without a break for the threshold.
     """
     e = REASONER.explain(patient, threshold_days=threshold)
     for fact in e.facts_of("muscle_knots"):
@@ -87,6 +88,8 @@ def test_knots_need_an_unresolved_injury_past_the_threshold_or_a_report(patient,
         here = [i for i in e.patient.injuries if i.site == fact.site]
         firm = [i for i in here if i.unresolved_days is not None and i.unresolved_days >= threshold]
         maybe = [i for i in here if i.resolution == "undated" and i.days_since_onset >= threshold]
+        # overlapping injuries that left the site unfixed without a break for the threshold (kg.inputs.site_runs)
+        maybe += [i for i in here if i.run_days is not None and i.run_days >= threshold]
         assert firm or maybe
         if not firm:
             assert fact.certainty == "possible"

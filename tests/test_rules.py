@@ -14,6 +14,11 @@ LB = "lower_back"
 FIXED_ON_DAY_15 = {**strain(20), "injuries": [{**strain(20)["injuries"][0], "resolved": True,
                                                 "resolved_on": "2026-06-25"}]}
 
+#: Two injuries at the lower back, neither unresolved for 14 days alone (tests/test_overlapping_injuries.py).
+OVERLAPPING = {"id": "t", "assessed_on": "2026-03-20", "injuries": [
+    {"kind": "strain", "site": "lower_back", "onset": "2026-03-01", "resolved_on": "2026-03-10"},
+    {"kind": "tear", "site": "lower_back", "onset": "2026-03-08"}]}
+
 # (rule id, patient, fact concluded, exact premises of that rule's justification)
 RULE_CASES = [
     ("inflammation-from-muscle-injury", strain(3), "inflammation@lower_back",
@@ -50,11 +55,13 @@ RULE_CASES = [
     ("overload-before-resolution", FIXED_ON_DAY_15, "muscle_overload@lower_back", ("muscle_strain@lower_back",)),
     ("overload-maybe-before-resolution", strain(20, resolved=True), "muscle_overload@lower_back",
      ("muscle_strain@lower_back",)),
+    # A strain fixed on day 9 and a tear from day 7 on: the lower back unfixed without a break for 19 days.
+    ("overload-maybe-across-injuries", OVERLAPPING, "muscle_overload@lower_back", ("muscle_tear@lower_back",)),
 ]
 
 
 def test_every_rule_has_a_case(onto):
-    assert len(RULE_CASES) == 22
+    assert len(RULE_CASES) == 23
     assert sorted(c[0] for c in RULE_CASES) == sorted(onto.rules)
 
 

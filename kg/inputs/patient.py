@@ -36,6 +36,7 @@ from .dates import DATE_HELP, parse_date, resolve_as_of
 from .injury_dates import injury_onset, resolution_bound, resolution_date
 from .limits import LIMITS
 from .reading import check_tree, format_path, parse_json, read_text
+from .site_runs import with_site_runs
 from .sites import finding_site
 
 __all__ = ["Injury", "Finding", "Patient", "parse_patient", "load_patient", "parse_date", "PatientLike",
@@ -98,6 +99,12 @@ class Injury:
     #: For an injury resolved on an unknown date: the latest date it can have been fixed, the
     #: record's own assessment date (``--as-of`` and what-if move the assessment, not this).
     resolved_by: dt.date | None = None
+    #: Derived (:mod:`kg.inputs.site_runs`), not input: set on the last-starting injury of a run of
+    #: injuries at its site that overlap without a break for longer than any of them alone was unfixed:
+    #: the run's length in days, the date it began, and the other injuries' indices (by onset).
+    run_days: int | None = None
+    run_start: dt.date | None = None
+    run_with: tuple[int, ...] = ()
 
     @property
     def resolution(self) -> str:
@@ -155,7 +162,8 @@ class Patient:
     findings: tuple[Finding, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """The patient in the input JSON form, with canonical keys.
+        """The patient in the input JSON form, with canonical keys (not the derived run fields of
+        :mod:`kg.inputs.site_runs`: parsing it again recomputes them).
 
         >>> parse_patient({"id": "x", "assessed_on": "2026-01-02"}).to_dict()
         {'id': 'x', 'assessed_on': '2026-01-02', 'injuries': [], 'findings': []}
@@ -302,7 +310,7 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
         site = finding_site(onto, at, item, concept, site)
         findings[(concept, site)] = Finding(concept, site)
     ordered = tuple(findings[k] for k in sorted(findings, key=lambda k: (k[0], k[1] or "")))
-    return Patient(raw.id, assessed, tuple(injuries), ordered)
+    return Patient(raw.id, assessed, with_site_runs(injuries, assessed), ordered)
 
 
 def ontology_or_default(ontology: object) -> Ontology:

@@ -238,7 +238,8 @@ class _Asker(InputFailures):
         if inj is not None and "threshold" in env:
             # A day count against the threshold: say it with the injury's dates, and
             # give the date (time passing, or a resolution date) that makes it hold.
-            more, changes = test_reason(rp, premise, inj, self.assessed, env["threshold"], cond, self.label)
+            more, changes = test_reason(rp, premise, inj, self.assessed, env["threshold"], cond, self.label,
+                                        self.e.patient.injuries)
             reason += more
         return FailedPremise(text, reason, values, evidence, changes, None)
 

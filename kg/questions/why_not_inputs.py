@@ -12,7 +12,7 @@ import json
 
 from ..reasoning.premises import MISSING, RulePremises
 from .why_not_answer import FailedPremise
-from .why_not_time import injury_pattern, new_injury_plan, time_plan
+from .why_not_time import RUN_FIELD, injury_pattern, new_injury_plan, time_plan
 
 __all__ = ["InputFailures"]
 
@@ -85,6 +85,18 @@ class InputFailures:
             mech = self.onto.keys("mechanism")[0]
             changes = (f"injuries[{index}].mechanism={mech}",) if index is not None else None
             reason = f"no injury mechanism is recorded{where}"
+        elif premise.field(RUN_FIELD) is not None:
+            # Overlapping injuries at the site (kg.inputs.site_runs): a run is not a change to one injury.
+            changes = None
+            carrier = next((i for i in self.e.patient.injuries if i.site == site and i.run_days is not None), None)
+            if carrier is not None:
+                reason = (f"there is no matching injury{where}: the injuries there that overlap without a break are "
+                          f"the route of the {self.label(carrier.kind)} (injuries[{carrier.index}]), the last of "
+                          "them to begin")
+            else:
+                reason = (f"there is no matching injury{where}: no injuries there overlap without a break for longer "
+                          f"than any of them alone stayed unfixed ({RUN_FIELD} is set only then); why-not does not "
+                          "plan changes that make injuries overlap")
         else:
             changes = self.injury_changes(rp, site, inj)
             reason = f"there is no matching injury{where}"

@@ -29,7 +29,19 @@ from typing import Any
 from ..reasoning.premises import MISSING, Premise, RulePremises
 
 __all__ = ["injury_pattern", "injury_kind_bind", "required_resolution", "time_plan", "new_injury_plan",
-           "test_reason"]
+           "test_reason", "RUN_FIELD", "reads_run"]
+
+#: The injury field of overlapping injuries at a site (:mod:`kg.inputs.site_runs`): how long the site
+#: had an unfixed injury without a break. A change to one injury does not make injuries overlap, so
+#: :func:`time_plan` and :func:`new_injury_plan` plan nothing for a rule that reads it; :func:`test_reason`
+#: says how long the run is and, while it is still open, when it reaches the threshold.
+RUN_FIELD = "site_run_days"
+
+
+def reads_run(rp: RulePremises) -> bool:
+    """Whether the rule's injury premise reads :data:`RUN_FIELD` (overlapping injuries at a site)."""
+    pattern = injury_pattern(rp)
+    return pattern is not None and pattern.field(RUN_FIELD) is not None
 
 
 def injury_pattern(rp: RulePremises) -> Premise | None:
@@ -96,6 +108,8 @@ def time_plan(rp: RulePremises, inj, assessed: dt.date, threshold: int) -> tuple
     Time only moves forward (``assessed_on=+Nd``, at most threshold + 1 days); None if
     no such change exists (a test that needs fewer days than have passed).
     """
+    if reads_run(rp):
+        return None
     target = required_resolution(rp) or inj.resolution
     at = f"injuries[{inj.index}]"
     changes: list[str] = []
@@ -125,6 +139,8 @@ def time_plan(rp: RulePremises, inj, assessed: dt.date, threshold: int) -> tuple
 def new_injury_plan(rp: RulePremises, kind: str, site: str, assessed: dt.date, threshold: int
                     ) -> dict[str, Any] | None:
     """A new injury (for ``injuries+=``) that passes the rule's injury, status and timed premises."""
+    if reads_run(rp):
+        return None
     target = required_resolution(rp) or "unresolved"
     for days in range(0, threshold + 2):
         if _passes(rp, _fields(kind, site, target, days, days), threshold):
@@ -141,12 +157,39 @@ def _days(n: int) -> str:
     return f"{n} day{'s' * (n != 1)}"
 
 
+def _run_reason(inj, injuries, assessed: dt.date, threshold: int, needs: str, label
+                ) -> tuple[str, tuple[str, ...] | None]:
+    # A run of overlapping injuries short of the threshold: open (some member still unresolved, so the
+    # run ends at the assessment and grows with time, and stays longer than each member) or closed.
+    from ..inputs.site_runs import run_members
+
+    members = run_members(inj, injuries)
+    names = " and ".join(f"the {label(m.kind)} (injuries[{m.index}])" for m in members)
+    start = inj.run_start
+    end = start + dt.timedelta(days=inj.run_days)
+    head = (f": {names} left the {label(inj.site)} with an unfixed injury without a break from {start.isoformat()} "
+            f"to {end.isoformat()}, {_days(inj.run_days)}; {needs} for at least {_days(threshold)}")
+    if end == assessed and any(m.resolution == "unresolved" for m in members):
+        more = threshold - inj.run_days
+        due = start + dt.timedelta(days=threshold)
+        return (f"{head} ({more} more day{'s' * (more != 1)} without a break: on {due.isoformat()} if it stays "
+                "unresolved)"), (f"assessed_on=+{more}d",)
+    return f"{head}; every one of them is fixed, and time does not run back", None
+
+
 def test_reason(rp: RulePremises, premise: Premise, inj, assessed: dt.date, threshold: int, cond,
-                label) -> tuple[str, tuple[str, ...] | None]:
-    """Why a timed test fails for injury ``inj``, with its dates, and the change that makes it hold."""
+                label, injuries=()) -> tuple[str, tuple[str, ...] | None]:
+    """Why a timed test fails for injury ``inj``, with its dates, and the change that makes it hold.
+
+    ``injuries`` are the patient's injuries: a test on overlapping injuries at a site
+    (:data:`RUN_FIELD`) names them.
+    """
     pattern = injury_pattern(rp)
     source = {f.bind: f.field for f in (pattern.fields if pattern else ()) if f.bind}
     fields = {source.get(a) for a in premise.test.args}
+    if RUN_FIELD in fields and inj.run_days is not None:
+        needs = f'the condition "{cond.label}" needs it' if cond is not None else "the rule needs it"
+        return _run_reason(inj, injuries, assessed, threshold, needs, label)
     name = f"the {label(inj.kind)} of the {label(inj.site)}"
     due = inj.onset + dt.timedelta(days=threshold)
     plan = time_plan(rp, inj, assessed, threshold)

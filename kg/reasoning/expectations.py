@@ -14,7 +14,8 @@ injury's onset is a date, so painkg can say WHEN:
   possible, a date that would make them expected is still given.
 * :func:`time_condition` phrases the condition of a timed rule step with the
   patient's dates ("the muscle strain stayed unresolved from 2026-03-01 to
-  2026-03-20, 19 days (threshold 14 days)").
+  2026-03-20, 19 days (threshold 14 days)"; for overlapping injuries at a site, each of
+  them with its dates and the run they make).
 * :func:`resolution_text` says how an injury fact stands (not resolved, resolved
   on a date, resolved on an unknown date).
 
@@ -124,7 +125,8 @@ def knots_now(e, site: str) -> str | None:
     Read from the patient alone (the memo cache has no engine run to look at): knots the
     patient reported there, and knots formed from any injury there that stayed unresolved
     for the threshold (still unresolved, or fixed on a date at least the threshold after
-    onset), or may have (fixed on an unknown date, assessed past the threshold), each as
+    onset), or may have (fixed on an unknown date, assessed past the threshold; or overlapping
+    injuries there left it unfixed without a break for the threshold), each as
     firmly as the engine's rules would conclude them (:func:`knots_level`). The property
     tests check that this is the certainty of the engine's ``muscle_knots`` fact at the site.
 
@@ -146,8 +148,11 @@ def knots_now(e, site: str) -> str | None:
         elif inj.resolution == "undated" and (inj.unresolved_at_most or 0) >= threshold:
             rule = "overload-maybe-before-resolution"
         else:
-            continue
-        levels.append(knots_level(onto, site, rule))
+            rule = None
+        if rule is not None:
+            levels.append(knots_level(onto, site, rule))
+        if (inj.run_days or 0) >= threshold:  # overlapping injuries unfixed without a break (site_runs)
+            levels.append(knots_level(onto, site, "overload-maybe-across-injuries"))
     return strongest(levels) if levels else None
 
 
@@ -202,6 +207,30 @@ def _injury(e, kind: Any, site: Any):
     return next((i for i in e.patient.injuries if i.kind == kind and i.site == site), None)
 
 
+def _run_text(e, inj, days: int, threshold: int) -> str:
+    # "the muscle strain of the lower back (onset 2026-03-01, fixed 2026-03-10) and the muscle tear of the
+    # lower back (onset 2026-03-08, not resolved) left the lower back with an unfixed injury without a break
+    # from 2026-03-01 to 2026-03-20, 19 days (threshold 14 days)"
+    from ..inputs.site_runs import run_members
+
+    onto = e.ontology
+    parts = []
+    for member in run_members(inj, e.patient.injuries):
+        if member.resolution == "dated":
+            state = f"fixed {member.resolved_on.isoformat()}"
+        elif member.resolution == "undated":
+            state = (f"fixed by {member.resolved_by.isoformat()} at the latest" if member.resolved_by
+                     else "fixed, date not given")
+        else:
+            state = "not resolved"
+        parts.append(f"{_name(onto, member.kind, member.site)} (onset {member.onset.isoformat()}, {state})")
+    names = ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    start = inj.run_start if inj.run_start is not None else inj.onset
+    end = start + dt.timedelta(days=days)
+    return (f"{names} left the {onto.concepts[inj.site].label} with an unfixed injury without a break from "
+            f"{start.isoformat()} to {end.isoformat()}, {days} day{'s' * (days != 1)} (threshold {threshold} days)")
+
+
 def time_condition(e, rule: str | None, values: Mapping[str, Any], edge) -> str | None:
     """The condition of a timed step, with the patient's dates; None for a step that is not timed."""
     if rule is None or "threshold" not in values:
@@ -226,6 +255,8 @@ def time_condition(e, rule: str | None, values: Mapping[str, Any], edge) -> str 
                 f"latest (the record's own assessment); it began on {onset}, so it stayed unresolved up to {days} "
                 f"days (threshold {threshold} days) and may have stayed unresolved past {due}; a resolution date "
                 f"(injuries[{inj.index}].resolved_on) would decide it")
+    if rule == "overload-maybe-across-injuries":
+        return f"{head}{_run_text(e, inj, values['run'], threshold)}, so the muscle may have overloaded"
     if "days" not in values:
         return None
     days = values["days"]

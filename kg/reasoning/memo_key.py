@@ -50,7 +50,7 @@ def injury_fields() -> tuple[tuple[str, ...], frozenset[str]]:
 
     >>> fields, compared = injury_fields()
     >>> sorted(compared)
-    ['days', 'unresolved_at_most', 'unresolved_days']
+    ['days', 'site_run_days', 'unresolved_at_most', 'unresolved_days']
     """
     fields: set[str] = set()
     compared: set[str] = set()
@@ -83,7 +83,8 @@ def _injury_key(injury, threshold: int) -> tuple:
     values = {"days": injury.days_since_onset, "unresolved_days": injury.unresolved_days,
               "resolution": injury.resolution, "resolved": injury.resolved, "mechanism": injury.mechanism or "",
               "onset": injury.onset, "resolved_on": injury.resolved_on,
-              "unresolved_at_most": injury.unresolved_at_most, "resolved_by": injury.resolved_by}
+              "unresolved_at_most": injury.unresolved_at_most, "resolved_by": injury.resolved_by,
+              "site_run_days": injury.run_days}
     out = [injury.kind]
     for name in fields:
         if name not in values:

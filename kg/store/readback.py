@@ -18,8 +18,9 @@ causal paths, and any key ``to_dict()`` gains later, come out of the same code:
   (``pk:onset``, ``pk:daysSinceOnset``, ``pk:resolved``, ``pk:mechanism``, and the two
   values nothing else in the graphs gives, written for this read-back:
   ``pk:injuryIndex``, its place in the input, and ``pk:resolvedOn``, the date it was
-  fixed when given); each finding from an observed fact that is no injury, mechanism or
-  status;
+  fixed when given), and the fields derived from all of them (overlapping injuries at a
+  site, :func:`kg.inputs.site_runs.with_site_runs`, as ``parse_patient`` derives them);
+  each finding from an observed fact that is no injury, mechanism or status;
 - the trace: each fact's details as the engine declared them (an injury's fields from
   the engine's own ``injury_fields``, a status fact's injury from ``pk:injury``, a
   mechanism fact as the ``pk:mechanism`` of an injury), and each firing's
@@ -49,6 +50,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 from ..errors import InputError
 from ..inputs.patient import Finding, Injury, Patient
+from ..inputs.site_runs import with_site_runs
 from ..knowledge.ontology import PK, PROV, TIME, Ontology, load_ontology
 from ..reasoning.explanation import Explanation, Justification, Trace, TracedFact, build_explanation
 from ..reasoning.memo import injury_fields
@@ -133,6 +135,7 @@ def explanation_from_triples(triples: Iterable[tuple], pid: str | None = None,
     injuries: list[Injury] = []
     findings: list[Finding] = []
     traced: dict[str, TracedFact] = {}
+    pending: list[tuple[int, dict]] = []
     for iri, n in sorted(facts.items(), key=lambda kv: (kv[1].get("status") != "observed", fact_id[kv[0]])):
         concept = concept_of[str(n.need("concept"))]
         site = concept_of[str(n.get("site"))] if n.get("site") is not None else None
@@ -141,7 +144,7 @@ def explanation_from_triples(triples: Iterable[tuple], pid: str | None = None,
         if n.get("onset") is not None:
             inj = _injury(n, nodes, facts, concept_of, concept, site)
             injuries.append(inj)
-            details = {k: v for k, v in injury_fields(inj).items() if k not in ("concept", "site")}
+            pending.append((inj.index, details))  # filled below, once the site runs are known
         elif n.get("injury") is not None:
             details = {"role": "status", "injury": concept_of[str(facts[str(n.get("injury"))].need("concept"))]}
         elif iri in mechanisms:
@@ -149,6 +152,12 @@ def explanation_from_triples(triples: Iterable[tuple], pid: str | None = None,
         elif observed:
             findings.append(Finding(concept, site))
         traced[fact_id[iri]] = TracedFact(fact_id[iri], concept, site, observed, details)
+    # Derived from all the injuries and the assessment, as parse_patient derives them (kg.inputs.site_runs).
+    assessed = _date(me.need("assessed"))
+    injuries = list(with_site_runs(sorted(injuries, key=lambda i: i.index), assessed))
+    by_index = {inj.index: inj for inj in injuries}
+    for index, details in pending:
+        details.update({k: v for k, v in injury_fields(by_index[index]).items() if k not in ("concept", "site")})
 
     setting = {"threshold_days": threshold}
     for n in nodes.values():
@@ -162,7 +171,7 @@ def explanation_from_triples(triples: Iterable[tuple], pid: str | None = None,
             raise InputError("store", n.iri, message=f"<{n.iri}>: its premises do not match rule {rule}")
         traced[fact_id[str(n.need("generated"))]].justifications.append(Justification(rule, premises, match.bindings))
 
-    patient = Patient(str(me.need("id")), _date(me.need("assessed")), tuple(sorted(injuries, key=lambda i: i.index)),
+    patient = Patient(str(me.need("id")), assessed, tuple(injuries),
                       tuple(sorted(findings, key=lambda f: (f.concept, f.site or ""))))
     return build_explanation(patient, Trace(traced), onto, threshold)
 
