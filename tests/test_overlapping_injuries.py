@@ -162,3 +162,17 @@ def test_the_store_round_trip_gives_to_dict_exactly(tmp_path):
         got, want = read_explanation(tmp_path / "store", record["id"]), kg.explain(record).to_dict()
         assert got == want
         assert json.dumps(got, ensure_ascii=False) == json.dumps(want, ensure_ascii=False)
+
+
+def test_the_timeline_dates_when_the_run_reached_the_threshold():
+    t = kg.explain(OVERLAP).timeline()
+    run = [ev for ev in t.events if ev.date == "2026-03-15" and ev.injury == 1]
+    assert [(ev.kind, ev.relative, ev.confirmed) for ev in run] == [
+        ("knots_possible", "past", True), ("persistent_pain_possible", "past", True)]
+    assert run[0].label == (
+        "muscle knots may have formed (possible: the source speaks of one basic injury left unfixed) at the lower "
+        "back: the muscle strain and the muscle tear left it with an unfixed injury without a break since "
+        "2026-03-01, 14 days on this date (no one of them alone that long); knots formed then stay")
+    assert run[0].depends_on == ("injuries[0].onset", "injuries[0].resolved_on", "injuries[1].onset",
+                                 "injuries[1].resolved", "threshold_days")
+    assert not any(ev.kind.startswith("knots") and ev.date == "2026-03-15" for ev in kg.explain(GAP).timeline().events)

@@ -15,7 +15,9 @@ assessment when ``resolved_on`` is not given) and whether knots formed before
 that: expected if it stayed unresolved for the threshold (they stay, s03-s05),
 not expected if it was fixed before, possible if the date is unknown and the
 assessment is past the threshold (``confirmed`` then says whether the engine
-concluded them). Reported knots and the assessment itself are events too. Each event says what its
+concluded them). For overlapping injuries at a site that left it unfixed without a break for
+the threshold (:mod:`kg.inputs.site_runs`), knots possible on the day the run reached it
+(``overload-maybe-across-injuries``). Reported knots and the assessment itself are events too. Each event says what its
 date depends on. Events are ordered by date, then kind, then site.
 
 An event's kind carries its certainty, as the engine would conclude it:
@@ -236,6 +238,37 @@ def _unresolved_knots(e, inj, due: dt.date, confirmed, name: str, ev_of) -> list
                   depends, confirmed, ev_of("persistent-pain-from-knots"))]
 
 
+def _run_events(e, inj, label, ev_of) -> list[Event]:
+    # Overlapping injuries at a site (kg.inputs.site_runs) that left it unfixed without a break for the
+    # threshold: knots may have formed on the day the run reached it (overload-maybe-across-injuries).
+    from ..inputs.site_runs import run_members
+
+    threshold, assessed = e.threshold_days, e.patient.assessed_on
+    if inj.run_days is None or inj.run_days < threshold:
+        return []
+    rule = "overload-maybe-across-injuries"
+    members = run_members(inj, e.patient.injuries)
+    due = inj.run_start + dt.timedelta(days=threshold)
+    overload, knots = e.trace.get(f"muscle_overload@{inj.site}"), e.trace.get(f"muscle_knots@{inj.site}")
+    fired = overload is not None and knots is not None and any(
+        j.rule == rule and f"{inj.kind}@{inj.site}" in j.premises for j in overload.justifications)
+    names = " and ".join(f"the {label(m.kind)}" for m in members)
+    depends = tuple(f"injuries[{m.index}].{field}" for m in members
+                    for field in ("onset", "resolved_on" if m.resolved_on is not None else "resolved"))
+    depends += ("threshold_days",)
+    level = knots_level(e.ontology, inj.site, rule)
+    knots_words, pain = ("may have formed (possible: the source speaks of one basic injury left unfixed)",
+                         "may follow (possible)")
+    where = site_phrase(inj.site, e.ontology)
+    return [Event(due.isoformat(), _kind("knots", level), inj.site, inj.index,
+                  f"muscle knots {knots_words} at {where}: {names} left it with an unfixed injury without a break "
+                  f"since {inj.run_start.isoformat()}, {threshold} days on this date (no one of them alone that "
+                  "long); knots formed then stay", _relative(due, assessed), depends, fired, ev_of(rule)),
+            Event(due.isoformat(), _kind("persistent_pain", level), inj.site, inj.index,
+                  f"persistent pain {pain} from the knots at {where}, on the same condition",
+                  _relative(due, assessed), depends, fired, ev_of("persistent-pain-from-knots"))]
+
+
 def _check_explanation(e) -> None:
     from ..errors import InputError, type_name
     from ..reasoning.explanation import Explanation
@@ -269,6 +302,7 @@ def timeline(e) -> Timeline:
         events.append(Event(inj.onset.isoformat(), "onset", inj.site, inj.index, f"{name} began",
                             _relative(inj.onset, assessed), (f"{at}.onset",), None, ()))
         events += _while_unresolved(e, inj, ev_of)
+        events += _run_events(e, inj, label, ev_of)
         # Patient dates lie in 1900..2999 and the threshold is at most 365 days
         # (kg.inputs.limits, kg.reasoning.reasoner), so this date and the day before it stay in the calendar.
         due = due_date(inj.onset, threshold)
