@@ -54,10 +54,10 @@ def test_several_patients_need_patient_option():
 def test_ignored_section_and_json():
     text = painkg("explain", "tests/fhir/refuted-condition.json")
     assert text.returncode == 0
-    tail = " ".join(text.stdout.split("\nNot used\n", 1)[1].split())  # the report's section, unwrapped
-    assert tail.startswith("- Not used: Condition/c1 - verificationStatus is refuted (the condition was ruled out). "
-                           "- Not used: Condition/c2 - code I10 (ICD-10-CM) is not a concept painkg models. "
-                           "- Not used: Procedure/heat1 - ")
+    tail = " ".join(text.stdout.split("\nInput not used (3)\n", 1)[1].split())  # the report's section, unwrapped
+    assert tail.startswith("- Condition/c1: verificationStatus is refuted (the condition was ruled out). "
+                           "- Condition/c2: code I10 (ICD-10-CM) is not a concept painkg models. "
+                           "- Procedure/heat1: ")
     out = json.loads(painkg("explain", "tests/fhir/refuted-condition.json", "--format", "json").stdout)
     assert [i["resource"] for i in out["ignored"]] == ["Condition/c1", "Condition/c2", "Procedure/heat1"]
 
