@@ -76,7 +76,7 @@ def observed_facts(patient: Patient) -> list[C]:
     basic injury is not fixed" is an explicit premise wherever it matters.
 
     An injury fact carries its dates: ``onset``, ``days`` (onset to assessment),
-    ``resolution`` (``unresolved``, ``dated`` or ``undated``), ``resolved_on``
+    ``resolution`` (``unresolved``, ``recurred``, ``dated`` or ``undated``), ``resolved_on``
     when known, and ``unresolved_days`` (how long it stayed unresolved: to the
     assessment, or to ``resolved_on``) unless the resolution date is unknown;
     ``site_run_days`` on the last-starting injury of overlapping injuries at a site that

@@ -38,8 +38,10 @@ BLOCKED_AT_SITE = {"break-cycle-fix-injury": "muscle_knots"}
 class KnotRules:
     """Mixin of knot rules for :class:`~kg.rules.engine.PainEngine`."""
 
+    # resolution="unresolved": not a recurrence whose current episode began on an unknown date
+    # (resolution "recurred"): its days unresolved are unknown (rules/resolution.py).
     @Rule(C(concept="continuous_contraction", site=MATCH.site),
-          C(role="injury", concept=MATCH.kind, site=MATCH.site, days=MATCH.days),
+          C(role="injury", concept=MATCH.kind, site=MATCH.site, resolution="unresolved", days=MATCH.days),
           C(role="status", concept="injury_unresolved", site=MATCH.site, injury=MATCH.kind),
           Setting(threshold_days=MATCH.threshold),
           TEST(lambda days, threshold: days >= threshold))

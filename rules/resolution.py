@@ -32,6 +32,12 @@ injury is not fixed" did not hold for long enough.
   next), so painkg says only that knots may have formed. The run's end for an injury
   fixed on an unknown date is its ``resolved_by`` bound, which can only make the run
   look longer: another reason not to say more than "may".
+* ``overload-maybe-in-episode`` (possible): an unresolved injury whose current
+  episode (a recurrence, a relapse) began on an unknown date between its onset and
+  the assessment (``episode_start_unknown``, resolution ``recurred``), at least the
+  threshold after onset: the episode may or may not have lasted that long, as for an
+  injury fixed on an unknown date; ``overload-after-threshold`` does not count its
+  days from onset.
 """
 
 from __future__ import annotations
@@ -64,4 +70,10 @@ class ResolutionRules:
           TEST(lambda run, threshold: run >= threshold))
     def overload_maybe_across_injuries(self, kind, site, run, threshold):
         # Possible, not expected: see the module doc (the source speaks of one basic injury).
+        self.declare(C(concept="muscle_overload", site=site))
+
+    @Rule(C(role="injury", concept=MATCH.kind, site=MATCH.site, resolution="recurred", days=MATCH.days),
+          Setting(threshold_days=MATCH.threshold),
+          TEST(lambda days, threshold: days >= threshold))
+    def overload_maybe_in_episode(self, kind, site, days, threshold):
         self.declare(C(concept="muscle_overload", site=site))

@@ -91,7 +91,7 @@ def test_shapes_catch_broken_ontologies(breakage):
 
 def test_engine_rules_and_ontology_rules_are_the_same_set(onto):
     assert engine_rule_ids() == sorted(onto.rules)
-    assert len(onto.rules) == 23
+    assert len(onto.rules) == 24
 
 
 def test_every_rule_edge_and_concluded_concept_exists(onto):

@@ -36,7 +36,8 @@ ERROR_CASES = [
     (injury(days_since_onset="3", onset=None), "injuries[0].days_since_onset", "expected a whole number of days"),
     (injury(days_since_onset=5), "injuries[0].days_since_onset", "disagrees with onset 2026-03-01"),
     (injury(onset=None), "injuries[0].onset", "give onset (YYYY-MM-DD) or days_since_onset"),
-    (injury(colour="red"), "injuries[0].colour", "unknown field; allowed fields are days_since_onset, kind"),
+    (injury(colour="red"), "injuries[0].colour", "unknown field; allowed fields are days_since_onset, "
+                                                    "episode_start_unknown, kind"),
     ({**BASE, "injuries": {"kind": "strain"}}, "injuries", "expected a list of injury objects"),
     ({**BASE, "injuries": [{"kind": "strain", "site": "neck", "days_since_onset": 1},
                            {"kind": "pulled_muscle", "site": "neck", "days_since_onset": 2}]},

@@ -19,6 +19,9 @@ OVERLAPPING = {"id": "t", "assessed_on": "2026-03-20", "injuries": [
     {"kind": "strain", "site": "lower_back", "onset": "2026-03-01", "resolved_on": "2026-03-10"},
     {"kind": "tear", "site": "lower_back", "onset": "2026-03-08"}]}
 
+#: A strain 20 days old that recurred: its current episode began on an unknown date since onset.
+RECURRED = {**strain(20), "injuries": [{**strain(20)["injuries"][0], "episode_start_unknown": True}]}
+
 # (rule id, patient, fact concluded, exact premises of that rule's justification)
 RULE_CASES = [
     ("inflammation-from-muscle-injury", strain(3), "inflammation@lower_back",
@@ -57,11 +60,13 @@ RULE_CASES = [
      ("muscle_strain@lower_back",)),
     # A strain fixed on day 9 and a tear from day 7 on: the lower back unfixed without a break for 19 days.
     ("overload-maybe-across-injuries", OVERLAPPING, "muscle_overload@lower_back", ("muscle_tear@lower_back",)),
+    # A recurrence whose current episode began on an unknown date since its onset 20 days ago.
+    ("overload-maybe-in-episode", RECURRED, "muscle_overload@lower_back", ("muscle_strain@lower_back",)),
 ]
 
 
 def test_every_rule_has_a_case(onto):
-    assert len(RULE_CASES) == 23
+    assert len(RULE_CASES) == 24
     assert sorted(c[0] for c in RULE_CASES) == sorted(onto.rules)
 
 

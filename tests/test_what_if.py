@@ -38,8 +38,8 @@ def test_parse_change(text, op, path, value):
 
 @pytest.mark.parametrize("text, message", [
     ("colour=red", '"colour=red": unknown field "colour"; expected one of assessed_on, findings, id, injuries'),
-    ("injuries[0].colour=1", 'unknown field "colour" of an injury; expected one of days_since_onset, kind, '
-                             "mechanism, onset, resolved, resolved_on, site"),
+    ("injuries[0].colour=1", 'unknown field "colour" of an injury; expected one of days_since_onset, '
+                             "episode_start_unknown, kind, mechanism, onset, resolved, resolved_on, site"),
     ("injuries[0].resolved=yes please", 'the value "yes please" is not JSON'),
     ("resolved", "not a change; expected PATH=VALUE"),
     ("id+=x", "+= and -= need a list"),

@@ -49,7 +49,7 @@ def fired_sites(e, rule):
 # ---------------------------------------------------------------- introspection
 def test_every_engine_rule_is_introspected_and_in_the_ontology():
     assert sorted(rule_premises()) == engine_rule_ids() == sorted(ONTO.rules)
-    assert len(rule_premises()) == 23
+    assert len(rule_premises()) == 24
 
 
 def test_threshold_rule_is_read_from_the_engine():
@@ -101,12 +101,14 @@ def test_every_declared_conclusion_is_produced_by_the_engine():
     fixed_late = strain(20)
     fixed_late["injuries"][0].update(resolved=True, resolved_on="2026-06-25")  # unresolved 15 days
     # a strain fixed on day 9 and a tear from day 7: unfixed without a break for 19 days (kg.inputs.site_runs)
+    recurred = {**strain(20), "injuries": [{**strain(20)["injuries"][0], "episode_start_unknown": True}]}
     overlapping = {"id": "t", "assessed_on": "2026-03-20", "injuries": [
         {"kind": "strain", "site": "lower_back", "onset": "2026-03-01", "resolved_on": "2026-03-10"},
         {"kind": "tear", "site": "lower_back", "onset": "2026-03-08"}]}
     for patient in (strain(20, findings=["localized_pain", "tender_to_touch", "better_at_rest",
                                          "radiating_pain_to_leg"], mechanism="fall"),
-                    strain(5), strain(20, resolved=True), fixed_late, strain(20, "shoulder"), overlapping):
+                    strain(5), strain(20, resolved=True), fixed_late, strain(20, "shoulder"), overlapping,
+                    recurred):
         e = REASONER.explain(patient)
         pairs |= {(j.rule, f.concept) for f in e.trace.values() for j in f.justifications}
     declared = {(rid, c) for rid, info in ONTO.rules.items() for c in info.concludes}
@@ -178,7 +180,7 @@ def test_threshold_not_reached_names_the_days_and_the_passages():
     inner = overload.why_not.routes[0]
     assert inner.rule == "overload-after-threshold"
     assert [h.premise for h in inner.held] == [
-        "continuous_contraction@lower_back", "injury muscle_strain@lower_back (days 5)",
+        "continuous_contraction@lower_back", "injury muscle_strain@lower_back (days 5, resolution unresolved)",
         "injury_unresolved@lower_back/muscle_strain", "threshold_days 14"]
     test = inner.failed[0]
     assert dict(test.values) == {"days": 5, "threshold": 14}

@@ -14,9 +14,12 @@ its firmest certainty, and has no weaker level for input: a Condition whose
 ``verificationStatus`` is unconfirmed, provisional or differential, a ``preliminary``
 Observation, and an Observation recording its finding as absent (``valueBoolean`` false, a
 negative or absent code or text, ``interpretation`` NEG or ND, a ``valueString`` starting with a
-negation) are ignored, each with the reason. So is an injury that recurs or relapses
-(``clinicalStatus`` recurrence, relapse): the start of its current episode is not given, and the
-days unresolved count from it. A part the resource gives that painkg cannot use while the rest is
+negation) are ignored, each with the reason. An injury that recurs or relapses
+(``clinicalStatus`` recurrence, relapse) is used as unresolved with ``episode_start_unknown``:
+its onset is the original one, and no element of a Condition gives the start of its current
+episode, so painkg treats it as it treats an injury fixed on an unknown date: knots are only
+possible once the threshold has passed since onset (``overload-maybe-in-episode``), and the days
+unresolved are not counted from the onset. A part the resource gives that painkg cannot use while the rest is
 used (a ``bodySite`` painkg does not model beside the site the code names) is a note of the
 :class:`Part`, listed as the resource's ignored part, never dropped silently.
 
@@ -272,9 +275,7 @@ def _condition(resource: dict, where: str, onto: Ontology, birth: dt.date | None
         return _finding(key, resource, onto, where)
     if role != "injury":
         return Ignored(_not_input(key, onto))
-    if status in ("recurrence", "relapse"):
-        return Ignored(f"clinicalStatus is {status}: the current episode's start is not given, and painkg needs it "
-                       "to count the days unresolved")
+    recurred = status in ("recurrence", "relapse")  # the current episode began on an unknown date since onset
     site, why, notes = _injury_site(key, resource, where, onto)
     if site is None:
         return Ignored(why)
@@ -286,13 +287,17 @@ def _condition(resource: dict, where: str, onto: Ontology, birth: dt.date | None
     if mechanism:
         item["mechanism"] = mechanism
     item["resolved"] = bool(resolved)
-    if "abatementDateTime" in resource:
+    if recurred:
+        item["resolved"] = False
+        item["episode_start_unknown"] = True
+    elif "abatementDateTime" in resource:
         end = fhir_date(resource["abatementDateTime"], where, "abatementDateTime")
         if end is not None:
             item["resolved_on"] = end.isoformat()
     return Part("injury", item, {"kind": "code", "site": "bodySite" if resource.get("bodySite") else "code",
                                  "onset": onset_at, "resolved": "clinicalStatus", "mechanism": "extension",
-                                 "resolved_on": "abatementDateTime"}, notes)
+                                 "resolved_on": "abatementDateTime",
+                                 **({"episode_start_unknown": "clinicalStatus"} if recurred else {})}, notes)
 
 
 def _not_input(key: str, onto: Ontology) -> str:

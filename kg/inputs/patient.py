@@ -58,6 +58,7 @@ class _InjuryIn(_Strict):
     resolved: StrictBool = False
     resolved_on: Union[StrictStr, dt.date, None] = None
     resolved_by: Union[StrictStr, dt.date, None] = None
+    episode_start_unknown: StrictBool = False
 
 
 class _FindingIn(_Strict):
@@ -105,18 +106,23 @@ class Injury:
     run_days: int | None = None
     run_start: dt.date | None = None
     run_with: tuple[int, ...] = ()
+    #: An unresolved injury whose current episode (a recurrence, a relapse) began on an unknown date
+    #: between ``onset`` and the assessment: how long it has been unresolved is unknown.
+    episode_start_unknown: bool = False
 
     @property
     def resolution(self) -> str:
-        """``unresolved``, ``dated`` (resolved on a known date) or ``undated`` (resolved, date unknown)."""
+        """``unresolved``, ``recurred`` (unresolved, its current episode began on an unknown date since
+        onset), ``dated`` (resolved on a known date) or ``undated`` (resolved, date unknown)."""
         if not self.resolved:
-            return "unresolved"
+            return "recurred" if self.episode_start_unknown else "unresolved"
         return "dated" if self.resolved_on is not None else "undated"
 
     @property
     def unresolved_days(self) -> int | None:
         """How long the injury stayed unresolved: onset to assessment (unresolved) or to
-        ``resolved_on``; None when it was resolved on an unknown date.
+        ``resolved_on``; None when it was resolved on an unknown date, or when its current
+        episode began on an unknown date (``episode_start_unknown``).
 
         >>> p = parse_patient({"id": "x", "assessed_on": "2026-03-21", "injuries": [
         ...     {"kind": "strain", "site": "neck", "onset": "2026-03-01", "resolved_on": "2026-03-20"}]})
@@ -124,7 +130,7 @@ class Injury:
         ('dated', 19, 20)
         """
         if not self.resolved:
-            return self.days_since_onset
+            return None if self.episode_start_unknown else self.days_since_onset
         if self.resolved_on is None:
             return None
         return (self.resolved_on - self.onset).days
@@ -175,7 +181,8 @@ class Patient:
                 {"kind": i.kind, "site": i.site, "onset": i.onset.isoformat(),
                  **({"mechanism": i.mechanism} if i.mechanism else {}), "resolved": i.resolved,
                  **({"resolved_on": i.resolved_on.isoformat()} if i.resolved_on else {}),
-                 **({"resolved_by": i.resolved_by.isoformat()} if i.resolved_by else {})}
+                 **({"resolved_by": i.resolved_by.isoformat()} if i.resolved_by else {}),
+                 **({"episode_start_unknown": True} if i.episode_start_unknown else {})}
                 for i in self.injuries
             ],
             "findings": [f.concept if f.site is None else {"kind": f.concept, "site": f.site}
@@ -198,6 +205,7 @@ _FIELD_HELP = {
     "resolved": "true or false",
     "resolved_on": _DATE_HELP,
     "resolved_by": _DATE_HELP,
+    "episode_start_unknown": "true or false",
 }
 
 
@@ -294,8 +302,13 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
                              message=f"repeats injuries[{seen[(kind, site)]}] (same kind and site); "
                                      "give each injury once")
         seen[(kind, site)] = i
-        injuries.append(Injury(i, kind, site, onset, days, mechanism, item.resolved or resolved_on is not None,
-                               resolved_on, resolved_by))
+        resolved = item.resolved or resolved_on is not None
+        if item.episode_start_unknown and resolved:
+            raise InputError(f"{at}.episode_start_unknown", True,
+                             message="true is only for an unresolved injury (the current episode of a recurrence "
+                                     "began on an unknown date since onset); give it without resolved or resolved_on")
+        injuries.append(Injury(i, kind, site, onset, days, mechanism, resolved, resolved_on, resolved_by,
+                               episode_start_unknown=item.episode_start_unknown))
 
     sites = {inj.site for inj in injuries}
     default_site = next(iter(sites)) if len(sites) == 1 else None

@@ -4,7 +4,7 @@ A change is a string ``PATH=VALUE`` (set), ``PATH+=VALUE`` (append to a list)
 or ``PATH-=VALUE`` (remove from a list). ``PATH`` is ``id``, ``assessed_on``,
 ``injuries``, ``findings``, ``injuries[i]``, ``injuries[i].FIELD`` (``kind``,
 ``site``, ``onset``, ``days_since_onset``, ``mechanism``, ``resolved``,
-``resolved_on``) or ``findings[i]`` / ``findings[i].kind`` / ``findings[i].site``.
+``resolved_on``, ``episode_start_unknown``) or ``findings[i]`` / ``findings[i].kind`` / ``findings[i].site``.
 ``VALUE`` is JSON (strict: duplicate keys, ``NaN`` and over-long numbers are
 refused, and the limits of :mod:`kg.inputs.limits` apply); a bare word is a string
 (``resolved=true``, ``site=neck``, ``findings+=muscle_spasm``). Dates are
@@ -52,7 +52,8 @@ _PATH = re.compile(r"^\s*(?P<path>[A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\])?$")
 _BARE = re.compile(r"[A-Za-z0-9_.:+\-]+", re.ASCII)
 _TOP = ("assessed_on", "findings", "id", "injuries")
-_INJURY = ("days_since_onset", "kind", "mechanism", "onset", "resolved", "resolved_on", "site")
+_INJURY = ("days_since_onset", "episode_start_unknown", "kind", "mechanism", "onset", "resolved", "resolved_on",
+           "site")
 _FINDING = ("kind", "site")
 _SYNTAX = ("PATH=VALUE, PATH+=VALUE or PATH-=VALUE, e.g. injuries[0].resolved=true, "
            "findings+=muscle_spasm, assessed_on=+10d")
@@ -83,7 +84,7 @@ def parse_change(text: str) -> Change:
     >>> parse_change("injuries[0].colour=red")
     Traceback (most recent call last):
     ...
-    kg.errors.InputError: change: "injuries[0].colour=red": unknown field "colour" of an injury; expected one of days_since_onset, kind, mechanism, onset, resolved, resolved_on, site
+    kg.errors.InputError: change: "injuries[0].colour=red": unknown field "colour" of an injury; expected one of days_since_onset, episode_start_unknown, kind, mechanism, onset, resolved, resolved_on, site
     """
     if not isinstance(text, str):
         raise InputError("change", type_name(text), _SYNTAX)
@@ -294,6 +295,13 @@ def _apply(data: dict, change: Change, onto) -> None:
         if name in ("resolved", "resolved_on"):
             # A change to the resolution replaces the record's bound on an undated one.
             item.pop("resolved_by", None)
+            if value not in (False, None) and item.pop("episode_start_unknown", False):
+                # Fixing a recurrence on a date: its episode began on an unknown date, so how long it stayed
+                # unresolved is still unknown; it is the undated case, bounded by that date (resolved_by).
+                fixed = assessed if name == "resolved" else _date_value(value, assessed, text)
+                item.pop("resolved_on", None)
+                item["resolved"], item["resolved_by"] = True, fixed
+                return
         if name == "onset":
             value = _date_value(value, assessed, text)
             item.pop("days_since_onset", None)

@@ -238,6 +238,27 @@ def _unresolved_knots(e, inj, due: dt.date, confirmed, name: str, ev_of) -> list
                   depends, confirmed, ev_of("persistent-pain-from-knots"))]
 
 
+def _recurred_events(e, inj, due: dt.date, name: str, ev_of) -> list[Event]:
+    # An unresolved injury whose current episode began on an unknown date since onset: at onset + threshold
+    # the episode may have lasted the threshold (overload-maybe-in-episode), never more than possible.
+    at, assessed, rule = f"injuries[{inj.index}]", e.patient.assessed_on, "overload-maybe-in-episode"
+    overload, knots = e.trace.get(f"muscle_overload@{inj.site}"), e.trace.get(f"muscle_knots@{inj.site}")
+    fired = overload is not None and knots is not None and any(
+        j.rule == rule and f"{inj.kind}@{inj.site}" in j.premises for j in overload.justifications)
+    level = knots_level(e.ontology, inj.site, rule)
+    where = site_phrase(inj.site, e.ontology)
+    depends = (f"{at}.onset", "threshold_days", f"{at}.resolved", f"{at}.episode_start_unknown")
+    rel = _relative(due, assessed)
+    return [Event(due.isoformat(), _kind("knots", level), inj.site, inj.index,
+                  f"muscle knots possible at {where}: {name} recurred, its current episode began on an unknown date "
+                  f"since onset; if it began at onset, it was unfixed for {e.threshold_days} days on this date; the "
+                  "date the episode began would decide it", rel, depends, fired if rel != "future" else None,
+                  ev_of(rule)),
+            Event(due.isoformat(), _kind("persistent_pain", level), inj.site, inj.index,
+                  f"persistent pain may follow (possible) from the knots at {where}, on the same condition", rel,
+                  depends, fired if rel != "future" else None, ev_of("persistent-pain-from-knots"))]
+
+
 def _run_events(e, inj, label, ev_of) -> list[Event]:
     # Overlapping injuries at a site (kg.inputs.site_runs) that left it unfixed without a break for the
     # threshold: knots may have formed on the day the run reached it (overload-maybe-across-injuries).
@@ -308,6 +329,10 @@ def timeline(e) -> Timeline:
         due = due_date(inj.onset, threshold)
         if inj.resolved:
             events += _resolved_events(e, inj, due, label, ev_of)
+            continue
+        if inj.resolution == "recurred":
+            if due <= assessed or inj.index in forecast:
+                events += _recurred_events(e, inj, due, name, ev_of)
             continue
         if due > assessed and inj.index not in forecast:
             continue  # knots as firm are already present at the site: they are not forecast again (s05)

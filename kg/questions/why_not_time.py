@@ -72,7 +72,7 @@ def required_resolution(rp: RulePremises) -> str | None:
 def _fields(kind: str, site: str, resolution: str, days: int, span: int | None) -> dict[str, Any]:
     # The injury fact as rules.engine.observed_facts would declare it (the fields rules test).
     fields = {"role": "injury", "concept": kind, "site": site, "days": days, "resolution": resolution,
-              "resolved": resolution != "unresolved"}
+              "resolved": resolution not in ("unresolved", "recurred")}
     if resolution == "unresolved":
         fields["unresolved_days"] = days
     elif resolution == "dated":
@@ -111,10 +111,16 @@ def time_plan(rp: RulePremises, inj, assessed: dt.date, threshold: int) -> tuple
     if reads_run(rp):
         return None
     target = required_resolution(rp) or inj.resolution
+    if target == "dated" and inj.resolution == "recurred":
+        return None  # fixing a recurrence on a date leaves its episode's start unknown (kg.questions.changes)
     at = f"injuries[{inj.index}]"
     changes: list[str] = []
     if target != inj.resolution:
-        if target == "unresolved":
+        if target == "unresolved" and inj.resolution == "recurred":
+            changes.append(f"{at}.episode_start_unknown=false")  # the episode began at onset
+        elif target == "recurred":
+            changes += ([f"{at}.resolved=false"] if inj.resolved else []) + [f"{at}.episode_start_unknown=true"]
+        elif target == "unresolved":
             changes.append(f"{at}.resolved=false")
         elif target == "undated":
             changes += ([] if inj.resolved else [f"{at}.resolved=true"]) + [f"{at}.resolved_on=null"]
@@ -149,6 +155,8 @@ def new_injury_plan(rp: RulePremises, kind: str, site: str, assessed: dt.date, t
                 item["resolved_on"] = assessed.isoformat()
             elif target == "undated":
                 item["resolved"] = True
+            elif target == "recurred":
+                item["episode_start_unknown"] = True
             return item
     return None
 
@@ -205,12 +213,15 @@ def test_reason(rp: RulePremises, premise: Premise, inj, assessed: dt.date, thre
     if inj.resolution == "undated":
         head = (f": {name} is marked resolved without a date and began {_days(inj.days_since_onset)} before "
                 f"assessment, on {inj.onset.isoformat()}")
+    elif inj.resolution == "recurred":
+        head = (f": {name} began {_days(inj.days_since_onset)} before assessment, on {inj.onset.isoformat()}, and "
+                "its current episode (a recurrence) on an unknown date since then")
     else:
         head = f": {name} began {_days(inj.days_since_onset)} before assessment, on {inj.onset.isoformat()}"
     if plan is None:
         return (f"{head}; it reached the threshold of {_days(threshold)} on {due.isoformat()}, and time does not "
                 "run back"), None
-    if inj.resolution == "undated":
+    if inj.resolution in ("undated", "recurred"):
         return (f"{head}; knots are possible only once {_days(threshold)} have passed since onset ({more} more "
                 f"day{'s' * (more != 1)}: on {when.isoformat()} the {label(inj.kind)} reaches the threshold)"), plan
     return (f"{head}; {needs} it unresolved for at least {_days(threshold)} ({more} more day{'s' * (more != 1)}: "

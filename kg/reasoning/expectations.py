@@ -147,6 +147,8 @@ def knots_now(e, site: str) -> str | None:
             rule = "overload-after-threshold" if inj.resolution == "unresolved" else "overload-before-resolution"
         elif inj.resolution == "undated" and (inj.unresolved_at_most or 0) >= threshold:
             rule = "overload-maybe-before-resolution"
+        elif inj.resolution == "recurred" and inj.days_since_onset >= threshold:
+            rule = "overload-maybe-in-episode"
         else:
             rule = None
         if rule is not None:
@@ -170,6 +172,12 @@ def expectations(e) -> tuple[Expectation, ...]:
         name = _name(onto, inj.kind, inj.site)
         if inj.resolution == "unresolved" and inj.days_since_onset < threshold:
             condition, rule = f"{name} stays unresolved", "overload-after-threshold"
+        elif inj.resolution == "recurred" and inj.days_since_onset < threshold:
+            # The episode began on an unknown date since onset: at onset + threshold it may have lasted that long.
+            condition = (f"{name} stays unresolved (a recurrence: its current episode began on an unknown date "
+                         "since onset, so by then it may have lasted the threshold; the date the episode began would "
+                         "decide it)")
+            rule = "overload-maybe-in-episode"
         elif inj.resolution == "undated" and (inj.unresolved_at_most or 0) >= threshold:
             condition = (f"{name} was still unresolved on {due.isoformat()} (it is marked resolved without a "
                          f"date, by {inj.resolved_by.isoformat()} at the latest; injuries[{inj.index}].resolved_on "
@@ -195,6 +203,8 @@ def resolution_text(details: Mapping[str, Any]) -> str:
     resolution = details.get("resolution", "resolved" if details.get("resolved") else "unresolved")
     if resolution == "unresolved":
         return "not resolved"
+    if resolution == "recurred":
+        return "not resolved; its current episode (a recurrence) began on an unknown date since onset"
     if resolution == "dated":
         days = details["unresolved_days"]
         return f"resolved on {details['resolved_on']}, {days} day{'s' * (days != 1)} after onset"
@@ -255,6 +265,12 @@ def time_condition(e, rule: str | None, values: Mapping[str, Any], edge) -> str 
                 f"latest (the record's own assessment); it began on {onset}, so it stayed unresolved up to {days} "
                 f"days (threshold {threshold} days) and may have stayed unresolved past {due}; a resolution date "
                 f"(injuries[{inj.index}].resolved_on) would decide it")
+    if rule == "overload-maybe-in-episode":
+        days = values["days"]
+        return (f"{head}the {label} is not resolved, but its current episode (a recurrence) began on an unknown "
+                f"date since its onset on {onset}: it has been unresolved for up to {days} days (threshold "
+                f"{threshold} days) and may have stayed unresolved past the threshold; the date the episode began "
+                "would decide it")
     if rule == "overload-maybe-across-injuries":
         return f"{head}{_run_text(e, inj, values['run'], threshold)}, so the muscle may have overloaded"
     if "days" not in values:

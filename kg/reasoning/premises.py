@@ -15,7 +15,7 @@ Example
 -------
 >>> rp = rule_premises()["overload-after-threshold"]
 >>> [p.describe({}) for p in rp.premises]
-['continuous_contraction@?site', 'injury ?kind@?site (days ?days)', 'injury_unresolved@?site/?kind', 'threshold_days ?threshold', 'days >= threshold']
+['continuous_contraction@?site', 'injury ?kind@?site (days ?days, resolution unresolved)', 'injury_unresolved@?site/?kind', 'threshold_days ?threshold', 'days >= threshold']
 >>> rp.conclusion_site
 '?site'
 """

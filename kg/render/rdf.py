@@ -69,7 +69,7 @@ def _lit(value) -> Literal:
 _pk = SimpleNamespace(**{n: PK[n] for n in (
     "DerivedFact", "Expected", "Fact", "ObservedFact", "Patient", "Possible", "Reported", "RuleFiring",
     "aboutPatient", "appliedEdge", "assessedOn", "certaintyLevel", "concept", "conditionMet",
-    "daysSinceOnset", "daysUnresolved", "detail",
+    "daysSinceOnset", "daysUnresolved", "detail", "episodeStartUnknown",
     "evidence", "injury", "injuryIndex", "mechanism", "onset", "painPersists", "resolved", "resolvedBy", "resolvedOn", "rule",
     "site",
     "status", "thresholdDays",
@@ -160,6 +160,8 @@ def _patient_quads(e) -> set[tuple]:
                 add(node, _pk.resolvedOn, Literal(details["resolved_on"], datatype=XSD.date), graph)
             if details.get("resolved_by"):
                 add(node, _pk.resolvedBy, Literal(details["resolved_by"], datatype=XSD.date), graph)
+            if details.get("resolution") == "recurred":
+                add(node, _pk.episodeStartUnknown, _lit(True), graph)
             index = injury_index.get((fact.concept, fact.site))
             if index is not None:
                 add(node, _pk.injuryIndex, _lit(index), graph)

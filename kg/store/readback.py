@@ -64,6 +64,7 @@ _P = {name: str(term) for name, term in (
     ("site", PK.site), ("assessed", PK.assessedOn), ("threshold", PK.thresholdDays), ("onset", PK.onset),
     ("date", TIME.inXSDDate), ("days", PK.daysSinceOnset), ("resolved", PK.resolved),
     ("resolved_on", PK.resolvedOn), ("resolved_by", PK.resolvedBy), ("index", PK.injuryIndex), ("mechanism", PK.mechanism),
+    ("episode", PK.episodeStartUnknown),
     ("injury", PK.injury), ("rule", PK.rule), ("generated", PROV.generated), ("used", PROV.used))}
 _PATIENT = str(PK.Patient)
 
@@ -187,7 +188,8 @@ def _injury(n: _Node, nodes: dict, facts: dict, concept_of: dict, kind: str, sit
     return Injury(_int(index), kind, site, _date(onset), _int(n.need("days")),
                   concept_of[str(facts[str(mechanism)].need("concept"))] if mechanism is not None else None,
                   _bool(n.need("resolved")), _date(resolved_on) if resolved_on is not None else None,
-                  _date(resolved_by) if resolved_by is not None else None)
+                  _date(resolved_by) if resolved_by is not None else None,
+                  episode_start_unknown=n.get("episode") is not None and _bool(n.get("episode")))
 
 
 def explanation_dict(triples: Iterable[tuple], pid: str | None = None,
