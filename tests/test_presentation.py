@@ -37,9 +37,9 @@ def faces(e) -> dict[str, str]:
     return {
         "json": data["headline"],
         "memo json": json.loads(MEMO.explain_json(e.patient, threshold_days=e.threshold_days).explanation)["headline"],
-        # split("\n"), not splitlines(): a patient id may hold \x1e, which splitlines() breaks at.
-        "brief text": brief_text(present(data, ONTO)).split("\n")[1],
-        "detail text": e.to_text().split("\n")[1],
+        # The line after the title, found by the title's end: a patient id may hold line breaks.
+        "brief text": brief_text(present(data, ONTO)).split(" days unresolved)\n", 1)[1].split("\n", 1)[0],
+        "detail text": e.to_text().split("? (every step)\n", 1)[1].split("\n", 1)[0],
         "cds summary": card["summary"] if card else data["headline"],
         "fhir summary": explanation_to_fhir(e)["entry"][0]["resource"]["summary"],
     }
