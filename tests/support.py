@@ -103,3 +103,31 @@ def headless_chromium(chromium: str, driver_path: str, profile_dir, window: str 
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(60)
     return driver
+
+
+def assert_one_shape(records, tmp_path) -> None:
+    """Every record gives the explanation's one shape on every path: memoised (thresholds 14, 5 and 30),
+    read back from its lean triples, and read back from a store ``kg.batch`` built, all equal to
+    ``kg.explain(record).to_dict()`` byte for byte."""
+    import kg
+    from kg.reasoning.memo import MemoReasoner
+    from kg.store.lean import lean_quads
+    from kg.store.readback import explanation_dict, explanation_from_triples, read_explanation
+
+    def dumps(data, compact=False):
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":") if compact else None)
+
+    memo = MemoReasoner(kg.Reasoner())
+    for record in records:
+        for threshold in (14, 5, 30):
+            fresh = dumps(kg.explain(record, threshold_days=threshold).to_dict(), compact=True)
+            assert memo.explain_json(record, threshold_days=threshold).explanation == fresh, (record["id"], threshold)
+        e = kg.explain(record)
+        triples = [q[:3] for q in lean_quads(e)]
+        assert explanation_from_triples(triples).patient == e.patient
+        assert explanation_dict(triples) == e.to_dict()
+    kg.batch(records, out=tmp_path / "run", store=tmp_path / "store")
+    for record in records:
+        got, want = read_explanation(tmp_path / "store", record["id"]), kg.explain(record).to_dict()
+        assert dumps(got) == dumps(want), record["id"]
+

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import kg
-from kg.reasoning.memo import MemoReasoner
-from kg.store.lean import lean_quads
-from kg.store.readback import explanation_dict, explanation_from_triples, read_explanation
+from support import assert_one_shape
 
 #: "neither injury alone was unfixed 14 days (9 and 12), but the lower back had an unfixed injury
 #: without a break from 03-01 to 03-20 (19 days)."
@@ -139,29 +135,8 @@ def test_why_not_says_when_an_open_run_reaches_the_threshold_and_does_not_plan_o
     assert "why-not does not plan changes that make injuries overlap" in route["failed"][0]["reason"]
 
 
-@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r["id"])
-def test_memo_equals_fresh(record):
-    memo = MemoReasoner(kg.Reasoner())
-    for threshold in (14, 5, 30):
-        fresh = json.dumps(kg.explain(record, threshold_days=threshold).to_dict(), ensure_ascii=False,
-                           separators=(",", ":"))
-        assert memo.explain_json(record, threshold_days=threshold).explanation == fresh
-
-
-@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r["id"])
-def test_the_lean_triples_read_back_exactly(record):
-    e = kg.explain(record)
-    back = explanation_from_triples([q[:3] for q in lean_quads(e)])
-    assert back.patient == e.patient
-    assert explanation_dict([q[:3] for q in lean_quads(e)]) == e.to_dict()
-
-
-def test_the_store_round_trip_gives_to_dict_exactly(tmp_path):
-    kg.batch(RECORDS, out=tmp_path / "run", store=tmp_path / "store")
-    for record in RECORDS:
-        got, want = read_explanation(tmp_path / "store", record["id"]), kg.explain(record).to_dict()
-        assert got == want
-        assert json.dumps(got, ensure_ascii=False) == json.dumps(want, ensure_ascii=False)
+def test_memo_lean_triples_and_store_give_the_one_shape(tmp_path):
+    assert_one_shape(RECORDS, tmp_path)
 
 
 def test_the_timeline_dates_when_the_run_reached_the_threshold():

@@ -3,14 +3,10 @@ pins it; treat it as the undated case does"): ``episode_start_unknown: true``.""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import kg
-from kg.reasoning.memo import MemoReasoner
-from kg.store.lean import lean_quads
-from kg.store.readback import explanation_dict, explanation_from_triples, read_explanation
+from support import assert_one_shape
 
 #: A strain from 03-01, recurred: its current episode began on an unknown date since then.
 RECURRED = {"id": "rec", "assessed_on": "2026-03-20",
@@ -80,24 +76,5 @@ def test_timeline_says_knots_possible_from_onset_plus_threshold():
     assert [(ev.date, ev.kind, ev.confirmed) for ev in knots] == [("2026-03-15", "knots_possible", True)]
 
 
-@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r["id"])
-def test_memo_equals_fresh(record):
-    memo = MemoReasoner(kg.Reasoner())
-    for threshold in (14, 5, 30):
-        fresh = json.dumps(kg.explain(record, threshold_days=threshold).to_dict(), ensure_ascii=False,
-                           separators=(",", ":"))
-        assert memo.explain_json(record, threshold_days=threshold).explanation == fresh
-
-
-@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r["id"])
-def test_the_lean_triples_read_back_exactly(record):
-    e = kg.explain(record)
-    assert explanation_from_triples([q[:3] for q in lean_quads(e)]).patient == e.patient
-    assert explanation_dict([q[:3] for q in lean_quads(e)]) == e.to_dict()
-
-
-def test_the_store_round_trip_gives_to_dict_exactly(tmp_path):
-    kg.batch(RECORDS, out=tmp_path / "run", store=tmp_path / "store")
-    for record in RECORDS:
-        got, want = read_explanation(tmp_path / "store", record["id"]), kg.explain(record).to_dict()
-        assert json.dumps(got, ensure_ascii=False) == json.dumps(want, ensure_ascii=False)
+def test_memo_lean_triples_and_store_give_the_one_shape(tmp_path):
+    assert_one_shape(RECORDS, tmp_path)
