@@ -33,7 +33,7 @@ faces_examples = settings(max_examples=50, deadline=None, suppress_health_check=
 def faces(e) -> dict[str, str]:
     """The headline as each face opens with it."""
     data = e.to_dict()
-    card = card_for(e, base_url="http://127.0.0.1", source_label="painkg")
+    card = card_for(data, ONTO, base_url="http://127.0.0.1", source_label="painkg")
     return {
         "json": data["headline"],
         "memo json": json.loads(MEMO.explain_json(e.patient, threshold_days=e.threshold_days).explanation)["headline"],
@@ -137,7 +137,7 @@ def test_a_possible_persistent_pain_says_may_on_every_face():
     assert e.headline == "Pain may persist at the lower back: muscle strain -> muscle overload -> muscle knots."
     assert to_patient(e).splitlines()[1] == ("Your pain at the lower back may persist: the source says this can "
                                              "happen, not that it will.")
-    card = card_for(e, base_url="http://x", source_label="painkg")
+    card = card_for(e.to_dict(), ONTO, base_url="http://x", source_label="painkg")
     assert card["summary"] == e.headline and card["indicator"] == "info"
 
 

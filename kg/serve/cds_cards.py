@@ -24,7 +24,7 @@ code system, the one the FHIR export writes and the FHIR reader reads
 >>> import kg
 >>> e = kg.explain({"id": "p1", "assessed_on": "2026-03-21",
 ...     "injuries": [{"kind": "strain", "site": "lower_back", "onset": "2026-03-01"}]})
->>> card = card_for(e, base_url="http://127.0.0.1:8000", source_label="painkg: a text")
+>>> card = card_for(e.to_dict(), e.ontology, base_url="http://127.0.0.1:8000", source_label="painkg: a text")
 >>> card["summary"] == e.headline, card["indicator"], len(card["summary"]) < 140
 (True, 'warning', True)
 """
@@ -118,26 +118,25 @@ def _detail(p, notes: Iterable[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def card_for(e, *, base_url: str, source_label: str, ignored: Iterable[dict] = (),
+def card_for(data: dict, ontology, *, base_url: str, source_label: str, ignored: Iterable[dict] = (),
              notes: Iterable[str] = (), link: str | None = None) -> dict[str, Any] | None:
-    """The card for explanation ``e`` (without uuid: see :func:`with_uuid`), or None when painkg has nothing to say.
+    """The card of an explanation's JSON form ``data`` (:meth:`kg.Explanation.to_dict`, fresh or memoised),
+    without uuid (see :func:`with_uuid`), or None when painkg has nothing to say.
 
-    ``e`` is an :class:`~kg.reasoning.explanation.Explanation` or anything with its
-    ``to_dict()`` and ``ontology``. ``ignored`` lists the FHIR resources not used
-    (``{resource, reason}``), ``notes`` other remarks on the data (a prefetch key the
-    client did not send); ``link`` is this explanation's page (default ``{base_url}/``).
+    ``ignored`` lists the FHIR resources not used (``{resource, reason}``),
+    ``notes`` other remarks on the data (a prefetch key the client did not
+    send); ``link`` is this explanation's page (default ``{base_url}/``).
     """
-    data = e.to_dict()
     if not data["facts"]:
         return None
-    p = present(data, e.ontology, "clinician", ignored)
+    p = present(data, ontology, "clinician", ignored)
     topic = "persistent_pain"
     return {
         "summary": p.headline,
         "indicator": "warning" if p.pain_persists else "info",
         "detail": _detail(p, notes),
         "source": {"label": source_label, "url": _SOURCE_DOCUMENT,
-                   "topic": {"system": TOPIC_SYSTEM, "code": topic, "display": e.ontology.concepts[topic].label}},
+                   "topic": {"system": TOPIC_SYSTEM, "code": topic, "display": ontology.concepts[topic].label}},
         "links": [{"label": "painkg explanation page (answer, key chains and graph)",
                    "url": link or f"{base_url.rstrip('/')}/", "type": "absolute"}],
     }

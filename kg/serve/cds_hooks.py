@@ -140,7 +140,6 @@ def _explain_card(resources: list, notes: tuple, patient_id: str, as_of: str, ba
     explanation so the card links to its page, ``{base}/explanations/{key}``.
     """
     from ..reasoning.memo import thread_memo
-    from ..render.explanation_view import explanation_view
 
     source = prefetch_patient(resources, patient_id, as_of)  # the one intake, as the CLI and POST /explain
     # Memoised reasoning (kg.reasoning.memo): the same explanation as fresh reasoning, byte for
@@ -155,8 +154,7 @@ def _explain_card(resources: list, notes: tuple, patient_id: str, as_of: str, ba
     if pages is not None and data["facts"]:
         key = pages.put(data, not_used=source.ignored, record=source.record, as_of=source.as_of)
         link = f"{base}/explanations/{key}"
-    explanation = explanation_view(data, memo.ontology)
-    return card_for(explanation, base_url=base, source_label=label, ignored=list(source.ignored),
+    return card_for(data, memo.ontology, base_url=base, source_label=label, ignored=list(source.ignored),
                     notes=notes, link=link)
 
 
