@@ -160,7 +160,7 @@ def _bundle_items(bundle: dict) -> list[_Item]:
 
 def _timestamp(bundle: dict) -> dt.date | None:
     stamp = bundle.get("timestamp")
-    return fhir_date(stamp, _label(bundle, "Bundle"), "timestamp") if stamp else None
+    return fhir_date(stamp, _label(bundle, "Bundle"), "timestamp") if stamp is not None else None
 
 
 def _collect(data: Any) -> tuple[list[_Item], dt.date | None, str]:

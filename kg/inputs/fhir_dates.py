@@ -18,8 +18,11 @@ _DATE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})
                         r"(Z|[+-]\d{2}:\d{2})?)?")
 
 
+_STRING_DATE = "a FHIR date or dateTime as a string (YYYY-MM-DD, YYYY-MM-DDThh:mm:ss+zz:zz)"
+
+
 def fhir_date(value: object, where: str, element: str) -> dt.date | None:
-    """The day of a FHIR date, dateTime or instant; None for a partial date (year or month).
+    """The day of a FHIR date, dateTime or instant; None for a partial date (year or month) or none.
 
     One rule: a dateTime with a time is converted to UTC before its date is taken, so instants
     compare as instants, to the day; a date without a time is taken as it is.
@@ -30,7 +33,16 @@ def fhir_date(value: object, where: str, element: str) -> dt.date | None:
     '2026-03-01'
     >>> fhir_date("2026-03", "Condition/c1", "onsetDateTime") is None
     True
+    >>> fhir_date(0, "Condition/c1", "onsetDateTime")
+    Traceback (most recent call last):
+    ...
+    kg.inputs.fhir_validate.FhirInputError: Condition/c1.onsetDateTime: 0 is not allowed; expected a FHIR date or dateTime as a string (YYYY-MM-DD, YYYY-MM-DDThh:mm:ss+zz:zz)
     """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        # FHIR JSON writes every date as a string: a number is not Unix time, it is an error.
+        raise FhirInputError(where, element, value, _STRING_DATE)
     match = _DATE_TIME.match(value) if isinstance(value, str) else None
     if match is None:
         return None

@@ -26,9 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Strict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
 from ..errors import InputError, type_name
 from ..knowledge.ontology import Ontology, load_ontology
@@ -45,6 +45,11 @@ __all__ = ["Injury", "Finding", "Patient", "parse_patient", "load_patient", "par
 _DATE_HELP = DATE_HELP
 
 
+# A date is a string in ISO form or a ``datetime.date`` from Python: strict, so a number
+# is an input error naming its field (lax pydantic would read ``0`` as 1970-01-01, Unix time).
+_Date = Annotated[dt.date, Strict()]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,12 +57,12 @@ class _Strict(BaseModel):
 class _InjuryIn(_Strict):
     kind: StrictStr
     site: StrictStr
-    onset: Union[StrictStr, dt.date, None] = None
+    onset: Union[StrictStr, _Date, None] = None
     days_since_onset: Union[StrictInt, None] = None
     mechanism: Union[StrictStr, None] = None
     resolved: StrictBool = False
-    resolved_on: Union[StrictStr, dt.date, None] = None
-    resolved_by: Union[StrictStr, dt.date, None] = None
+    resolved_on: Union[StrictStr, _Date, None] = None
+    resolved_by: Union[StrictStr, _Date, None] = None
     episode_start_unknown: StrictBool = False
 
 
@@ -68,7 +73,7 @@ class _FindingIn(_Strict):
 
 class _PatientIn(_Strict):
     id: StrictStr
-    assessed_on: Union[StrictStr, dt.date, None] = None
+    assessed_on: Union[StrictStr, _Date, None] = None
     injuries: list[_InjuryIn] = []
     findings: list[Union[StrictStr, _FindingIn]] = []
 
