@@ -4,7 +4,8 @@ Chunk ``k`` (records ``[k*N, (k+1)*N)`` of the input order) writes, each through
 temporary file and ``os.replace``:
 
 - ``NNNNNN.results.jsonl`` and ``NNNNNN.rejects.jsonl``;
-- with a store, ``NNNNNN.P.nq``: the lean N-Quads of its patients (part ``P`` is
+- with a store, ``NNNNNN.P.nq``: the N-Quads of its patients (the cohort shape, with the shared
+  firing plans they use) (part ``P`` is
   0 unless a patient id repeats within the chunk: a repeat starts the next part,
   so that, loaded in order, the later record replaces the earlier);
 - last, ``NNNNNN.done.json``: its counts (records, results, rejects, pain_persists,
@@ -102,6 +103,9 @@ def run_chunk(chunk: Chunk, out: Path, options: Options, engine: Callable, tick:
                _AtomicWriter(chunk_path(out, chunk.index, "rejects.jsonl"))]
     nq = None
     pending = 0
+    start = getattr(engine, "start_chunk", None)
+    if start is not None:
+        start()
     try:
         for record in read_chunk(chunk):
             outcome = engine(record, options)

@@ -38,7 +38,7 @@ from ..inputs.limits import LIMITS
 from ..inputs.reading import JsonLimitError, loads, size_text
 from ..reasoning.memo import DEFAULT_MEMO_SIZE, MemoReasoner, MemoResult, result_of
 from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner
-from ..store.lean import explanation_nquads
+from ..store.cohort_shape import CohortWriter
 from .sources import RAW_CHARS, Record
 
 __all__ = ["Options", "Outcome", "reason_record", "RecordReasoner", "new_record_reasoner", "reject_line"]
@@ -51,7 +51,7 @@ class Options:
     as_of: str | None = None
     threshold_days: int = DEFAULT_THRESHOLD_DAYS
     summary_only: bool = False
-    #: Whether the patient's lean N-Quads are wanted (a store is being built).
+    #: Whether the patient's N-Quads (the store's cohort shape) are wanted (a store is being built).
     nquads: bool = False
     #: Pieces the memo cache keeps (kg.reasoning.memo); 0 turns memoised reasoning off.
     memo: int = DEFAULT_MEMO_SIZE
@@ -94,12 +94,13 @@ def _parse(record: Record):
                                            f"{exc.colno})") from None
 
 
-def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms: dict | None = None,
+def reason_record(reasoner: Reasoner, record: Record, options: Options, *, writer: CohortWriter | None = None,
                   memo: MemoReasoner | None = None) -> Outcome:
     """Reason over one record with ``reasoner``: its :class:`Outcome`. Never raises for a bad record.
 
-    ``terms`` is a cache of N-Quads terms shared between calls. With ``memo`` (and no
-    N-Quads wanted) the line comes from memoised reasoning: the same bytes, faster.
+    ``writer`` writes the N-Quads (the store's cohort shape, :mod:`kg.store.cohort_shape`) and
+    remembers the shared nodes it wrote. With ``memo`` the line comes from memoised reasoning:
+    the same bytes, faster; so do the N-Quads, built from the line's explanation.
     """
     if record.error is not None:
         return Outcome(error=record.error, orphan=True)
@@ -111,13 +112,21 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, terms
         if isinstance(data.get("resourceType"), str):  # FHIR, as kg.explain tells it
             data, ignored = _fhir(data, as_of)
             as_of = None  # the FHIR reader applied it
-        if memo is not None and not options.nquads:
+        if options.nquads and writer is None:
+            writer = CohortWriter(reasoner.ontology)
+        if memo is not None:
             m = memo.explain_json(data, as_of=as_of, threshold_days=options.threshold_days)
+            quads = None
+            if options.nquads:  # the patient as validated, and the explanation the line holds
+                from ..inputs.patient import load_patient
+
+                quads = writer.nquads(load_patient(data, as_of=as_of, ontology=reasoner.ontology),
+                                      json.loads(m.explanation))
             return Outcome(result=_line(m, record, options, ignored), patient_id=m.patient_id,
-                           pain_persists=m.pain_persists, ignored=len(ignored))
+                           pain_persists=m.pain_persists, ignored=len(ignored), nquads=quads)
         e = reasoner.explain(data, as_of=as_of, threshold_days=options.threshold_days)
         text = _line(result_of(e, explanation=not options.summary_only), record, options, ignored)
-        quads = explanation_nquads(e, cache=terms) if options.nquads else None
+        quads = writer.nquads(e.patient, e.to_dict()) if options.nquads else None
     except InputError as exc:
         return Outcome(error=str(exc))
     except RecursionError as exc:  # pragma: no cover - the input limits come first
@@ -167,14 +176,20 @@ class RecordReasoner:
 
     def __init__(self, reasoner: Reasoner | None = None):
         self.reasoner = reasoner if reasoner is not None else Reasoner()
-        self._terms: dict = {}
+        self.writer = CohortWriter(self.reasoner.ontology)
         self.memo: MemoReasoner | None = None
+
+    def start_chunk(self) -> None:
+        """Forget the shared nodes written so far: every chunk's N-Quads carry the firing plans and fact
+        templates its patients use (a few thousand quads), so a chunk loads alone, whichever run,
+        worker or store it goes to."""
+        self.writer.known.clear()
 
     def __call__(self, record: Record, options: Options) -> Outcome:
         if options.memo > 0 and (self.memo is None or self.memo.maxsize != options.memo):
             self.memo = MemoReasoner(self.reasoner, maxsize=options.memo)
         memo = self.memo if options.memo > 0 else None
-        return reason_record(self.reasoner, record, options, terms=self._terms, memo=memo)
+        return reason_record(self.reasoner, record, options, writer=self.writer, memo=memo)
 
 
 def new_record_reasoner() -> RecordReasoner:

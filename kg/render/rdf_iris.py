@@ -15,12 +15,19 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from ..knowledge.ontology import PK, PKC, PKE, PKR, PKS, PROV, TIME
 
-__all__ = ["PATIENT_BASE", "ONTOLOGY_GRAPH", "ENGINE", "PREFIXES", "patient_iri", "fact_iri", "firing_iri",
-           "input_graph_iri", "derivations_graph_iri", "quote_segment"]
+__all__ = ["PATIENT_BASE", "ONTOLOGY_GRAPH", "PLANS_GRAPH", "PLAN_BASE", "FACT_TEMPLATE_BASE", "ENGINE", "PREFIXES",
+           "patient_iri", "fact_iri", "firing_iri", "input_graph_iri", "derivations_graph_iri", "quote_segment",
+           "plan_iri", "fact_template_iri"]
 
 PATIENT_BASE = "https://w3id.org/painkg/patient/"
 #: Named graph holding the ontology.
 ONTOLOGY_GRAPH = URIRef("https://w3id.org/painkg/graph/ontology")
+#: Named graph of the cohort store's shared derivation: firing plans and fact templates (docs/sparql.md).
+PLANS_GRAPH = URIRef("https://w3id.org/painkg/graph/plans")
+#: Firing plans: one rule applied to premises, at one certainty, shared by every patient it fired for.
+PLAN_BASE = "https://w3id.org/painkg/plan/"
+#: Fact templates: what a fact id means (concept, site), shared by every patient who has the fact.
+FACT_TEMPLATE_BASE = "https://w3id.org/painkg/fact/"
 #: The software agent every rule firing is associated with.
 ENGINE = URIRef("https://w3id.org/painkg/agent/engine")
 
@@ -77,3 +84,26 @@ def input_graph_iri(patient_id: str) -> URIRef:
 def derivations_graph_iri(patient_id: str) -> URIRef:
     """The named graph of a patient's derivations (firings and derived facts)."""
     return URIRef(f"{patient_iri(patient_id)}/graph/derivations")
+
+
+def fact_template_iri(fact_id: str) -> URIRef:
+    """The IRI of a fact template: the fact id, patient-free (the cohort store's shared graph).
+
+    >>> fact_template_iri("muscle_knots@neck")
+    rdflib.term.URIRef('https://w3id.org/painkg/fact/muscle_knots@neck')
+    """
+    return URIRef(FACT_TEMPLATE_BASE + quote_segment(fact_id))
+
+
+def plan_iri(fact_id: str, rule: str, premises: Iterable[str], level: str) -> URIRef:
+    """The IRI of a firing plan: fact, rule, and a short stable hash of the premises and the certainty.
+
+    Content-addressed, so every worker of every run names the same plan alike (a plan is what
+    memoised reasoning reuses: the same rule on the same premises at the same level).
+
+    >>> plan_iri("muscle_knots@neck", "knots-from-overload", ["muscle_overload@neck"], "expected").split("/plan/")[1]
+    'muscle_knots@neck/knots-from-overload/904b8b8f'
+    """
+    text = "\n".join(sorted(premises)) + "\n#" + level
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return URIRef(f"{PLAN_BASE}{quote_segment(fact_id)}/{quote_segment(rule)}/{digest}")

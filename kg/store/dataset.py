@@ -1,5 +1,11 @@
 """RDF datasets for SPARQL: the ontology, patients' explanations and RDF data files.
 
+Each patient is there in both shapes: the per-patient form of ``painkg explain
+--format trig`` (:mod:`kg.render.rdf`: every fact and rule firing) and the cohort
+shape of the persistent store (:mod:`kg.store.cohort_shape`: conclusions, applied
+firing plans, the shared plans graph). The two share their IRIs, so a query written
+for the store answers the same here as over a store of the same patients.
+
 :func:`dataset` returns them as an rdflib ``Dataset``; :func:`oxigraph_store`
 loads the same quads into an in-memory Oxigraph store for :func:`kg.store.sparql.query`.
 Data files are parsed by Oxigraph: nothing is fetched from the network, JSON-LD
@@ -18,6 +24,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from ..errors import InputError
 from ..render.rdf import _patient_quads, explanation_quads, ontology_quads
 from ..render.rdf_serialize import quads_for_rdflib, to_oxigraph_quads
+from .cohort_shape import all_cohort_quads
 from .prefixes import PREFIXES
 from .results import rdflib_term as _rdflib_term
 
@@ -123,8 +130,10 @@ def _all_quads(patients, reason, as_of, threshold_days, data) -> tuple[list, lis
     """(rdflib quads, pyoxigraph quads of data files): ontology, patients, then data."""
     paths = _data_paths(data)
     quads = list(ontology_quads())
-    for e in _explanations(patients, as_of, threshold_days):
+    explanations = _explanations(patients, as_of, threshold_days)
+    for e in explanations:
         quads.extend(explanation_quads(e))
+    quads.extend(all_cohort_quads(explanations))
     extra = []
     for path in paths:
         extra.extend(_data_quads(os.fspath(path)))
@@ -171,8 +180,10 @@ def oxigraph_store(patients, reason, as_of, threshold_days, data):
     if reason is None:
         store.extend(_ontology_oxigraph())
         quads = []
-        for e in _explanations(patients, as_of, threshold_days):
+        explanations = _explanations(patients, as_of, threshold_days)
+        for e in explanations:
             quads.extend(_patient_quads(e))  # the store orders them itself
+        quads.extend(all_cohort_quads(explanations))
         store.extend(to_oxigraph_quads(quads))
         for path in paths:
             store.extend(_data_quads(os.fspath(path)))

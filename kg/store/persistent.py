@@ -4,16 +4,19 @@ Layout of a store directory ``DIR``:
 
 - the RocksDB files of ``pyoxigraph.Store(DIR)``;
 - ``painkg-store.json``: what makes it a painkg store (format, the SHA-256 of the
-  ontology quads it holds, and the RDF shape: ``"lean"``);
+  ontology quads it holds, and the RDF shape: ``"cohort"``, :mod:`kg.store.cohort_shape`);
 - ``painkg-store.lock``: locked exclusively by the one writer (``painkg batch``),
   shared by each query, so that a query never reads a store while it is being
   written (Oxigraph leaves that undefined) and two batches never write at once.
 
 The ontology is loaded once, into its named graph, when the store is created
 (and replaced when painkg's ontology changed). Patients are added as N-Quads
-files (:meth:`PatientStore.load_nquads`, Oxigraph's bulk loader); a patient
-already in the store has its two named graphs removed first, so re-running a
-patient replaces it. The store is queried through the guarded worker of
+files (:meth:`PatientStore.load_nquads`, Oxigraph's bulk loader) in the cohort
+shape: each patient's own two named graphs, and the firing plans and fact
+templates all patients share in one graph (``PLANS_GRAPH``), each quad once. A
+patient already in the store has its two named graphs removed first, so
+re-running a patient replaces it (the shared graph only ever grows: a plan is
+true of the rules, whoever used it). A store of an older shape is refused. The store is queried through the guarded worker of
 :mod:`kg.store.query_guard` (:func:`store_for_query`), which opens it read-only
 inside the worker. A patient reads back as its explanation's JSON
 (``kg.explain(record).to_dict()``, exactly) with :mod:`kg.store.readback`.
@@ -46,7 +49,7 @@ except ImportError:  # pragma: no cover - Windows: no locking
 
 __all__ = ["STORE_FORMAT", "META_FILE", "PatientStore", "StoreOpener", "store_for_query", "store_size"]
 
-STORE_FORMAT = "painkg-store/1"
+STORE_FORMAT = "painkg-store/2"
 META_FILE = "painkg-store.json"
 LOCK_FILE = "painkg-store.lock"
 
@@ -115,12 +118,16 @@ class PatientStore:
         text, digest = _ontology_nquads()
         meta_path = self.path / META_FILE
         meta = json.loads(meta_path.read_text("utf-8")) if meta_path.exists() else {}
+        if meta and meta.get("format") != STORE_FORMAT:
+            raise InputError("--store", str(self.path), message=f"{json.dumps(str(self.path))} was built by an older "
+                                                                f"painkg ({meta.get('format')}, not {STORE_FORMAT}): "
+                                                                "use a new --store directory, or delete this one")
         if meta.get("ontology_sha256") == digest and self.store.contains_named_graph(ox.NamedNode(str(ONTOLOGY_GRAPH))):
             return
         self.store.remove_graph(ox.NamedNode(str(ONTOLOGY_GRAPH)))
         self.store.load(text, format=ox.RdfFormat.N_QUADS)
         self.store.flush()
-        meta = {"format": STORE_FORMAT, "ontology_sha256": digest, "patient_rdf": "lean",
+        meta = {"format": STORE_FORMAT, "ontology_sha256": digest, "patient_rdf": "cohort",
                 "doc": "docs/sparql.md, 'The persistent store'"}
         temp = meta_path.with_name(meta_path.name + ".tmp")
         temp.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")

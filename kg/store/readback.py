@@ -55,7 +55,8 @@ from ..knowledge.ontology import PK, PROV, TIME, Ontology, load_ontology
 from ..reasoning.explanation import Explanation, Justification, Trace, TracedFact, build_explanation
 from ..reasoning.memo import injury_fields
 from ..reasoning.premises import best_match, rule_premises
-from ..render.rdf_iris import derivations_graph_iri, input_graph_iri
+from ..render.rdf_iris import (FACT_TEMPLATE_BASE, PLANS_GRAPH, derivations_graph_iri, input_graph_iri,
+                               patient_iri)
 
 __all__ = ["patient_sparql", "explanation_from_triples", "explanation_dict", "read_explanation"]
 
@@ -65,14 +66,71 @@ _P = {name: str(term) for name, term in (
     ("date", TIME.inXSDDate), ("days", PK.daysSinceOnset), ("resolved", PK.resolved),
     ("resolved_on", PK.resolvedOn), ("resolved_by", PK.resolvedBy), ("index", PK.injuryIndex), ("mechanism", PK.mechanism),
     ("episode", PK.episodeStartUnknown),
-    ("injury", PK.injury), ("rule", PK.rule), ("generated", PROV.generated), ("used", PROV.used))}
+    ("injury", PK.injury), ("rule", PK.rule), ("generated", PROV.generated), ("used", PROV.used),
+    ("spec", PROV.specializationOf), ("applied", PK.applied), ("concluded", PK.concluded), ("premise", PK.premise),
+    ("concludes", PK.concludes))}
 _PATIENT = str(PK.Patient)
 
 
 def patient_sparql(pid: str) -> str:
-    """The SPARQL query that reads the patient ``pid``'s two graphs as ``?s ?p ?o`` rows."""
-    graphs = " ".join(f"<{g}>" for g in (input_graph_iri(pid), derivations_graph_iri(pid)))
-    return f"SELECT ?s ?p ?o WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+    """The SPARQL query that reads the patient ``pid`` as ``?s ?p ?o`` rows: its two graphs, and the
+    firing plans it applied and the fact templates it uses from the shared graph (the cohort shape,
+    :mod:`kg.store.cohort_shape`)."""
+    g_in, g_der, me = input_graph_iri(pid), derivations_graph_iri(pid), patient_iri(pid)
+    plans = f"<{PLANS_GRAPH}>"
+    return (f"SELECT ?s ?p ?o WHERE {{ {{ VALUES ?g {{ <{g_in}> <{g_der}> }} GRAPH ?g {{ ?s ?p ?o }} }} "
+            f"UNION {{ GRAPH <{g_der}> {{ <{me}> <{_P['applied']}> ?plan }} GRAPH {plans} {{ "
+            f"{{ BIND(?plan AS ?s) }} UNION {{ ?plan <{_P['premise']}>|<{_P['concludes']}> ?s }} ?s ?p ?o }} }} "
+            f"UNION {{ GRAPH <{g_in}> {{ ?f <{_P['spec']}> ?s }} GRAPH {plans} {{ ?s ?p ?o }} }} }}")
+
+
+def _from_cohort(triples: list[tuple]) -> list[tuple]:
+    """The cohort shape's triples as the per-patient triples :func:`explanation_from_triples` reads.
+
+    Each fact template the patient uses becomes the patient's fact (same id, the patient's prefix),
+    derived unless the patient reported it; each firing plan it applied becomes a firing that used
+    the patient's premise facts and generated its conclusion.
+    """
+    from rdflib import Literal, URIRef
+
+    me = next((str(s) for s, p, o in triples if str(p) == _P["type"] and str(o) == _PATIENT), None)
+    if me is None:
+        return triples
+    base = f"{me}/fact/"
+
+    def mine(term) -> URIRef:
+        return URIRef(base + str(term)[len(FACT_TEMPLATE_BASE):])
+
+    skip = {_P["spec"], _P["applied"], _P["concluded"]}
+    templates: dict[str, list] = defaultdict(list)
+    plans: dict[str, list] = defaultdict(list)
+    applied: set[str] = set()
+    out, status = [], set()
+    for s, p, o in triples:
+        s_text, p_text = str(s), str(p)
+        if s_text.startswith(FACT_TEMPLATE_BASE):
+            templates[s_text].append((p, o))
+        elif p_text in (_P["rule"], _P["premise"], _P["concludes"]) and not s_text.startswith(me + "/"):
+            plans[s_text].append((p, o))
+        elif p_text == _P["applied"]:
+            applied.add(str(o))
+        elif p_text not in skip:
+            out.append((s, p, o))
+            if p_text == _P["status"]:
+                status.add(s_text)
+    for iri, values in templates.items():
+        node = mine(iri)
+        out += [(node, p, o) for p, o in values if str(p) != _P["type"]]
+        if str(node) not in status:
+            out.append((node, URIRef(_P["status"]), Literal("derived")))
+    for iri in sorted(applied):
+        for p, o in plans.get(iri, ()):
+            key = str(p)
+            if key == _P["rule"]:
+                out.append((URIRef(iri), p, o))
+            else:
+                out.append((URIRef(iri), URIRef(_P["used" if key == _P["premise"] else "generated"]), mine(o)))
+    return out
 
 
 class _Node:
@@ -118,6 +176,9 @@ def explanation_from_triples(triples: Iterable[tuple], pid: str | None = None,
     patient, and (field ``store``) when they lack what the read-back needs.
     """
     onto = ontology if ontology is not None else load_ontology()
+    triples = list(triples)
+    if any(str(p) == _P["spec"] for _, p, _ in triples):
+        triples = _from_cohort(triples)
     grouped: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for s, p, o in triples:
         grouped[str(s)][str(p)].append(o)
