@@ -20,7 +20,7 @@ _MISSING_EXTRA = ("the serve extra is not installed ({name} cannot be imported);
                   "pip install 'painkg[serve]'")
 
 
-def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks):
+def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url=None):
     """ServeSettings from the options; InputError naming the option for anything wrong."""
     import kg
 
@@ -38,7 +38,7 @@ def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks):
             raise InputError("--cds-jwks", cds_jwks, "a JWKS document: a JSON object with a \"keys\" array")
         issuers = (kg.CdsIssuer(iss=cds_issuer, jwks=jwks),)
     settings = kg.ServeSettings(host=host, port=port, store=Path(store) if store else None,
-                             cors_origins=tuple(cors), cds_issuers=issuers, cds_open=cds_open)
+                             cors_origins=tuple(cors), cds_issuers=issuers, cds_open=cds_open, base_url=base_url)
     return settings
 
 
@@ -53,9 +53,12 @@ def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks):
               help="CDS Hooks without JWT checks: for local testing only, never in production.")
 @click.option("--cds-issuer", metavar="ISS", help="A CDS client's JWT issuer (iss) to trust.")
 @click.option("--cds-jwks", metavar="FILE", help="The JWKS (public keys) of --cds-issuer, as a JSON file.")
+@click.option("--base-url", metavar="URL",
+              help="The public URL clients call (https://cds.example.org): card links and the JWT aud. "
+                   "Required with --cds-issuer.")
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Engine threads (one reasoning engine each).")
-def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, workers):
+def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url, workers):
     """Start the HTTP service: explain API, CDS Hooks, SPARQL endpoint and pages.
 
     Faces: POST /explain (and /why-not, /what-if, /interventions, /timeline),
@@ -80,9 +83,14 @@ def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, worke
 
     import kg
 
-    settings = _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks)
+    settings = _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url)
     settings = dataclasses.replace(settings, extra={**settings.extra, "workers": workers})
-    app = kg.create_app(settings)  # checks the store: error: --store: ... and exit 2
+    try:
+        app = kg.create_app(settings)  # checks the store (error: --store: ... and exit 2) and the base URL
+    except InputError as exc:
+        if exc.field != "base_url":
+            raise
+        raise InputError("--base-url", message=exc.message) from None
     click.echo(f"painkg serve: http://{host}:{port}/ (store: {settings.store or 'none'}; Ctrl-C stops)", err=True)
     if cds_open:
         click.echo("warning: --cds-open: CDS Hooks calls are NOT authenticated; local testing only", err=True)

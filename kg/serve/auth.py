@@ -19,7 +19,16 @@ spec, for safety:
   the two the spec recommends, are tested.
 * ``jku`` is followed only if it equals the issuer's configured ``jwks_url``
   (the spec's allow-list) and only when the operator set ``fetch_jwks``;
-  otherwise keys come from the issuer's inline JWKS.
+  otherwise keys come from the issuer's inline JWKS. Fetched sets are cached
+  with their misses and failures (:mod:`kg.serve.jwks`), so no token can make
+  the service fetch often; :meth:`TokenVerifier.verify` may block on such a
+  fetch (bounded), so the router runs it on a worker thread.
+* ``aud`` must name this server as its operator configured it
+  (``ServeSettings.base_url``), never as the request's ``Host`` or
+  ``X-Forwarded-*`` headers say: :func:`check_auth_settings` makes ``base_url``
+  required whenever tokens are verified.
+* Every header field and claim is type-checked before use
+  (:mod:`kg.serve.jwt_parts`): a malformed token is a 401, never a 500.
 * A token may live at most :data:`MAX_LIFETIME_S` seconds (``exp - iat``),
   so the replay guard, which remembers each ``jti`` until its token expires,
   stays bounded (at most :data:`MAX_SEEN_JTI` per issuer).
@@ -27,7 +36,7 @@ spec, for safety:
 >>> from kg.serve.settings import ServeSettings
 >>> v = TokenVerifier(ServeSettings())
 >>> try:
-...     v.verify(None, "http://127.0.0.1:8000/cds-services")
+...     v.verify(None, "https://cds.example.org/cds-services")
 ... except TokenError as err:
 ...     print(err.reason)
 missing bearer token
@@ -35,16 +44,25 @@ missing bearer token
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
+from ..errors import InputError
+from .jwks import JwksCache
+from .jwt_parts import TokenError, check_claim_types, check_header, read_token
 from .settings import CdsIssuer, ServeSettings
 
-__all__ = ["TokenError", "TokenVerifier", "ALGORITHMS", "MAX_LIFETIME_S", "MAX_SEEN_JTI", "LEEWAY_S"]
+__all__ = ["TokenError", "TokenVerifier", "check_auth_settings", "verifies_tokens", "ALGORITHMS", "MAX_LIFETIME_S",
+           "MAX_SEEN_JTI", "LEEWAY_S"]
+
+_log = logging.getLogger("kg.serve")
 
 #: Signature algorithms accepted, by the JWK key type each needs. No "none", no HMAC (spec).
 ALGORITHMS = {"RS256": "RSA", "RS384": "RSA", "RS512": "RSA", "PS256": "RSA", "PS384": "RSA", "PS512": "RSA",
@@ -56,30 +74,53 @@ MAX_LIFETIME_S = 3600
 MAX_SEEN_JTI = 100_000
 #: Clock skew allowed on ``exp`` and ``iat``, in seconds.
 LEEWAY_S = 30
-#: How long a fetched JWK Set is reused before it is fetched again, in seconds.
-JWKS_TTL_S = 300
+#: Most public keys kept ready (parsed) per verifier.
+_MAX_KEYS = 1024
 
 
-class TokenError(Exception):
-    """Why a request's JWT was refused; ``reason`` is short, ``detail`` says more."""
+def verifies_tokens(settings: ServeSettings) -> bool:
+    """Whether CDS calls must carry a JWT that is checked: issuers are configured and ``cds_open`` is off.
 
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+    >>> verifies_tokens(ServeSettings()), verifies_tokens(ServeSettings(cds_open=True))
+    (False, False)
+    """
+    return bool(settings.cds_issuers) and not settings.cds_open
 
-    def www_authenticate(self) -> str:
-        """The ``WWW-Authenticate`` header value (RFC 6750, section 3).
 
-        >>> TokenError("token expired").www_authenticate()
-        'Bearer realm="painkg-cds", error="invalid_token", error_description="token expired"'
-        >>> TokenError("missing bearer token").www_authenticate()
-        'Bearer realm="painkg-cds"'
-        """
-        if self.reason == "missing bearer token":
-            return 'Bearer realm="painkg-cds"'
-        text = self.reason.replace('"', "'")
-        return f'Bearer realm="painkg-cds", error="invalid_token", error_description="{text}"'
+def check_auth_settings(settings: ServeSettings) -> None:
+    """:class:`~kg.errors.InputError` (field ``base_url``) unless the settings can bind tokens to this server.
+
+    ``base_url`` is the public URL the CDS clients call (``https://cds.example.org``,
+    or with a path prefix); a token's ``aud`` must name it. It is required when
+    tokens are verified (:func:`verifies_tokens`): the request's own ``Host`` and
+    ``X-Forwarded-*`` headers are the caller's to choose, so they cannot say
+    which server a token was meant for.
+
+    >>> from kg.serve.settings import CdsIssuer
+    >>> check_auth_settings(ServeSettings(cds_issuers=(CdsIssuer("https://ehr.example.org", jwks={"keys": []}),)))
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: base_url: is required when CDS Hooks JWTs are verified (issuers configured): the public URL the EHR calls, such as https://cds.example.org, which every token's aud must name
+    >>> check_auth_settings(ServeSettings(base_url="cds.example.org"))
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: base_url: "cds.example.org" is not allowed; expected an absolute http:// or https:// URL with a host and no query or fragment, such as https://cds.example.org
+    """
+    base = settings.base_url
+    if base is None:
+        if verifies_tokens(settings):
+            raise InputError("base_url", message="is required when CDS Hooks JWTs are verified (issuers configured): "
+                                                 "the public URL the EHR calls, such as https://cds.example.org, "
+                                                 "which every token's aud must name")
+        return
+    try:
+        parts = urlsplit(base) if isinstance(base, str) else None
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+            or parts.fragment or "#" in base or "?" in base or any(c.isspace() for c in base)):
+        raise InputError("base_url", base, "an absolute http:// or https:// URL with a host and no query or "
+                                           "fragment, such as https://cds.example.org")
 
 
 class _SeenJti:
@@ -93,9 +134,12 @@ class _SeenJti:
         """Remember ``jti``; False if it was already seen (a replay)."""
         if jti in self.entries and self.entries[jti] + LEEWAY_S >= now:
             return False
-        expired = [k for k, e in self.entries.items() if e + LEEWAY_S < now]
-        for k in expired:
-            del self.entries[k]
+        # Arrival order is close to expiry order (lifetimes are bounded): drop the expired from the front.
+        while self.entries:
+            oldest, exp_oldest = next(iter(self.entries.items()))
+            if exp_oldest + LEEWAY_S >= now:
+                break
+            del self.entries[oldest]
         while len(self.entries) >= self.limit:
             self.entries.popitem(last=False)
         self.entries[jti] = exp
@@ -103,15 +147,25 @@ class _SeenJti:
 
 
 class TokenVerifier:
-    """Verifies CDS Hooks JWTs against the configured issuers; one per router (no global state)."""
+    """Verifies CDS Hooks JWTs against the configured issuers; one per router (no global state).
 
-    def __init__(self, settings: ServeSettings, *, max_seen: int = MAX_SEEN_JTI):
+    ``jwks`` fetches and caches the issuers' ``jwks_url`` sets (default: a
+    :class:`~kg.serve.jwks.JwksCache` of its own).
+    """
+
+    def __init__(self, settings: ServeSettings, *, max_seen: int = MAX_SEEN_JTI, jwks: JwksCache | None = None):
         self.settings = settings
+        self.base_url = (settings.base_url or "").rstrip("/")
         self.issuers: dict[str, CdsIssuer] = {i.iss: i for i in settings.cds_issuers}
+        self.jwks = jwks or JwksCache()
         self._lock = threading.Lock()
         self._seen = {iss: _SeenJti(max_seen) for iss in self.issuers}
-        self._fetched: dict[str, tuple[float, dict]] = {}  # jwks_url -> (fetched at, JWKS)
-        self._keys: dict[tuple[str, str, str], jwt.PyJWK] = {}  # (iss, kid, alg) -> key
+        self._keys: OrderedDict[tuple[str, str], jwt.PyJWK] = OrderedDict()  # (alg, JWK as JSON) -> key
+
+    def verify_call(self, authorization: str | None, *paths: str) -> dict[str, Any]:
+        """:meth:`verify` for a call to one of ``paths`` of this server (``aud`` is ``base_url`` + a path)."""
+        audience = [self.base_url + p for p in paths]
+        return self.verify(authorization, audience[0] if len(audience) == 1 else audience)
 
     def verify(self, authorization: str | None, audience: str | list[str]) -> dict[str, Any]:
         """The verified claims of the bearer token in ``authorization``, or :class:`TokenError`.
@@ -120,23 +174,16 @@ class TokenVerifier:
         or a list of URLs any one of which the token's ``aud`` may name.
         """
         token = _bearer(authorization)
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as exc:
-            raise TokenError("malformed token", str(exc)) from None
-        alg = header.get("alg")
-        if alg not in ALGORITHMS:
-            raise TokenError("algorithm not allowed",
-                             f"{str(alg)[:20]!r}; expected one of {', '.join(ALGORITHMS)}")
-        if header.get("typ", "JWT") != "JWT":
-            raise TokenError("malformed token", "header typ must be JWT")
+        header, unverified = read_token(token)
+        check_header(header, ALGORITHMS)
+        check_claim_types(unverified)
+        alg = header["alg"]
         iss = unverified.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise TokenError("unknown issuer", f"iss {str(iss)[:80]!r} is not a configured CDS client")
         kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
+        if not kid:
             raise TokenError("missing key id", "the JWT header must name its key (kid)")
         key = self._key(issuer, kid, alg, header.get("jku"))
         claims = self._decode(token, key, alg, audience, iss)
@@ -160,10 +207,14 @@ class TokenVerifier:
             raise TokenError("token issued in the future") from None
         except jwt.PyJWTError as exc:
             raise TokenError("invalid token", str(exc)[:200]) from None
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            # The token was read and type-checked above, so this should not happen; if a library
+            # still trips on a caller's bytes, the answer is a 401, not a 500 with a traceback.
+            raise TokenError("invalid token", f"could not be verified ({type(exc).__name__})") from None
 
     def _check_claims(self, claims: dict, issuer: CdsIssuer) -> None:
         exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
-        if not isinstance(jti, str) or not jti:
+        if not jti:
             raise TokenError("missing claim", "jti")
         if exp - iat > MAX_LIFETIME_S:
             raise TokenError("token lives too long", f"exp - iat must be at most {MAX_LIFETIME_S} s")
@@ -173,38 +224,34 @@ class TokenVerifier:
             if not self._seen[issuer.iss].add(jti, float(exp), time.time()):
                 raise TokenError("token replayed", "this jti was already used")
 
-    def _key(self, issuer: CdsIssuer, kid: str, alg: str, jku: object) -> jwt.PyJWK:
+    def _key(self, issuer: CdsIssuer, kid: str, alg: str, jku: str | None) -> jwt.PyJWK:
         if jku is not None and jku != issuer.jwks_url:
             raise TokenError("untrusted jku", "the header's jku is not the issuer's configured jwks_url")
-        cached = self._keys.get((issuer.iss, kid, alg))
-        if cached is not None:
-            return cached
-        jwk = _find(self._jwks(issuer, refresh=False), kid)
-        if jwk is None and issuer.jwks_url and self.settings.fetch_jwks:
-            jwk = _find(self._jwks(issuer, refresh=True), kid)  # the client may have rotated its keys
+        jwk = self._jwk(issuer, kid)
         if jwk is None:
             raise TokenError("unknown key id", f"kid {kid[:80]!r} is not in the issuer's JWK Set")
-        key = _pyjwk(jwk, alg)
+        # Keyed by the JWK itself, so a key the issuer rotated out of its set is never used again.
+        cache_key = (alg, json.dumps(jwk, sort_keys=True, default=str))
         with self._lock:
-            if len(self._keys) < 1024:
-                self._keys[(issuer.iss, kid, alg)] = key
+            key = self._keys.get(cache_key)
+        if key is None:
+            key = _pyjwk(jwk, alg)
+            with self._lock:
+                self._keys[cache_key] = key
+                while len(self._keys) > _MAX_KEYS:
+                    self._keys.popitem(last=False)
         return key
 
-    def _jwks(self, issuer: CdsIssuer, refresh: bool) -> dict:
+    def _jwk(self, issuer: CdsIssuer, kid: str) -> dict | None:
+        from .jwks import find_jwk
+
         if issuer.jwks is not None:
-            return issuer.jwks
+            return find_jwk(issuer.jwks, kid)
         if not issuer.jwks_url:
             raise TokenError("issuer has no keys", "configure jwks or jwks_url for this issuer")
         if not self.settings.fetch_jwks:
             raise TokenError("issuer keys unavailable", "fetching jwks_url is disabled (fetch_jwks is off)")
-        now = time.time()
-        got = self._fetched.get(issuer.jwks_url)
-        if got is not None and not refresh and now - got[0] < JWKS_TTL_S:
-            return got[1]
-        document = _fetch_jwks(issuer.jwks_url)
-        with self._lock:
-            self._fetched[issuer.jwks_url] = (now, document)
-        return document
+        return self.jwks.find(issuer.jwks_url, kid)
 
 
 def _bearer(authorization: str | None) -> str:
@@ -216,36 +263,15 @@ def _bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-def _find(jwks: dict, kid: str) -> dict | None:
-    keys = jwks.get("keys") if isinstance(jwks, dict) else None
-    for jwk in keys if isinstance(keys, list) else ():
-        if isinstance(jwk, dict) and jwk.get("kid") == kid:
-            return jwk
-    return None
-
-
 def _pyjwk(jwk: dict, alg: str) -> jwt.PyJWK:
     """The key of ``jwk`` bound to ``alg``, after checking they fit together."""
     if jwk.get("kty") != ALGORITHMS[alg] or jwk.get("alg", alg) != alg or (alg in _CURVES and jwk.get("crv") != _CURVES[alg]):
-        raise TokenError("key does not fit the algorithm", f"{alg} with a {jwk.get('kty')} key")
+        raise TokenError("key does not fit the algorithm", f"{alg} with a {str(jwk.get('kty'))[:20]} key")
     if jwk.get("use", "sig") != "sig" or "d" in jwk:
         raise TokenError("unusable key", "the JWK must be a public signing key")
     try:
         return jwt.PyJWK(jwk, algorithm=alg)
     except jwt.PyJWTError as exc:
         raise TokenError("unusable key", str(exc)[:200]) from None
-
-
-def _fetch_jwks(url: str) -> dict:
-    """GET a JWK Set (only called when the operator set ``fetch_jwks``)."""
-    import httpx
-
-    try:
-        response = httpx.get(url, timeout=5.0, follow_redirects=False)
-        response.raise_for_status()
-        document = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise TokenError("issuer keys unavailable", f"fetching {url[:120]} failed: {str(exc)[:120]}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise TokenError("issuer keys unavailable", f"{url[:120]} did not return a JWK Set")
-    return document
+    except (ValueError, TypeError, KeyError):  # a fetched set's key with fields of the wrong type
+        raise TokenError("unusable key", "the issuer's JWK could not be read") from None

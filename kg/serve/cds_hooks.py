@@ -17,9 +17,14 @@ and not fetchable: no ``fhirServer``, or the operator disallowed fetching);
 error body is ``{"error", "field", "status"}`` (:mod:`kg.serve.http_errors`).
 
 Every call must carry a JWT (:mod:`kg.serve.auth`) whose ``aud`` is the URL
-called, built from ``ServeSettings.base_url`` (or the request's own URL when
-that is not set). ``ServeSettings.cds_open`` turns the check off, for local
-testing only; the router logs a warning when it is built that way.
+called under ``ServeSettings.base_url``, which is required when issuers are
+configured (:func:`~kg.serve.auth.check_auth_settings`; the request's ``Host``
+is never trusted for it). ``ServeSettings.cds_open`` turns the check off, for
+local testing only; the router logs a warning when it is built that way.
+Tokens are verified on a worker thread (a key fetch may block), and so is the
+reading of the call's body and prefetch: the event loop only moves bytes.
+Each refused call is logged on one line (status, field, reason), without a
+traceback.
 
 The date painkg assesses the patient on is today (UTC), or the request's
 extension ``org.w3id.painkg.asOf`` (``YYYY-MM-DD``), so a call can be
@@ -45,7 +50,7 @@ from collections import Counter, OrderedDict
 from importlib import resources as _resources
 
 from ..errors import InputError
-from .auth import TokenError, TokenVerifier
+from .auth import TokenError, TokenVerifier, check_auth_settings
 from .cds_cards import card_for, with_uuid
 from .cds_models import HOOK, parse_feedback, parse_request
 from .cds_prefetch import PREFETCH, gather, prefetch_patient
@@ -163,16 +168,46 @@ def _cache_key(resources: list, notes: tuple, as_of: str, base: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _read_call(raw: bytes, content_type, settings: ServeSettings, base: str, keyed: bool):
+    """The call's request, date, FHIR data and cache key, from its body (runs on a worker thread: a
+    prefetch may be megabytes, and fetching from ``fhirServer``, when allowed, waits on the network)."""
+    cds = parse_request(json_body(raw, content_type))
+    as_of = _as_of(cds)
+    data = gather(cds, settings)
+    key = _cache_key(data.resources, data.notes, as_of, base) if keyed else ""
+    return cds, as_of, data, key
+
+
+def _read_feedback(raw: bytes, content_type):
+    """The feedback in the body (on a worker thread, as :func:`_read_call`)."""
+    return parse_feedback(json_body(raw, content_type))
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` fit for one log line: control characters escaped, cut to ``limit``.
+
+    >>> _one_line('bad\\nline')
+    'bad\\\\nline'
+    """
+    return text.encode("unicode_escape").decode("ascii")[:limit]
+
+
 def cds_router(settings: ServeSettings):
-    """The CDS Hooks routes for ``settings`` (a FastAPI ``APIRouter``; its :class:`CdsState` is ``router.cds_state``)."""
+    """The CDS Hooks routes for ``settings`` (a FastAPI ``APIRouter``; its :class:`CdsState` is ``router.cds_state``).
+
+    Raises :class:`~kg.errors.InputError` (field ``base_url``) when tokens are verified and
+    ``settings.base_url`` is not set or not a URL (:func:`~kg.serve.auth.check_auth_settings`).
+    """
     from fastapi import APIRouter, Request
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
 
+    check_auth_settings(settings)
     router = APIRouter(tags=["CDS Hooks"])
     state = CdsState(settings.extra.get("cds_cache", 1024))
     router.cds_state = state
     verifier = None if settings.cds_open else TokenVerifier(settings)
+    router.token_verifier = verifier
     label = f"painkg: {_source_title()}"
     if settings.cds_open:
         _log.warning("CDS Hooks is OPEN (cds_open): calls are not authenticated; use this for local testing only")
@@ -180,21 +215,34 @@ def cds_router(settings: ServeSettings):
         _log.warning("CDS Hooks: no issuers configured (cds_issuers); every CDS call will be refused with 401")
 
     def base_url(request) -> str:
+        # The configured URL (always set when tokens are verified); the request's own only in open mode.
         return (settings.base_url or str(request.base_url)).rstrip("/")
 
-    def refused(request, *paths: str):
+    async def refused(request, *paths: str):
         """None if the request's JWT is good for one of ``paths``, else the 401 response."""
         if verifier is None:
             return None
-        base = base_url(request)
-        audience = [base + p for p in paths]
         try:
-            verifier.verify(request.headers.get("authorization"), audience[0] if len(audience) == 1 else audience)
+            # On a worker thread: a signature check costs CPU, and a key fetch (when allowed) may wait.
+            await run_in_threadpool(verifier.verify_call, request.headers.get("authorization"), *paths)
         except TokenError as exc:
-            _log.info("CDS call refused: %s", exc)
+            _log.info("CDS call refused: 401 Authorization: %s", _one_line(str(exc)))
             return error_response(401, "Authorization", f"Authorization: {exc}", reason=exc.reason,
                                   headers={"WWW-Authenticate": exc.www_authenticate()})
         return None
+
+    def refusing(handler):
+        """Log each ApiError (a 4xx) of ``handler`` on one line before the app's handler answers it."""
+        import functools
+
+        @functools.wraps(handler)
+        async def wrapped(*args, **kwargs):
+            try:
+                return await handler(*args, **kwargs)
+            except ApiError as exc:
+                _log.info("CDS call refused: %s %s: %s", exc.status, _one_line(exc.field, 80), _one_line(exc.message))
+                raise
+        return wrapped
 
     def json_response(payload: dict) -> Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
@@ -206,24 +254,23 @@ def cds_router(settings: ServeSettings):
 
     @router.get("/cds-services", summary="CDS Hooks discovery: the services and their prefetch templates")
     async def discovery(request: Request):
-        denied = refused(request, "/cds-services")
+        denied = await refused(request, "/cds-services")
         if denied is not None:
             return denied
         return json_response({"services": [service_description()]})
 
     @router.post("/cds-services/{service_id}", summary="CDS Hooks call (patient-view): cards explaining persistent pain")
+    @refusing
     async def call(service_id: str, request: Request):
-        denied = refused(request, f"/cds-services/{service_id}")
+        denied = await refused(request, f"/cds-services/{service_id}")
         if denied is not None:
             return denied
         if service_id != SERVICE_ID:
             raise unknown(service_id)
-        cds = parse_request(json_body(await request.body(), request.headers.get("content-type")))
-        as_of = _as_of(cds)
-        fetching = settings.fhir_fetch and cds.fhirServer is not None
-        data = await run_in_threadpool(gather, cds, settings) if fetching else gather(cds, settings)
         base = base_url(request)
-        key = _cache_key(data.resources, data.notes, as_of, base) if state.cache_size else ""
+        cds, as_of, data, key = await run_in_threadpool(_read_call, await request.body(),
+                                                        request.headers.get("content-type"), settings, base,
+                                                        bool(state.cache_size))
         hit, card = state.cached(key) if key else (False, None)
         if not hit:
             args = (data.resources, data.notes, cds.context.patientId, as_of, base, label,
@@ -237,17 +284,18 @@ def cds_router(settings: ServeSettings):
         return json_response({"cards": cards})
 
     @router.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback on a card (counted, not stored)")
+    @refusing
     async def feedback(service_id: str, request: Request):
-        denied = refused(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
+        denied = await refused(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
         if denied is not None:
             return denied
         if service_id != SERVICE_ID:
             raise unknown(service_id)
-        received = parse_feedback(json_body(await request.body(), request.headers.get("content-type")))
+        received = await run_in_threadpool(_read_feedback, await request.body(), request.headers.get("content-type"))
         with state.lock:
             for item in received.feedback:
                 state.feedback[item.outcome] += 1
-        _log.info("CDS feedback: %s", ", ".join(f"{f.card} {f.outcome}" for f in received.feedback)[:500])
+        _log.info("CDS feedback: %s", _one_line(", ".join(f"{f.card} {f.outcome}" for f in received.feedback), 500))
         return json_response({})
 
     return router

@@ -16,6 +16,7 @@ kg.serve.http_errors.ApiError: hook: "order-sign" is not allowed; expected patie
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from typing import Any, Literal
 
@@ -29,6 +30,8 @@ __all__ = ["FhirAuthorization", "PatientViewContext", "CdsRequest", "Coding", "O
 #: The one hook painkg's service answers.
 HOOK = "patient-view"
 _ID = Field(min_length=1, max_length=1024)
+# Marks a well-formed but impossible date-time, which is answered 422 (the request's form is right, its value is not).
+_NOT_AN_INSTANT = "not-an-instant:"
 
 
 class _Open(BaseModel):
@@ -110,6 +113,16 @@ class Feedback(_Open):
     outcomeTimestamp: str = Field(min_length=10, max_length=64,
                                   pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
+    @field_validator("outcomeTimestamp")
+    @classmethod
+    def _a_real_instant(cls, value: str) -> str:
+        # The pattern admits "2026-99-99T99:99:99Z"; the calendar and the clock do not.
+        try:
+            _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{_NOT_AN_INSTANT}{value}") from None
+        return value
+
     @model_validator(mode="after")
     def _accepted_has_suggestions(self) -> "Feedback":
         if self.outcome == "accepted" and not self.acceptedSuggestions:
@@ -131,6 +144,10 @@ def _bad_request(exc: ValidationError) -> ApiError:
         shown = json.dumps(message.partition(":")[2][:80])
         return ApiError(400, "hook", f"hook: {shown} is not allowed; expected {HOOK} (this service answers "
                                      "that hook only)", allowed=[HOOK])
+    if message.startswith(_NOT_AN_INSTANT):
+        shown = json.dumps(message.partition(":")[2][:80])
+        return ApiError(422, loc, f"{loc}: {shown} is not a date and time that exists; expected an instant such as "
+                                  "2026-03-21T10:00:00Z")
     if first["type"] == "missing":
         return ApiError(400, loc, f"{loc}: is required")
     value = first.get("input")
@@ -144,11 +161,17 @@ def parse_request(body: Any) -> CdsRequest:
 
 
 def parse_feedback(body: Any) -> FeedbackRequest:
-    """The feedback in ``body`` (parsed JSON); ApiError 400 naming the first bad field.
+    """The feedback in ``body`` (parsed JSON); ApiError 400 naming the first bad field, 422 for a
+    timestamp of the right form that is not a real instant (``2026-99-99T99:99:99Z``).
 
     >>> parse_feedback({"feedback": [{"card": "c1", "outcome": "overridden",
     ...                               "outcomeTimestamp": "2026-03-21T10:00:00Z"}]}).feedback[0].outcome
     'overridden'
+    >>> parse_feedback({"feedback": [{"card": "c1", "outcome": "overridden",
+    ...                               "outcomeTimestamp": "2026-99-99T99:99:99Z"}]})
+    Traceback (most recent call last):
+    ...
+    kg.serve.http_errors.ApiError: feedback.0.outcomeTimestamp: "2026-99-99T99:99:99Z" is not a date and time that exists; expected an instant such as 2026-03-21T10:00:00Z
     """
     return _validated(FeedbackRequest, body, "CDS Hooks feedback")
 

@@ -70,7 +70,8 @@ def _resources(key: str, value: Any) -> list[dict]:
                                               "with resourceType) or null")
     if value["resourceType"] != "Bundle":
         return [value]
-    entries = value.get("entry") or []
+    entries = value.get("entry")
+    entries = [] if entries is None else entries
     if not isinstance(entries, list):
         raise ApiError(400, f"prefetch.{key}.entry", f"prefetch.{key}.entry: must be an array")
     out = []
@@ -78,7 +79,11 @@ def _resources(key: str, value: Any) -> list[dict]:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             raise ApiError(400, f"prefetch.{key}.entry[{i}]", f"prefetch.{key}.entry[{i}]: has no resource object")
-        if (entry.get("search") or {}).get("mode") == "outcome" or resource.get("resourceType") == "OperationOutcome":
+        search = entry.get("search")
+        if search is not None and not isinstance(search, dict):
+            raise ApiError(400, f"prefetch.{key}.entry[{i}].search", f"prefetch.{key}.entry[{i}].search: must be "
+                                                                     "an object (a Bundle entry's search)")
+        if (search or {}).get("mode") == "outcome" or resource.get("resourceType") == "OperationOutcome":
             continue  # a search's own messages, not patient data
         out.append(resource)
     return out
@@ -183,13 +188,14 @@ def _get_json(client, url: str, key: str, max_bytes: int) -> dict | None:
         raise ApiError(412, "fhirServer", f"fhirServer: fetching {key} failed ({type(exc).__name__})") from None
     try:
         return json.loads(b"".join(chunks))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(412, "fhirServer", f"fhirServer: {key} was not JSON") from None
 
 
 def _next_link(document: dict, base: str) -> str | None:
     # Follow a search's next page only on the same FHIR server (the token must not leave it).
-    for link in document.get("link") or []:
+    links = document.get("link")
+    for link in links if isinstance(links, list) else ():
         if isinstance(link, dict) and link.get("relation") == "next":
             url = link.get("url")
             if isinstance(url, str) and url.startswith(base + "/"):
