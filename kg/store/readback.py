@@ -78,9 +78,10 @@ def patient_sparql(pid: str) -> str:
     :mod:`kg.store.cohort_shape`)."""
     g_in, g_der, me = input_graph_iri(pid), derivations_graph_iri(pid), patient_iri(pid)
     plans = f"<{PLANS_GRAPH}>"
-    return (f"SELECT ?s ?p ?o WHERE {{ {{ VALUES ?g {{ <{g_in}> <{g_der}> }} GRAPH ?g {{ ?s ?p ?o }} }} "
-            f"UNION {{ GRAPH <{g_der}> {{ <{me}> <{_P['applied']}> ?plan }} GRAPH {plans} {{ "
-            f"{{ BIND(?plan AS ?s) }} UNION {{ ?plan <{_P['premise']}>|<{_P['concludes']}> ?s }} ?s ?p ?o }} }} "
+    return (f"SELECT DISTINCT ?s ?p ?o WHERE {{ {{ VALUES ?g {{ <{g_in}> <{g_der}> }} GRAPH ?g {{ ?s ?p ?o }} }} "
+            f"UNION {{ GRAPH <{g_der}> {{ <{me}> <{_P['applied']}> ?s }} GRAPH {plans} {{ ?s ?p ?o }} }} "
+            f"UNION {{ GRAPH <{g_der}> {{ <{me}> <{_P['applied']}> ?plan }} "
+            f"GRAPH {plans} {{ ?plan <{_P['premise']}>|<{_P['concludes']}> ?s . ?s ?p ?o }} }} "
             f"UNION {{ GRAPH <{g_in}> {{ ?f <{_P['spec']}> ?s }} GRAPH {plans} {{ ?s ?p ?o }} }} }}")
 
 
@@ -93,6 +94,7 @@ def _from_cohort(triples: list[tuple]) -> list[tuple]:
     """
     from rdflib import Literal, URIRef
 
+    triples = list(dict.fromkeys(triples))  # a template reached by two plans comes twice
     me = next((str(s) for s, p, o in triples if str(p) == _P["type"] and str(o) == _PATIENT), None)
     if me is None:
         return triples
@@ -118,7 +120,10 @@ def _from_cohort(triples: list[tuple]) -> list[tuple]:
             out.append((s, p, o))
             if p_text == _P["status"]:
                 status.add(s_text)
-    for iri, values in templates.items():
+    used = {str(o) for s, p, o in triples if str(p) == _P["spec"] and str(s).startswith(base)}
+    used.update(str(o) for iri in applied for p, o in plans.get(iri, ()) if str(p) != _P["rule"])
+    for iri in sorted(used):  # only the templates this patient uses: the rows may hold the whole shared graph
+        values = templates.get(iri, ())
         node = mine(iri)
         out += [(node, p, o) for p, o in values if str(p) != _P["type"]]
         if str(node) not in status:
