@@ -1,71 +1,51 @@
-"""Load-test `painkg serve` on loopback: requests/s, p50/p99 latency and errors for /explain and the CDS hook.
+"""Load-test a real `painkg serve` on loopback: req/s, p50/p99, errors and RSS for /explain and the CDS hook.
 
-    python benchmarks/bench_serve.py [--quick] [--duration 10] [--clients 1,10,50] [--workers 2]
-    python benchmarks/bench_serve.py --requests 100000      # memory over a long run
+    python benchmarks/bench_serve.py                      # 1, 10 and 50 clients, 10 s a cell
+    python benchmarks/bench_serve.py --quick              # 3 s a cell
+    python benchmarks/bench_serve.py --requests 100000    # then 100,000 CDS calls, RSS sampled each second
 
-Starts `painkg serve --cds-open` (a subprocess, uvicorn, one process) on a free loopback port and
-drives it with wrk (Debian's `wrk`; a Lua script posts the bodies), for each scenario and number of
-concurrent connections, each cell bounded in time. Scenarios:
+Starts the installed `painkg serve --cds-open` (its entry point beside this Python, else
+`python -m kg.cli`, from a folder outside the checkout) on a free loopback port and drives it with a
+closed-loop load generator of its own (asyncio, raw HTTP/1.1 keep-alive sockets: each client sends
+its next request when the last answer is in, so latency at 50 clients includes queueing). Every call
+carries a new patient drawn from a realistic synthetic cohort (:mod:`kg.cohort.synthetic`, seeded):
 
-- `explain`: POST /explain, one lower back strain patient (painkg JSON), JSON answer;
-- `cds-repeat`: the CDS patient-view hook with the same FHIR prefetch every time (the service's card
-  cache answers after the first call; the cached card is byte-identical to a fresh one);
-- `cds-unique`: the CDS hook with a new patient id on every request (no cache hit: FHIR reading,
-  reasoning and the card every time; the worst case).
+- `explain`: POST /explain, the patient as painkg JSON, the JSON answer;
+- `cds`: the CDS patient-view hook, the same patient as a FHIR prefetch (Patient, Conditions,
+  Observations coded in painkg's code system), a new patient id and hookInstance each call.
 
-wrk is closed-loop: each connection sends its next request when the last answer arrives, so latency
-at 50 connections includes queueing. On a 2-core machine wrk competes with the server for the CPU;
-the table says so. The server's RSS (process tree) is read before and after, and sampled each second
-during the `--requests` run (CDS hook, `--long-scenario`, 10 connections), until at least that many have been made.
+It then times `GET /healthz` (sequential probes) alone and while a stall is attempted: slow bodies
+(connections that trickle a body a byte at a time) and big bodies (valid 900 KB patients and 9 MB
+bodies over the patient limit). The server's RSS is read from /proc (no psutil). The server is always
+stopped (try/finally, on Ctrl-C and SIGTERM too). Prints a table and writes JSON
+(benchmarks/results/bench_serve.json by default). The load generator runs on the same machine and
+competes with the server for the CPU; the table says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime as dt
 import json
 import os
+import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAINKG = Path(sys.executable).with_name("painkg")
 SERVICE = "painkg-persistent-pain"
+PAINKG_SYSTEM = "https://w3id.org/painkg/ontology"
 
-_LUA = r"""
-local path = os.getenv("BENCH_BODY")
-local f = assert(io.open(path, "rb")); local template = f:read("*a"); f:close()
-local unique = os.getenv("BENCH_UNIQUE") == "1"
-local threads = {}
-local counter = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = template
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
-request = function()
-  if not unique then return wrk.request() end
-  counter = counter + 1
-  local body = template:gsub("PIDPID", "t" .. tid .. "n" .. counter)
-  return wrk.format(nil, nil, nil, body)
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('BENCH {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,' ..
-    '"status":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
-end
-"""
 
+# --- the server --------------------------------------------------------------------------------------
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -73,31 +53,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and its children, MiB."""
-    import psutil
+def painkg_command() -> list[str]:
+    """The installed entry point (beside this interpreter), else ``python -m kg.cli``."""
+    entry = Path(sys.executable).with_name("painkg")
+    return [str(entry)] if entry.exists() else [sys.executable, "-m", "kg.cli"]
 
-    proc = psutil.Process(pid)
-    total = proc.memory_info().rss
-    for child in proc.children(recursive=True):
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, MiB, from /proc."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
         try:
-            total += child.memory_info().rss
-        except psutil.Error:
-            pass
-    return round(total / 2**20, 1)
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return round(total / 1024, 1)
 
 
 class Server:
-    """`painkg serve --cds-open` on a free loopback port."""
+    """`painkg serve --cds-open` on a free loopback port, in its own process group, run from a temp dir."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, cwd: Path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        cmd = [str(PAINKG), "serve", "--cds-open", "--host", "127.0.0.1", "--port", str(self.port),
+        cmd = [*painkg_command(), "serve", "--cds-open", "--host", "127.0.0.1", "--port", str(self.port),
                "--workers", str(workers)]
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
         while True:
             try:
                 with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:
@@ -106,157 +97,342 @@ class Server:
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.log.seek(0)
-                raise SystemExit(f"painkg serve did not start:\n{self.log.read().decode()[-2000:]}")
+                self.stop()
+                raise SystemExit(f"painkg serve did not start:\n{self.tail()}")
             time.sleep(0.2)
 
+    def tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")[-3000:]
+
     def stop(self) -> None:
-        self.proc.terminate()
+        if self.proc.poll() is not None:
+            return
         try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=20)
+        except ProcessLookupError:
+            pass
 
 
-def bodies(tmp: Path) -> dict[str, tuple[str, Path, bool]]:
-    """Scenario -> (path, body file, unique)."""
-    patient = ROOT / "examples" / "lower-back-strain-day20.json"
-    prefetch = json.loads((ROOT / "tests" / "fhir_cds" / "strain-lower-back-day20.json").read_text())
-    cds = {"hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-           "context": {"userId": "Practitioner/bench", "patientId": "cds-lb-1"}, "prefetch": prefetch,
-           "extension": {"org.w3id.painkg.asOf": "2026-03-21"}}
-    text = json.dumps(cds)
-    (tmp / "cds.json").write_text(text)
-    (tmp / "cds-unique.json").write_text(text.replace("cds-lb-1", "PIDPID"))
-    return {"explain": ("/explain", patient, False),
-            "cds-repeat": (f"/cds-services/{SERVICE}", tmp / "cds.json", False),
-            "cds-unique": (f"/cds-services/{SERVICE}", tmp / "cds-unique.json", True)}
+# --- the patients ------------------------------------------------------------------------------------
+
+def _coding(key: str) -> dict:
+    return {"coding": [{"system": PAINKG_SYSTEM, "code": key}]}
 
 
-def check_once(base: str, path: str, body: Path, unique: bool) -> None:
-    """One request before loading the server, so a broken endpoint is not timed."""
-    data = body.read_bytes().replace(b"PIDPID", b"warmup-1") if unique else body.read_bytes()
-    request = urllib.request.Request(base + path, data=data, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as r:
-        assert r.status == 200, r.status
+def fhir_prefetch(p: dict, pid: str) -> dict:
+    """A synthetic painkg patient as a CDS prefetch: Patient, Conditions (injuries), Observations (findings)."""
+    assessed = dt.date.fromisoformat(p["assessed_on"])
+    subject = {"reference": f"Patient/{pid}"}
+    conditions, observations = [], []
+    for n, injury in enumerate(p["injuries"]):
+        onset = injury.get("onset") or (assessed - dt.timedelta(days=injury["days_since_onset"])).isoformat()
+        status = "resolved" if injury.get("resolved") else "active"
+        c = {"resourceType": "Condition", "id": f"c{n}", "subject": subject, "code": _coding(injury["kind"]),
+             "bodySite": [_coding(injury["site"])], "onsetDateTime": onset,
+             "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                            "code": status}]}}
+        if injury.get("mechanism"):
+            c["extension"] = [{"url": "http://hl7.org/fhir/StructureDefinition/condition-dueTo",
+                               "valueCodeableConcept": _coding(injury["mechanism"])}]
+        conditions.append(c)
+    for n, finding in enumerate(p["findings"]):
+        kind, site = (finding, None) if isinstance(finding, str) else (finding["kind"], finding["site"])
+        o = {"resourceType": "Observation", "id": f"o{n}", "status": "final", "subject": subject,
+             "code": _coding(kind), "effectiveDateTime": p["assessed_on"], "valueBoolean": True}
+        if site:
+            o["bodySite"] = _coding(site)
+        observations.append(o)
+    bundle = lambda rs: {"resourceType": "Bundle", "type": "searchset", "total": len(rs),  # noqa: E731
+                         "entry": [{"fullUrl": f"https://ehr.example.org/fhir/{r['resourceType']}/{r['id']}",
+                                    "resource": r, "search": {"mode": "match"}} for r in rs]}
+    return {"patient": {"resourceType": "Patient", "id": pid}, "conditions": bundle(conditions),
+            "observations": bundle(observations), "procedures": None}
 
 
-def wrk(base: str, path: str, body: Path, unique: bool, clients: int, seconds: float, script: Path) -> dict:
-    threads = max(1, min(clients, 2))
-    env = {**os.environ, "BENCH_BODY": str(body), "BENCH_UNIQUE": "1" if unique else "0"}
-    cmd = ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
-           "-s", str(script), base + path]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
-    out = done.stdout
-    line = next(l for l in out.splitlines() if l.startswith("BENCH "))
-    raw = json.loads(line[6:])
-    errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
-    return {"clients": clients, "requests": raw["requests"], "seconds": round(raw["duration_us"] / 1e6, 2),
-            "requests_per_s": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
-            "p50_ms": round(raw["p50_us"] / 1000, 2), "p90_ms": round(raw["p90_us"] / 1000, 2),
-            "p99_ms": round(raw["p99_us"] / 1000, 2), "max_ms": round(raw["max_us"] / 1000, 2),
-            "errors": errors, "error_kinds": {k: raw[k] for k in ("connect", "read", "write", "status", "timeout")
-                                              if raw[k]}}
+def patients(n: int, seed: int) -> list[dict]:
+    from kg.cohort.synthetic import synthetic_patient
+
+    rng = random.Random(seed)
+    return [synthetic_patient(rng, f"bench-{seed}-{i}") for i in range(n)]
 
 
-def long_run(server: Server, scenario: tuple, requests: int, script: Path, chunk_s: int = 10) -> dict:
-    """At least ``requests`` CDS calls (10 connections) as back-to-back wrk runs of ``chunk_s`` seconds,
-    with the RSS sampled each second. (wrk's main thread always sleeps its whole ``-d``, so the run is
-    cut in chunks rather than stopped from Lua.)"""
-    samples: list[tuple[float, float]] = []
-    stop = threading.Event()
-    started = time.monotonic()
+def request_bytes(path: str, body: bytes) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
-    def sample():
-        while not stop.is_set():
-            samples.append((round(time.monotonic() - started, 1), rss_mib(server.proc.pid)))
-            stop.wait(1.0)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    path, body, unique = scenario
-    chunks = []
-    while sum(c["requests"] for c in chunks) < requests:
-        chunks.append(wrk(server.base, path, body, unique, 10, chunk_s, script))
-    stop.set()
-    sampler.join()
-    rss = [m for _, m in samples]
-    tenth = max(1, len(rss) // 10)
+def explain_requests(people: list[dict]) -> list[bytes]:
+    return [request_bytes("/explain", json.dumps(p).encode()) for p in people]
+
+
+def cds_requests(people: list[dict]) -> list[bytes]:
+    out = []
+    for n, p in enumerate(people):
+        pid = p["id"]
+        body = {"hook": "patient-view", "hookInstance": f"00000000-0000-4000-8000-{n:012d}",
+                "context": {"userId": "Practitioner/bench", "patientId": pid}, "prefetch": fhir_prefetch(p, pid),
+                "extension": {"org.w3id.painkg.asOf": p["assessed_on"]}}
+        out.append(request_bytes(f"/cds-services/{SERVICE}", json.dumps(body).encode()))
+    return out
+
+
+# --- the load generator ------------------------------------------------------------------------------
+
+async def _read_response(reader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return status
+
+
+async def drive(port: int, requests: list[bytes], clients: int, seconds: float, limit: int | None = None) -> dict:
+    """``clients`` closed-loop connections, each taking the next request, for ``seconds`` (or ``limit`` requests)."""
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    cursor = iter(range(limit if limit else 10**12))
+    deadline = time.perf_counter() + seconds
+
+    async def client():
+        reader = writer = None
+        while time.perf_counter() < deadline:
+            n = next(cursor, None)
+            if n is None:
+                break
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                started = time.perf_counter()
+                writer.write(requests[n % len(requests)])
+                status = await asyncio.wait_for(_read_response(reader), 30)
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
+        if writer is not None:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {"clients": clients, "requests": len(latencies), "seconds": round(elapsed, 2),
+            "requests_per_s": round(len(latencies) / elapsed, 1), **percentiles(latencies),
+            "errors": sum(errors.values()), "error_kinds": errors}
+
+
+def percentiles(latencies: list[float]) -> dict:
+    if not latencies:
+        return {"p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None}
+    s = sorted(latencies)
+    at = lambda q: round(s[min(len(s) - 1, int(q * len(s)))] * 1000, 2)  # noqa: E731
+    return {"p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99), "max_ms": round(s[-1] * 1000, 2)}
+
+
+# --- /healthz while a stall is attempted -------------------------------------------------------------
+
+async def probe_healthz(port: int, seconds: float, every: float = 0.02) -> dict:
+    """Sequential GET /healthz on one connection for ``seconds``; latency percentiles."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    latencies, failures = [], 0
+    deadline = time.perf_counter() + seconds
+    try:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            writer.write(request)
+            try:
+                status = await asyncio.wait_for(_read_response(reader), 30)
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+                failures += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            latencies.append(time.perf_counter() - started)
+            failures += status != 200
+            await asyncio.sleep(every)
+    finally:
+        writer.close()
+    return {"probes": len(latencies), "failures": failures, **percentiles(latencies)}
+
+
+async def slow_bodies(port: int, seconds: float, connections: int = 20) -> None:
+    """Connections that declare a 100 KB body and send it a byte every 50 ms."""
+    async def one():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100000\r\n\r\n{")
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            writer.close()
+        except OSError:
+            pass  # the server may cut a stalled upload: that is what it should do
+
+    await asyncio.gather(*(one() for _ in range(connections)))
+
+
+async def big_bodies(port: int, seconds: float, big: bytes, huge: bytes, connections: int = 4) -> dict:
+    """``connections`` clients posting, in turn, a valid big patient and a body over the limit."""
+    answers: dict[str, int] = {}
+    deadline = time.perf_counter() + seconds
+
+    async def one(n: int):
+        while time.perf_counter() < deadline:
+            body = big if n % 2 else huge
+            n += 1
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(request_bytes("/explain", body).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+                status = await asyncio.wait_for(_read_response(reader), 60)
+                answers[str(status)] = answers.get(str(status), 0) + 1
+                writer.close()
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+                answers[type(exc).__name__] = answers.get(type(exc).__name__, 0) + 1
+
+    await asyncio.gather(*(one(n) for n in range(connections)))
+    return answers
+
+
+def big_patient(target: int) -> bytes:
+    """A valid patient of about ``target`` bytes (a long id list of findings is refused; pad the id instead)."""
+    p = {"id": "big", "assessed_on": "2026-03-21",
+         "injuries": [{"kind": "muscle_strain", "site": "lower_back", "onset": "2026-03-01"}],
+         "findings": ["tender_to_touch"], "note": ""}
+    raw = json.dumps(p)
+    return raw.replace('"note": ""', '"note": "' + "x" * max(0, target - len(raw)) + '"').encode()
+
+
+async def stall_section(port: int, seconds: float) -> dict:
+    out = {"alone": await probe_healthz(port, seconds)}
+    probe = asyncio.ensure_future(probe_healthz(port, seconds))
+    await slow_bodies(port, seconds)
+    out["slow_bodies"] = await probe
+    probe = asyncio.ensure_future(probe_healthz(port, seconds))
+    answers = await big_bodies(port, seconds, big_patient(900_000), b'{"id": "' + b"y" * 9_000_000 + b'"}')
+    out["big_bodies"] = {**(await probe), "answers": answers}
+    return out
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+def check_once(port: int, requests: list[bytes]) -> None:
+    """One request of each kind before timing, so a broken endpoint is not timed."""
+    result = asyncio.run(drive(port, requests[-1:], 1, 30, limit=1))
+    if result["errors"] or not result["requests"]:
+        raise SystemExit(f"the warm-up request failed: {result['error_kinds']}")
+
+
+def long_run(server: Server, requests: list[bytes], count: int) -> dict:
+    """``count`` CDS calls at 10 clients in chunks of 10,000, RSS sampled between chunks."""
+    samples, chunks = [(0, rss_mib(server.proc.pid))], []
+    while sum(c["requests"] for c in chunks) < count:
+        chunk = asyncio.run(drive(server.port, requests, 10, 3600, limit=min(10_000, count - sum(
+            c["requests"] for c in chunks))))
+        chunks.append(chunk)
+        samples.append((sum(c["requests"] for c in chunks), rss_mib(server.proc.pid)))
     done = sum(c["requests"] for c in chunks)
     seconds = round(sum(c["seconds"] for c in chunks), 1)
+    rss = [m for _, m in samples]
     return {"requests": done, "seconds": seconds, "requests_per_s": round(done / seconds, 1),
             "errors": sum(c["errors"] for c in chunks), "worst_chunk_p99_ms": max(c["p99_ms"] for c in chunks),
-            "rss_samples_mib": samples, "rss_first_tenth_max_mib": max(rss[:tenth]),
-            "rss_last_tenth_max_mib": max(rss[-tenth:]),
-            "rss_growth_mib": round(max(rss[-tenth:]) - max(rss[:tenth]), 1)}
+            "rss_by_requests_mib": samples, "rss_after_first_chunk_mib": rss[1], "rss_end_mib": rss[-1],
+            "rss_growth_after_first_chunk_mib": round(rss[-1] - rss[1], 1)}
 
 
 def table(rows: list[dict]) -> str:
-    head = f"{'scenario':<11} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6}"
+    head = f"{'scenario':<9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['scenario']:<11} {r['clients']:>7} {r['requests_per_s']:>8} {r['p50_ms']:>8} "
-                     f"{r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6}")
+        lines.append(f"{r['scenario']:<9} {r['clients']:>7} {r['requests_per_s']:>8} {r['p50_ms']:>8} "
+                     f"{r['p90_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6}")
     return "\n".join(lines)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="3 s per cell instead of --duration")
-    ap.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
-    ap.add_argument("--clients", default="1,10,50", help="concurrent connections, comma-separated")
-    ap.add_argument("--scenarios", default="explain,cds-repeat,cds-unique")
-    ap.add_argument("--workers", type=int, default=4, help="engine threads of the server (painkg serve --workers)")
-    ap.add_argument("--requests", type=int, default=0, help="also run this many CDS calls and sample the RSS")
-    ap.add_argument("--long-scenario", default="cds-unique", choices=["cds-unique", "cds-repeat"],
-                    help="the scenario of the --requests run")
-    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench_serve.json"))
-    args = ap.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
-    seconds = 3.0 if args.quick else args.duration
-    tmp = Path(tempfile.mkdtemp(prefix="painkg-bench-serve-"))
-    script = tmp / "post.lua"
-    script.write_text(_LUA)
-    scenarios = bodies(tmp)
-    server = Server(args.workers)
-    result: dict = {"cpus": os.cpu_count(), "workers": args.workers, "seconds_per_cell": seconds,
-                    "note": "wrk runs on the same machine as the server and competes with it for the CPU",
-                    "rss_start_mib": rss_mib(server.proc.pid), "rows": []}
-    try:
-        for name in args.scenarios.split(","):
-            path, body, unique = scenarios[name]
-            check_once(server.base, path, body, unique)
-            for clients in (int(c) for c in args.clients.split(",")):
-                row = {"scenario": name, **wrk(server.base, path, body, unique, clients, seconds, script)}
-                result["rows"].append(row)
-                print(json.dumps(row), file=sys.stderr)
-        result["rss_after_cells_mib"] = rss_mib(server.proc.pid)
-        write(args.json, result)  # the cells survive an interrupted long run
-        if args.requests:
-            result["long_run"] = {"scenario": args.long_scenario, "clients": 10,
-                                  **long_run(server, scenarios[args.long_scenario], args.requests, script)}
-            result["rss_end_mib"] = rss_mib(server.proc.pid)
-    finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(table(result["rows"]))
-    print(f"server RSS: start {result['rss_start_mib']} MiB, after the cells {result['rss_after_cells_mib']} MiB")
-    if args.requests:
-        lr = result["long_run"]
-        print(f"long run: {lr['requests']} CDS calls in {lr['seconds']} s ({lr['requests_per_s']}/s, "
-              f"{lr['errors']} errors); RSS first tenth max {lr['rss_first_tenth_max_mib']} MiB, last tenth max "
-              f"{lr['rss_last_tenth_max_mib']} MiB (growth {lr['rss_growth_mib']} MiB)")
-    write(args.json, result)
 
 
 def write(path: str, result: dict) -> None:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops the bench as Ctrl-C does: the finally stops the server
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="3 s per cell instead of --duration")
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
+    ap.add_argument("--clients", default="1,10,50", help="concurrent clients, comma-separated")
+    ap.add_argument("--scenarios", default="explain,cds", help="explain, cds (comma-separated)")
+    ap.add_argument("--workers", type=int, default=4, help="engine threads of the server (painkg serve --workers)")
+    ap.add_argument("--patients", type=int, default=20_000, help="distinct patients generated (new ids reused "
+                                                                 "beyond it only in the --requests run)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--requests", type=int, default=0, help="also make this many CDS calls and follow the RSS")
+    ap.add_argument("--no-stall", action="store_true", help="skip the /healthz stall section")
+    ap.add_argument("--label", default="", help="a note kept in the JSON (e.g. before/after)")
+    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench_serve.json"))
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, _interrupted)
+    seconds = 3.0 if args.quick else args.duration
+    people = patients(max(args.patients, args.requests), args.seed)
+    scenarios = {"explain": explain_requests(people[:args.patients])}
+    if "cds" in args.scenarios or args.requests:
+        scenarios["cds"] = cds_requests(people)
+    tmp = Path(tempfile.mkdtemp(prefix="painkg-bench-serve-"))
+    server = None
+    result: dict = {"label": args.label, "cpus": os.cpu_count(), "workers": args.workers, "seconds_per_cell": seconds,
+                    "patients": args.patients, "seed": args.seed,
+                    "note": "the load generator runs on the same machine and competes with the server for the CPU",
+                    "rows": []}
+    try:
+        server = Server(args.workers, tmp)
+        result["command"] = painkg_command()
+        result["rss_start_mib"] = rss_mib(server.proc.pid)
+        for name in args.scenarios.split(","):
+            requests = scenarios[name]
+            check_once(server.port, requests)
+            for clients in (int(c) for c in args.clients.split(",")):
+                row = {"scenario": name, **asyncio.run(drive(server.port, requests, clients, seconds))}
+                result["rows"].append(row)
+                print(json.dumps(row), file=sys.stderr)
+        result["rss_after_cells_mib"] = rss_mib(server.proc.pid)
+        if not args.no_stall:
+            result["healthz"] = asyncio.run(stall_section(server.port, min(seconds, 5.0)))
+            result["rss_after_stall_mib"] = rss_mib(server.proc.pid)
+        write(args.json, result)  # the cells survive an interrupted long run
+        if args.requests:
+            result["long_run"] = {"scenario": "cds", "clients": 10, **long_run(server, scenarios["cds"], args.requests)}
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(table(result["rows"]))
+    print(f"server RSS: start {result['rss_start_mib']} MiB, after the cells {result['rss_after_cells_mib']} MiB")
+    for name, h in result.get("healthz", {}).items():
+        print(f"/healthz {name:<12} p50 {h['p50_ms']} ms  p99 {h['p99_ms']} ms  max {h['max_ms']} ms  "
+              f"({h['probes']} probes, {h['failures']} failed{', answers ' + str(h['answers']) if 'answers' in h else ''})")
+    if args.requests:
+        lr = result["long_run"]
+        print(f"long run: {lr['requests']} CDS calls in {lr['seconds']} s ({lr['requests_per_s']}/s, {lr['errors']} "
+              f"errors, worst p99 {lr['worst_chunk_p99_ms']} ms); RSS after the first 10,000 "
+              f"{lr['rss_after_first_chunk_mib']} MiB, at the end {lr['rss_end_mib']} MiB")
+    write(args.json, result)
 
 
 if __name__ == "__main__":
