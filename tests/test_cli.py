@@ -127,3 +127,16 @@ def test_console_script_from_another_directory(tmp_path):
 def test_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "kg.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and "painkg, version" in proc.stdout
+
+
+def test_serve_with_cds_issuer_needs_a_base_url(tmp_path):
+    pytest.importorskip("fastapi")
+    jwks = tmp_path / "ehr-jwks.json"
+    jwks.write_text('{"keys": []}')
+    issuer = ("serve", "--cds-issuer", "https://ehr.example.org", "--cds-jwks", str(jwks), "--port", "0")
+    code, out, err = run(*issuer)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --base-url: is required when CDS Hooks JWTs are verified (issuers configured)")
+    code, _, err = run(*issuer, "--base-url", "cds.example.org")
+    assert code == 2 and err.startswith('error: --base-url: "cds.example.org" is not allowed; expected an absolute')
+    assert "Traceback" not in err

@@ -227,6 +227,11 @@ def test_with_fhir_fetch_allowed_the_service_fetches_from_fhir_server_with_the_t
      "extension.org.w3id.painkg.asOf", 'extension.org.w3id.painkg.asOf: "2026-02-30" is not a calendar date'),
     (hook_request("p", {"patient": {"resourceType": "Patient", "id": "q"}, "conditions": None, "observations": None}),
      "prefetch.patient", "prefetch.patient: id 'q' is not context.patientId 'p'"),
+    (hook_request("p", {"conditions": {"resourceType": "Bundle", "entry": 0}, "observations": None}),
+     "prefetch.conditions.entry", "prefetch.conditions.entry: must be an array"),
+    (hook_request("p", {"conditions": {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Condition"},
+                                                                           "search": "match"}]}, "observations": None}),
+     "prefetch.conditions.entry[0].search", "prefetch.conditions.entry[0].search: must be an object"),
 ])
 def test_bad_requests_are_400_naming_the_field(base, body, field, start):
     status, head, raw = call(base, body)
@@ -272,3 +277,28 @@ def test_feedback_is_validated_and_answered_200(base):
     status, _, raw = http("POST", url, body=json.dumps({"feedback": [{"card": "c1", "outcome": "ignored",
                                                                       "outcomeTimestamp": "2026"}]}), headers=JSON)
     assert status == 400 and json.loads(raw)["field"] == "feedback.0.outcome"
+
+
+def test_a_search_that_is_not_an_object_in_real_prefetch_is_400_and_one_log_line(base, caplog):
+    data = prefetch("strain-lower-back-day20")
+    data["conditions"]["entry"][0]["search"] = ["match"]
+    with caplog.at_level("INFO", logger="kg.serve"):
+        status, _, raw = call(base, hook_request("cds-lb-1", data))
+    assert status == 400
+    assert json.loads(raw) == {"error": "prefetch.conditions.entry[0].search: must be an object (a Bundle entry's "
+                                        "search)", "field": "prefetch.conditions.entry[0].search", "status": 400}
+    assert [r.getMessage() for r in caplog.records if r.name == "kg.serve"] == [
+        "CDS call refused: 400 prefetch.conditions.entry[0].search: prefetch.conditions.entry[0].search: must be an "
+        "object (a Bundle entry's search)"]
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("stamp", ["2026-99-99T99:99:99Z", "2026-02-30T10:00:00Z", "2026-03-21T24:00:00+00:00",
+                                   "2026-03-21T10:00:00+25:00"])
+def test_a_feedback_timestamp_that_is_no_real_instant_is_422_naming_it(base, stamp):
+    body = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": stamp}]}
+    status, _, raw = http("POST", f"{base}/cds-services/{SERVICE}/feedback", body=json.dumps(body), headers=JSON)
+    assert status == 422, raw
+    assert json.loads(raw) == {"error": f'feedback.0.outcomeTimestamp: "{stamp}" is not a date and time that exists; '
+                                        "expected an instant such as 2026-03-21T10:00:00Z",
+                               "field": "feedback.0.outcomeTimestamp", "status": 422}

@@ -7,9 +7,15 @@ https://cds.example.org, so every JWT's `aud` is that URL plus the path called.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import doctest
 import json
 import logging
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import jwt
 import pytest
@@ -23,6 +29,7 @@ RS = Signer("RS384", "ehr-rsa-1")
 ES = Signer("ES384", "ehr-ec-1")
 STRANGER = Signer("RS384", "ehr-rsa-1")  # same kid, another key: a forged signature
 SERVICE_AUD = f"{EXTERNAL}/cds-services/{SERVICE}"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +39,8 @@ def base():
         yield url
 
 
-def post(base, token=None, *, path=f"/cds-services/{SERVICE}", body=None):
-    headers = {"Content-Type": "application/json"}
+def post(base, token=None, *, path=f"/cds-services/{SERVICE}", body=None, headers=None):
+    headers = {"Content-Type": "application/json", **(headers or {})}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     body = body if body is not None else hook_request("cds-lb-1", prefetch("strain-lower-back-day20"))
@@ -138,10 +145,36 @@ def test_a_pinned_tenant_must_match():
         _refused(url, RS.token(SERVICE_AUD, tenant="clinic-2"), "wrong tenant")
 
 
-def test_without_base_url_the_aud_is_the_url_called():
-    with cds_server(ServeSettings(cds_issuers=(CdsIssuer(iss=ISS, jwks={"keys": [ES.jwk]}),))) as url:
-        assert post(url, ES.token(f"{url}/cds-services/{SERVICE}"))[0] == 200
-        _refused(url, ES.token(SERVICE_AUD), "wrong audience")
+def test_base_url_is_required_when_tokens_are_verified_and_must_be_a_url():
+    from kg.errors import InputError
+    from kg.serve.app import create_app
+
+    issuer = CdsIssuer(iss=ISS, jwks={"keys": [ES.jwk]})
+    with pytest.raises(InputError) as caught:
+        create_app(ServeSettings(cds_issuers=(issuer,)))
+    assert caught.value.field == "base_url"
+    assert str(caught.value).startswith("base_url: is required when CDS Hooks JWTs are verified")
+    for bad in ("cds.example.org", "ftp://cds.example.org", "https://cds.example.org/?x=1", "https://", "https://a b"):
+        with pytest.raises(InputError) as caught:
+            create_app(ServeSettings(cds_issuers=(issuer,), base_url=bad))
+        assert caught.value.field == "base_url", bad
+    # Open mode and a server with no issuers verify no token: no base URL needed.
+    create_app(ServeSettings(cds_open=True, cds_issuers=(issuer,)))
+    create_app(ServeSettings())
+
+
+def test_aud_is_the_configured_base_url_never_the_host_header(base):
+    other = "https://other-cds.example.net"
+    forged = {"Host": "other-cds.example.net", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "other-cds.example.net"}
+    status, _, raw = post(base, RS.token(f"{other}/cds-services/{SERVICE}"), headers=forged)
+    assert status == 401 and json.loads(raw)["reason"] == "wrong audience", raw
+    # The loopback URL the request really came to is not this server's public URL either.
+    _refused(base, ES.token(f"{base}/cds-services/{SERVICE}"), "wrong audience")
+    # The token for this server is good whatever the Host header says, and the card links to the public URL.
+    status, _, raw = post(base, RS.token(SERVICE_AUD), headers=forged)
+    assert status == 200, raw
+    [card] = json.loads(raw)["cards"]
+    assert card["links"][0]["url"].startswith(f"{EXTERNAL}/explanations/")
 
 
 def test_jwks_url_is_not_fetched_unless_the_operator_allows_it():
@@ -159,3 +192,128 @@ def test_open_mode_needs_no_token_and_warns_at_startup(caplog):
     assert "CDS Hooks is OPEN (cds_open): calls are not authenticated; use this for local testing only" in caplog.text
     with cds_server(ServeSettings(cds_open=True)) as url:
         assert post(url)[0] == 200
+
+
+# ------------------------------------------------------------------ malformed tokens (issue 18)
+
+def _unsigned(header: dict, payload: dict) -> str:
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part(header)}.{part(payload)}.c2ln"
+
+
+@pytest.mark.parametrize("token, reason, detail", [
+    ("eyJhbGciOlsieCJdfQ.e30.", "algorithm not allowed", "alg must be a string, not an array"),
+    (_unsigned({"alg": {"RS384": 1}}, {}), "algorithm not allowed", "alg must be a string, not an object"),
+    (_unsigned({"alg": "RS384", "kid": 7}, {"iss": ISS}), "missing key id", "kid must be a string"),
+    (_unsigned({"alg": "RS384", "kid": "k", "jku": ["x"]}, {"iss": ISS}), "untrusted jku", "jku must be a URL string"),
+    (_unsigned({"alg": "RS384"}, {"iss": ["x"]}), "invalid claim", "iss must be a string"),
+    (_unsigned({"alg": "RS384"}, {"iss": ISS, "aud": [1]}), "invalid claim", "aud must be a URL string"),
+    (_unsigned({"alg": "RS384"}, {"iss": ISS, "nbf": True}), "invalid claim", "nbf must be a number"),
+    ("eyJhbGciOiJSUzM4NCJ9.W10.c2ln", "malformed token", "the payload must be a JSON object, not an array"),
+    ("e30.e30.e30.e30", "malformed token", "a JWT has three parts separated by dots, not 4"),
+    ("e30.!!!.c2ln", "malformed token", "the payload is not base64url"),
+    ("_w.e30.c2ln", "malformed token", "the header is not base64url-encoded UTF-8 JSON"),  # 0xff: not UTF-8
+    ("x" * 9000, "malformed token", "longer than 8,192 characters"),
+])
+def test_malformed_tokens_are_401_with_one_log_line_and_no_traceback(base, caplog, token, reason, detail):
+    with caplog.at_level(logging.INFO, logger="kg.serve"):
+        error, _ = _refused(base, token, reason)
+    assert error == {"error": error["error"], "field": "Authorization", "status": 401, "reason": reason}
+    assert detail in error["error"], error["error"]
+    refusals = [r for r in caplog.records if r.name == "kg.serve"]
+    assert [r.getMessage().startswith("CDS call refused: 401 Authorization: ") for r in refusals] == [True]
+    assert not any(r.exc_info for r in caplog.records) and "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+def test_a_signed_token_with_a_numeric_string_date_is_401(base, claim):
+    now = int(time.time())
+    payload = {"iss": ISS, "aud": SERVICE_AUD, "iat": now, "exp": now + 60, "jti": f"string-{claim}"}
+    payload[claim] = str(payload[claim])
+    token = jwt.encode(payload, RS.private, algorithm="RS384", headers={"kid": RS.kid})
+    error, _ = _refused(base, token, "invalid claim")
+    assert error["error"] == (f"Authorization: invalid claim: {claim} must be a number (seconds since 1970), "
+                              "not a string")
+
+
+# ------------------------------------------------------------------ JWKS fetching (issue 18)
+
+class _Jwks(BaseHTTPRequestHandler):
+    """A CDS client's JWK Set endpoint: ``delay`` seconds before answering ``status`` with ``keys``."""
+
+    delay, status, keys, hits = 0.0, 200, [], 0
+
+    def do_GET(self):
+        type(self).hits += 1
+        time.sleep(self.delay)
+        body = json.dumps({"keys": self.keys}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def jwks_server(**attributes):
+    handler = type("Jwks", (_Jwks,), {"hits": 0, **attributes})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/jwks.json", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_jwks_is_fetched_off_the_event_loop_and_unknown_kids_are_not_refetched():
+    with jwks_server(delay=1.0, keys=[RS.jwk]) as (url, handler):
+        issuer = CdsIssuer(iss=ISS, jwks_url=url)
+        with cds_server(ServeSettings(cds_issuers=(issuer,), base_url=EXTERNAL, fetch_jwks=True)) as base:
+            answers = {}
+            first = threading.Thread(target=lambda: answers.setdefault("first", post(base, RS.token(SERVICE_AUD))))
+            first.start()
+            time.sleep(0.2)  # the fetch is under way: the service still answers at once
+            started = time.monotonic()
+            assert http("GET", f"{base}/healthz")[0] == 200
+            assert time.monotonic() - started < 0.5
+            first.join()
+            assert answers["first"][0] == 200 and handler.hits == 1
+            for i in range(5):  # a caller making up kids gets no fetch out of the service
+                started = time.monotonic()
+                _refused(base, RS.token(SERVICE_AUD, headers={"kid": f"made-up-{i}"}), "unknown key id")
+                assert time.monotonic() - started < 0.5
+            assert post(base, RS.token(SERVICE_AUD))[0] == 200
+            assert handler.hits == 1
+
+
+def test_a_failing_jwks_url_is_not_fetched_again_for_a_while():
+    with jwks_server(status=500) as (url, handler):
+        issuer = CdsIssuer(iss=ISS, jwks_url=url)
+        with cds_server(ServeSettings(cds_issuers=(issuer,), base_url=EXTERNAL, fetch_jwks=True)) as base:
+            error, _ = _refused(base, RS.token(SERVICE_AUD), "issuer keys unavailable")
+            assert error["error"].endswith("jwks.json answered HTTP 500")
+            error, _ = _refused(base, RS.token(SERVICE_AUD), "issuer keys unavailable")
+            assert error["error"].endswith("answered HTTP 500 (not retried for 30 s)")
+            assert handler.hits == 1
+
+
+def test_a_jwks_fetch_ends_within_its_time_bound():
+    from kg.serve.auth import TokenError
+    from kg.serve.jwks import fetch_jwks
+
+    with jwks_server(delay=5.0, keys=[RS.jwk]) as (url, _):
+        started = time.monotonic()
+        with pytest.raises(TokenError) as caught:
+            fetch_jwks(url, timeout=0.5)
+        assert time.monotonic() - started < 2.0
+    assert caught.value.reason == "issuer keys unavailable" and "ReadTimeout" in caught.value.detail
+
+
+def test_base_url_is_documented_with_a_runnable_example():
+    result = doctest.testfile(str(ROOT / "docs" / "cds-hooks.md"), module_relative=False)
+    assert result.attempted >= 3 and result.failed == 0
