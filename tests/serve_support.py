@@ -1,7 +1,8 @@
 """Start the real ``painkg serve`` application on a free loopback port, for the serve tests.
 
 ``serve_url(settings)`` is a context manager: it builds the app with
-:func:`kg.serve.app.create_app`, runs uvicorn in a background thread bound to
+:func:`kg.serve.app.create_app`, runs it as production does (uvicorn set up by
+:func:`kg.serve.run.uvicorn_config`: its protocol, limits and logging) in a background thread bound to
 127.0.0.1 on a port the OS picks, waits until it answers, yields the base URL
 (``http://127.0.0.1:PORT``, no trailing slash) and stops the server on exit.
 
@@ -31,14 +32,14 @@ def serve_url(settings=None, *, startup_timeout: float = 30.0) -> Iterator[str]:
     import uvicorn
 
     from kg.serve.app import create_app
+    from kg.serve.run import uvicorn_config
     from kg.serve.settings import ServeSettings
 
     settings = settings if settings is not None else ServeSettings(cds_open=True)
-    settings = replace(settings, host="127.0.0.1", port=0)
+    settings = replace(settings, host="127.0.0.1", port=0,
+                       extra={"log_level": "warning", **settings.extra})
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False,
-                            lifespan="on")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, settings))  # the production setup (kg.serve.run)
     server.install_signal_handlers = lambda: None  # not the main thread
     thread = threading.Thread(target=server.run, name="painkg-serve-test", daemon=True)
     thread.start()

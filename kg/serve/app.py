@@ -10,8 +10,11 @@ explanations the pages link to: :mod:`kg.serve.explanation_cache`, bounded by
 ``settings.extra["explanation_cache"]``) in ``app.state``; there is no global
 mutable state, so two apps with different settings can run side by side.
 
-Every error is a JSON body ``{"error", "field", "status"}`` (:mod:`kg.serve.http_errors`);
-bodies over ``settings.max_body_bytes`` are refused with 413 before parsing.
+Every error is a JSON body ``{"error", "field", "status"}`` (:mod:`kg.serve.http_errors`),
+with the CORS headers when CORS is on (:mod:`kg.serve.http_guards`); ``HEAD`` is
+answered wherever ``GET`` is. Bodies over the route's limit are refused with 413
+before they are read, and uploads at once and their time are bounded
+(:mod:`kg.serve.http_limits`); the server itself is set up by :mod:`kg.serve.run`.
 
 >>> from kg.serve.settings import ServeSettings
 >>> app = create_app(ServeSettings())
@@ -47,18 +50,19 @@ def create_app(settings: ServeSettings):
     """The FastAPI app for ``settings`` (see the module docstring)."""
     from fastapi import FastAPI
     from fastapi.staticfiles import StaticFiles
-    from starlette.middleware.cors import CORSMiddleware
 
     from .. import __version__
     from .engines import DEFAULT_WORKERS, EnginePool
     from .explanation_cache import DEFAULT_SIZE, ExplanationCache
     from .explain_api import explain_router
     from .http_errors import install_error_handlers
-    from .http_io import BodyLimitMiddleware
+    from .http_guards import HeadMiddleware, InternalErrorMiddleware, JsonCORSMiddleware
+    from .http_limits import RequestLimitsMiddleware, serve_limits
     from .pages import pages_router
     from .sparql_protocol import sparql_router
 
     check_store(settings)
+    limits = serve_limits(settings)  # a bad limit in settings.extra: InputError before anything starts
     engines = EnginePool(settings.extra.get("workers", DEFAULT_WORKERS))
 
     @contextlib.asynccontextmanager
@@ -95,11 +99,14 @@ def create_app(settings: ServeSettings):
     app.include_router(pages_router(settings))
     static = resources.files("kg").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    # Added innermost first. From the outside in: HEAD runs as GET; CORS, so that every error answer below
+    # carries its headers; the request limits (size, uploads, time) before any routing or parsing; the JSON 500.
+    app.add_middleware(InternalErrorMiddleware)
+    app.add_middleware(RequestLimitsMiddleware, limits=limits)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+        app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Accept", "Authorization"], max_age=600)
-    # Outermost: the size limit applies before CORS, routing or any parsing.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadMiddleware)
     return app
 
 

@@ -22,7 +22,12 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import InputError
 
-__all__ = ["ErrorBody", "ApiError", "error_body", "error_response", "input_error_response", "install_error_handlers"]
+__all__ = ["ErrorBody", "ApiError", "error_body", "error_bytes", "error_response", "input_error_response",
+           "install_error_handlers", "send_error", "ORIGINAL_METHOD"]
+
+#: The scope key where :class:`kg.serve.http_guards.HeadMiddleware` keeps a request's own method (``HEAD``)
+#: while the app answers it as ``GET``: error messages name the method the client sent.
+ORIGINAL_METHOD = "painkg.method"
 
 _log = logging.getLogger("kg.serve")
 
@@ -56,12 +61,30 @@ def error_body(status: int, field: str, message: str, **extra: Any) -> dict:
     return {"error": message, "field": field, "status": status, **extra}
 
 
+def error_bytes(status: int, field: str, message: str, **extra: Any) -> bytes:
+    """The JSON error as the bytes of a response body (UTF-8, indented, a final newline), as every answer has it.
+
+    >>> error_bytes(408, "body", "body: not received in time")[:12]
+    b'{\\n  "error":'
+    """
+    return (json.dumps(error_body(status, field, message, **extra), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+async def send_error(send, status: int, field: str, message: str, *, headers=(), **extra: Any) -> None:
+    """Answer on an ASGI ``send`` with the JSON error and ``Connection: close`` (for middleware that refuses a
+    request before the app sees it: the body may be unread, so the connection cannot be reused)."""
+    payload = error_bytes(status, field, message, **extra)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            (b"connection", b"close"), *headers]})
+    await send({"type": "http.response.body", "body": payload})
+
+
 def error_response(status: int, field: str, message: str, headers: dict | None = None, **extra: Any):
     """A Starlette ``Response`` with the JSON error body."""
     from starlette.responses import Response
 
-    body = json.dumps(error_body(status, field, message, **extra), ensure_ascii=False, indent=2) + "\n"
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+    return Response(error_bytes(status, field, message, **extra), status_code=status, media_type="application/json", headers=headers)
 
 
 def input_error_response(exc: InputError, status: int = 422):
@@ -107,7 +130,7 @@ def install_error_handlers(app) -> None:
     async def _http(request, exc: StarletteHTTPException):
         field = "path" if exc.status_code in (404, 405) else "request"
         message = {404: f"path: {request.url.path[:200]!r} is not a page or endpoint of painkg serve",
-                   405: f"method: {request.method} is not allowed here"}.get(exc.status_code, str(exc.detail))
+                   405: f"method: {request.scope.get(ORIGINAL_METHOD, request.method)} is not allowed here"}.get(exc.status_code, str(exc.detail))
         return error_response(exc.status_code, field, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

@@ -1,0 +1,79 @@
+"""Running the service in production: :func:`uvicorn_config` builds the server, :func:`serve` runs it.
+
+``painkg serve`` calls :func:`serve`; the tests build their servers with
+:func:`uvicorn_config` too (``tests/serve_support.py``), so what they check is
+what runs. The limits are :class:`~kg.serve.http_limits.ServeLimits`, read from
+``ServeSettings.extra`` (``header_timeout_s``, ``body_timeout_s``,
+``keep_alive_s``, ``max_connections``, ``max_uploads``, ``patient_body_bytes``;
+``log_level``; see docs/serve.md, "Running in production"). uvicorn runs with:
+
+- the h11 protocol of :mod:`kg.serve.http_protocol` (header timeout, connection
+  cap, JSON errors), and no WebSocket protocol (``ws="none"``);
+- ``timeout_keep_alive`` = ``keep_alive_s``, ``backlog`` 2048, a graceful
+  shutdown of at most 10 s, no access log (a reverse proxy keeps one);
+- the log configuration of :mod:`kg.serve.log_limits` (a flood of refusals
+  writes at most a few lines a second).
+
+>>> from kg.serve.app import create_app
+>>> from kg.serve.settings import ServeSettings
+>>> settings = ServeSettings(port=0, extra={"keep_alive_s": 2})
+>>> config = uvicorn_config(create_app(settings), settings)
+>>> (config.port, config.ws, config.timeout_keep_alive, config.http.limits.header_timeout_s)
+(0, 'none', 2, 10.0)
+"""
+
+from __future__ import annotations
+
+from .http_limits import serve_limits
+
+__all__ = ["uvicorn_config", "serve", "raise_file_limit"]
+
+
+def uvicorn_config(app, settings):
+    """The ``uvicorn.Config`` that runs ``app`` as ``settings`` asks (host, port, limits, logging)."""
+    import math
+
+    import uvicorn
+
+    from .http_protocol import guarded_protocol
+    from .log_limits import log_config
+
+    limits = serve_limits(settings)
+    level = str(settings.extra.get("log_level", "info")).lower()
+    return uvicorn.Config(app, host=settings.host, port=settings.port, http=guarded_protocol(limits), ws="none",
+                          lifespan="on", log_config=log_config(level), log_level=level, access_log=False,
+                          timeout_keep_alive=max(1, math.ceil(limits.keep_alive_s)), backlog=2048,
+                          timeout_graceful_shutdown=10)
+
+
+def raise_file_limit(wanted: int) -> int:
+    """Raise this process's soft limit of open files toward ``wanted`` (never above the hard limit); the new limit.
+
+    Each connection holds a descriptor: the limit must stay above the connection cap, or the accept loop fails
+    (``EMFILE``) and ``/healthz`` stops answering.
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
+
+
+def serve(settings) -> None:
+    """Build the app for ``settings`` and serve it until interrupted (what ``painkg serve`` runs).
+
+    A bad ``--store`` or limit is :class:`~kg.errors.InputError` before anything listens.
+    """
+    import uvicorn
+
+    from .app import create_app
+
+    limits = serve_limits(settings)
+    # Twice the cap (connections over it are closed at once, but each is accepted first), plus the store and logs.
+    raise_file_limit(2 * limits.max_connections + 256)
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
