@@ -330,6 +330,18 @@ async def stall_section(port: int, seconds: float) -> dict:
 
 # --- the run -----------------------------------------------------------------------------------------
 
+def warm_up(port: int, requests: list[bytes]) -> dict:
+    """Every warm-up request once at 10 clients (other patients than the timed ones): the memo's steady state."""
+    result = drive_sync(port, requests, 10, 3600, limit=len(requests))
+    if result["errors"]:
+        raise SystemExit(f"the warm-up failed: {result['error_kinds']}")
+    return {k: result[k] for k in ("requests", "seconds", "requests_per_s")}
+
+
+def drive_sync(port: int, requests: list[bytes], clients: int, seconds: float, limit: int | None = None) -> dict:
+    return asyncio.run(drive(port, requests, clients, seconds, limit))
+
+
 def check_once(port: int, requests: list[bytes]) -> None:
     """One request of each kind before timing, so a broken endpoint is not timed."""
     result = asyncio.run(drive(port, requests[-1:], 1, 30, limit=1))
@@ -383,6 +395,8 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=20_000, help="distinct patients generated (new ids reused "
                                                                  "beyond it only in the --requests run)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--warmup", type=int, default=3000, help="patients (another seed) sent before the timed cells of "
+                                                               "each scenario, untimed: the memo's steady state")
     ap.add_argument("--requests", type=int, default=0, help="also make this many CDS calls and follow the RSS")
     ap.add_argument("--no-stall", action="store_true", help="skip the /healthz stall section")
     ap.add_argument("--label", default="", help="a note kept in the JSON (e.g. before/after)")
@@ -394,10 +408,13 @@ def main() -> None:
     scenarios = {"explain": explain_requests(people[:args.patients])}
     if "cds" in args.scenarios or args.requests:
         scenarios["cds"] = cds_requests(people)
+    warm = patients(args.warmup, args.seed + 1000)
+    warmups = {"explain": explain_requests(warm), "cds": cds_requests(warm)}
     tmp = Path(tempfile.mkdtemp(prefix="painkg-bench-serve-"))
     server = None
     result: dict = {"label": args.label, "cpus": os.cpu_count(), "workers": args.workers, "seconds_per_cell": seconds,
                     "patients": args.patients, "seed": args.seed,
+                    "warmup_patients": args.warmup,
                     "note": "the load generator runs on the same machine and competes with the server for the CPU",
                     "rows": []}
     try:
@@ -407,6 +424,9 @@ def main() -> None:
         for name in args.scenarios.split(","):
             requests = scenarios[name]
             check_once(server.port, requests)
+            if args.warmup:
+                result.setdefault("warmup", {})[name] = warm_up(server.port, warmups[name])
+                print(f"warm-up {name}: {result['warmup'][name]}", file=sys.stderr)
             for clients in (int(c) for c in args.clients.split(",")):
                 row = {"scenario": name, **asyncio.run(drive(server.port, requests, clients, seconds))}
                 result["rows"].append(row)

@@ -179,3 +179,36 @@ def test_cds_cards_from_memoised_json_equal_cards_from_the_explanation():
         assert card_for(memoised, REASONER.ontology, **kwargs) == card_for(e.to_dict(), e.ontology, **kwargs), p
         compared += 1
     assert compared > 250
+
+
+def test_one_shared_memo_serves_several_threads_byte_for_byte():
+    """painkg serve's engine threads share one memo: same bytes as fresh, each piece reasoned once, bounded."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kg.reasoning.memo import thread_memo, use_thread_memo
+
+    rng = random.Random(31)
+    cohort = [synthetic_patient(rng, f"s{i}") for i in range(150)]
+    expected = {p["id"]: fresh_json(p) for p in cohort}
+    shared = MemoReasoner(maxsize=2000, combos=40, shared=True)
+    with ThreadPoolExecutor(4, initializer=use_thread_memo, initargs=(shared,)) as pool:
+        def run():
+            return list(pool.map(lambda p: (p["id"], thread_memo().explain_json(p).explanation), cohort))
+
+        first = run()
+        misses = shared.stats["piece_misses"]
+        second = run()
+    assert first == second == [(p["id"], expected[p["id"]]) for p in cohort]
+    assert shared.stats["patients"] == 300
+    # The second pass finds every piece cached, whichever thread reasoned it (the combinations
+    # are bounded to 40, so most are merged again from the cached pieces).
+    assert shared.stats["piece_misses"] == misses and len(shared) <= misses
+    assert len(shared._combos) == 40
+
+
+def test_a_memo_for_several_threads_must_be_built_shared():
+    from kg.reasoning.memo import use_thread_memo
+
+    with pytest.raises(ValueError, match="shared=True"):
+        use_thread_memo(MemoReasoner(REASONER))

@@ -9,6 +9,13 @@ the patient's own id, dates, day counts and the texts that quote them filled in
 (:mod:`kg.reasoning.memo_pieces`). The cache is a bounded LRU (``maxsize``
 pieces); ``maxsize=0`` turns it off (every patient is reasoned fresh).
 
+One memo may serve several threads (``shared=True``, as the engine threads of ``painkg
+serve`` share one, :func:`use_thread_memo`): its caches are guarded by a lock, held only to
+look up and store, and a piece missing from the cache is reasoned by the calling thread's own
+engine (:func:`~kg.reasoning.reasoner.thread_reasoner`), so each piece is reasoned once per
+process rather than once per thread. Two threads missing the same piece at once both reason it
+and store the same bytes.
+
 Patients the split cannot handle (only if a rule ever joins facts at two sites)
 are reasoned fresh, and counted in ``stats["fresh"]``. ``stats["hits"]`` counts patients whose
 combination of piece keys was seen before (their merged template is reused);
@@ -43,7 +50,7 @@ from .memo_key import decomposable, piece_keys
 from .memo_pieces import Element, Filler, Piece, _Shim, build_piece, dumps
 from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, thread_reasoner
 
-__all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE", "thread_memo", "result_of"]
+__all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE", "thread_memo", "use_thread_memo", "result_of"]
 
 #: Pieces kept by default. A realistic 100,000-patient cohort needs under 1,000; a piece is
 #: tens of KB of JSON, so this bounds the cache to about 150 MB even for a cohort of outliers.
@@ -92,16 +99,34 @@ class _Traced:
 
 
 class MemoReasoner:
-    """A :class:`~kg.reasoning.reasoner.Reasoner` with a piece cache; one per worker, not thread-safe."""
+    """A :class:`~kg.reasoning.reasoner.Reasoner` with a piece cache.
 
-    def __init__(self, reasoner: Reasoner | None = None, maxsize: int = DEFAULT_MEMO_SIZE):
-        self.reasoner = reasoner if reasoner is not None else Reasoner()
+    ``maxsize`` bounds the pieces, ``combos`` the merged combinations of pieces (default
+    ``maxsize // 4``). With ``shared=True`` the memo may be used by several threads at once,
+    each reasoning its misses on its own engine; else it is one thread's and uses ``reasoner``.
+    """
+
+    def __init__(self, reasoner: Reasoner | None = None, maxsize: int = DEFAULT_MEMO_SIZE, *,
+                 combos: int | None = None, shared: bool = False):
+        self.shared = shared
+        self.reasoner = reasoner if reasoner is not None else thread_reasoner() if shared else Reasoner()
         self.ontology = self.reasoner.ontology
         self.maxsize = maxsize
+        self.combos_size = max(1, maxsize // 4) if combos is None else max(1, combos)
         self.grouping = concept_groups(self.ontology)
         self._cache: OrderedDict[tuple, Piece] = OrderedDict()
         self._combos: OrderedDict[tuple, _Combo] = OrderedDict()
+        # Held only to read or change the caches and the counts, never while reasoning.
+        self._lock = threading.Lock()
         self.stats = {"patients": 0, "hits": 0, "fresh": 0, "piece_hits": 0, "piece_misses": 0}
+
+    def _engine(self) -> Reasoner:
+        """The reasoner for a miss: the calling thread's own when the memo is shared (engines are not thread-safe)."""
+        return thread_reasoner() if self.shared else self.reasoner
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.stats[name] += 1
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -114,9 +139,9 @@ class MemoReasoner:
         """
         threshold = check_threshold(threshold_days)
         parsed = load_patient(patient, as_of=as_of, ontology=self.ontology)
-        self.stats["patients"] += 1
+        self._count("patients")
         if self.maxsize <= 0 or not decomposable(parsed, self.grouping):
-            self.stats["fresh"] += 1
+            self._count("fresh")
             return self._fresh(parsed, threshold)
         found = piece_keys(parsed, threshold, self.grouping)
         keys = tuple(found[sg] for sg in sorted(found, key=lambda sg: (tuple(s or "" for s in sg[0]), sg[1])))
@@ -125,24 +150,26 @@ class MemoReasoner:
                            lambda: [self._piece(parsed, threshold, sg, key) for sg, key in found.items()])
 
     def _fresh(self, parsed: Patient, threshold: int) -> MemoResult:
-        return result_of(self.reasoner.explain(parsed, threshold_days=threshold))
+        return result_of(self._engine().explain(parsed, threshold_days=threshold))
 
     def _piece(self, parsed: Patient, threshold: int, site_group: tuple, key: tuple) -> Piece:
-        piece = self._cache.get(key)
-        if piece is not None:
-            self._cache.move_to_end(key)
-            self.stats["piece_hits"] += 1
-            return piece
-        self.stats["piece_misses"] += 1
+        with self._lock:
+            piece = self._cache.get(key)
+            if piece is not None:
+                self._cache.move_to_end(key)
+                self.stats["piece_hits"] += 1
+                return piece
+            self.stats["piece_misses"] += 1
         sites, group = site_group
         sub = self._sub_patient(parsed, sites, group)
         # The engine directly, not Reasoner.explain: re-validating the sub-patient would place its
         # site-less findings anew (with fewer injuries) instead of where the whole patient put them.
-        trace = self.reasoner.engine.infer(observed_facts(sub), threshold_days=threshold)
+        trace = self._engine().engine.infer(observed_facts(sub), threshold_days=threshold)
         piece = build_piece(build_explanation(sub, trace, self.ontology, threshold), sites, group, self.grouping)
-        self._cache[key] = piece
-        if len(self._cache) > self.maxsize:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = piece
+            if len(self._cache) > self.maxsize:
+                self._cache.popitem(last=False)
         return piece
 
     def _sub_patient(self, parsed: Patient, sites: tuple, group: str) -> Patient:
@@ -155,14 +182,17 @@ class MemoReasoner:
         return replace(parsed, injuries=injuries, findings=findings)
 
     def _merge(self, parsed: Patient, threshold: int, keys: tuple, pieces) -> MemoResult:
-        combo = self._combos.get(keys)
+        with self._lock:
+            combo = self._combos.get(keys)
+            if combo is not None:
+                self._combos.move_to_end(keys)
+                self.stats["hits"] += 1
         if combo is None:
-            combo = self._combos[keys] = _combine(pieces())
-            if len(self._combos) > max(1, self.maxsize // 4):
-                self._combos.popitem(last=False)
-        else:
-            self._combos.move_to_end(keys)
-            self.stats["hits"] += 1
+            combo = _combine(pieces())
+            with self._lock:
+                self._combos[keys] = combo
+                if len(self._combos) > self.combos_size:
+                    self._combos.popitem(last=False)
         injury_facts = {}
         for inj in parsed.injuries:  # the first of a kind at a site, as the engine's facts would be
             injury_facts.setdefault((inj.kind, inj.site), injury_fields(inj))
@@ -224,7 +254,8 @@ _per_thread = threading.local()
 
 
 def thread_memo() -> MemoReasoner:
-    """The calling thread's own :class:`MemoReasoner` over its :func:`~kg.reasoning.reasoner.thread_reasoner`.
+    """The calling thread's :class:`MemoReasoner`: the one :func:`use_thread_memo` gave it, else its own,
+    over its :func:`~kg.reasoning.reasoner.thread_reasoner`, created on first use.
 
     >>> thread_memo() is thread_memo() and thread_memo().reasoner is thread_reasoner()
     True
@@ -233,3 +264,23 @@ def thread_memo() -> MemoReasoner:
     if memo is None:
         memo = _per_thread.memo = MemoReasoner(thread_reasoner(), maxsize=THREAD_MEMO_SIZE)
     return memo
+
+
+def use_thread_memo(memo: MemoReasoner) -> None:
+    """Make ``memo`` (``shared=True``) the calling thread's :func:`thread_memo`.
+
+    A thread pool calls it in each thread's initializer, so that its threads share one memo
+    (see :class:`kg.serve.engines.EnginePool`).
+
+    >>> import threading
+    >>> shared, seen = MemoReasoner(shared=True, maxsize=10), []
+    >>> def work():
+    ...     use_thread_memo(shared)
+    ...     seen.append(thread_memo())
+    >>> t = threading.Thread(target=work); t.start(); t.join()
+    >>> seen == [shared]
+    True
+    """
+    if not memo.shared:
+        raise ValueError("a memo used by several threads must be built with shared=True")
+    _per_thread.memo = memo
