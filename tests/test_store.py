@@ -12,8 +12,7 @@ import pytest
 import kg
 from kg.cohort.synthetic import synthetic_records
 from kg.errors import InputError
-from kg.render.rdf import explanation_quads
-from kg.store.lean import lean_quads
+from kg.render.rdf_iris import PATIENT_BASE, PLANS_GRAPH
 from kg.store.persistent import PatientStore
 from kg.store.query_limits import QueryLimits, QueryRefusedError, QueryTimeoutError, QueryTooManyRowsError
 from support import EXAMPLES, example_paths
@@ -58,18 +57,20 @@ def test_the_examples_find_something_in_the_store(built):
     assert len(knots.rows) > 10
 
 
-def test_the_store_holds_lean_rdf(built):
-    _store, records = built
-    r = kg.Reasoner()
-    full = lean = 0
-    for record in records[:20]:
-        e = r.explain(record)
-        full, lean = full + len(explanation_quads(e)), lean + len(lean_quads(e))
-    assert lean < 0.85 * full
-    e = r.explain(records[0])
-    kept = {(str(p), str(o)) for _, p, o, _ in lean_quads(e)}
-    assert not any(p.endswith("rdf-schema#label") for p, _ in kept)
-    assert ("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", "https://w3id.org/painkg/ontology#RuleFiring") in kept
+def test_the_store_holds_the_cohort_shape(built):
+    # Per patient its own quads only; the rule firings are plans in one shared graph, each once.
+    store, records = built
+    per_graph = kg.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", store=store).rows
+    counts = {str(g): int(n) for g, n in per_graph}
+    patients = {g: n for g, n in counts.items() if g.startswith(PATIENT_BASE)}
+    assert len(patients) == 2 * len({r["id"] for r in records})
+    assert sum(patients.values()) / len(records) < 90  # the lean per-patient RDF had about 390
+    plans = int(kg.query("SELECT (COUNT(?x) AS ?n) WHERE { GRAPH ?g { ?x a pk:FiringPlan } }", store=store).rows[0][0])
+    applied = int(kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?p pk:applied ?x }", store=store).rows[0][0])
+    assert 0 < plans < applied / 4
+    assert counts[str(PLANS_GRAPH)] > 0
+    firings = "ASK { GRAPH ?g { ?f a pk:RuleFiring } FILTER (?g != <https://w3id.org/painkg/graph/ontology>) }"
+    assert kg.query(firings, store=store).askAnswer is False
 
 
 def _count(store) -> int:
