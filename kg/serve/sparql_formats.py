@@ -3,8 +3,9 @@
 SELECT and ASK: SPARQL 1.1 Query Results JSON (``application/sparql-results+json``,
 also for plain ``application/json``), XML (``application/sparql-results+xml``,
 also ``application/xml``), and for SELECT CSV and TSV (the W3C CSV/TSV formats
-define no form for ASK). CONSTRUCT and DESCRIBE: Turtle, N-Triples and
-JSON-LD. Every form is written by :class:`kg.store.results.QueryResult` except
+define no form for ASK). CONSTRUCT and DESCRIBE: Turtle, N-Triples,
+JSON-LD and RDF/XML (``application/rdf+xml``, which rdflib's ``SPARQLStore``
+asks for). Every form is written by :class:`kg.store.results.QueryResult` except
 XML, written here; all are deterministic.
 
 >>> from kg.store.results import QueryResult
@@ -30,7 +31,7 @@ SELECT_MEDIA = {"application/sparql-results+json": "to_json", "application/sparq
 ASK_MEDIA = {"application/sparql-results+json": "to_json", "application/sparql-results+xml": "xml",
              "application/json": "to_json", "application/xml": "xml"}
 GRAPH_MEDIA = {"text/turtle": "to_turtle", "application/n-triples": "to_ntriples", "application/ld+json": "to_json",
-               "application/json": "to_json"}
+               "application/rdf+xml": "to_rdfxml", "application/json": "to_json"}
 #: Media types of the service description.
 SD_MEDIA = ("text/turtle",)
 
@@ -88,18 +89,26 @@ def _iri(value: str) -> str:
     return "<" + "".join(c if c not in '<>"{}|^`\\' and ord(c) > 0x20 else f"%{ord(c):02X}" for c in value) + ">"
 
 
-def service_description(endpoint: str) -> str:
+def service_description(endpoint: str, graphs=(), more: bool = False) -> str:
     """The SPARQL 1.1 Service Description of the endpoint at URL ``endpoint``, in Turtle.
 
-    >>> "sd:endpoint <http://127.0.0.1:8000/sparql>" in service_description("http://127.0.0.1:8000/sparql")
-    True
+    ``graphs`` are the named graphs the queries run over (each an ``sd:namedGraph``
+    of the default dataset; the ontology's always); ``more``: the list was cut short.
+
+    >>> sd = service_description("http://127.0.0.1:8000/sparql", ["https://w3id.org/painkg/patient/p1/graph/input"])
+    >>> "sd:endpoint <http://127.0.0.1:8000/sparql>" in sd, "sd:name <https://w3id.org/painkg/patient/p1/graph/input>" in sd
+    (True, True)
     """
     from ..render.rdf_iris import ONTOLOGY_GRAPH
 
     formats = ", ".join(f"<{_FORMATS}{name}>" for name in
                         ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                         "Turtle", "N-Triples", "JSON-LD"))
+                         "Turtle", "N-Triples", "JSON-LD", "RDF_XML"))
     me = _iri(endpoint)
+    names = sorted({str(ONTOLOGY_GRAPH), *map(str, graphs)})
+    named = " ,\n".join(f"        [ a sd:NamedGraph ; sd:name {_iri(name)} ]" for name in names)
+    cut = ("    dcterms:abstract \"The named graphs listed are the first "
+           f"{len(names)} by IRI; the store has more.\" ;\n") if more else ""
     return (f"@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .\n"
             f"@prefix dcterms: <http://purl.org/dc/terms/> .\n\n"
             f"{me} a sd:Service ;\n"
@@ -110,8 +119,9 @@ def service_description(endpoint: str) -> str:
             f"    sd:supportedLanguage sd:SPARQL11Query ;\n"
             f"    sd:feature sd:UnionDefaultGraph ;\n"
             f"    sd:resultFormat {formats} ;\n"
+            f"{cut}"
             f"    sd:defaultDataset [\n"
             f"        a sd:Dataset ;\n"
             f"        sd:defaultGraph [ a sd:Graph ] ;\n"
-            f"        sd:namedGraph [ a sd:NamedGraph ; sd:name <{ONTOLOGY_GRAPH}> ]\n"
+            f"        sd:namedGraph\n{named}\n"
             f"    ] .\n")

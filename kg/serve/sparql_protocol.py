@@ -16,20 +16,32 @@
   ``default-graph-uri``/``named-graph-uri``, an update sent as a query); 403 for
   the update operation (``update=`` or ``application/sparql-update``: the
   endpoint is read-only, as Oxigraph's read-only server answers); 503 with
-  ``Retry-After`` when the query timed out; 406, 413, 415 as everywhere.
-  Every error body is the service's JSON error.
+  ``Retry-After`` when the query timed out or found no turn in the queue
+  (:mod:`kg.serve.sparql_queue`: at most ``sparql_concurrency`` queries run,
+  ``sparql_queue`` wait, none longer than ``sparql_max_wait_s``); 405 with
+  ``Allow`` for any other method (``OPTIONS`` answers 204 with ``Allow``);
+  406, 413, 415 as everywhere. Every error body is the service's JSON error.
+- ``HEAD`` answers as ``GET`` does, without the body (the app's HeadMiddleware).
+- Start-up: building the router warms rdflib's parser up fully, once, before
+  the server accepts a request (:func:`kg.store.query_warmup.load_rdflib_parser`),
+  so that concurrent first queries cannot damage what every worker inherits.
 """
 
 
-import asyncio
 import html
 from urllib.parse import parse_qs
 
 from .http_errors import ApiError
 from .http_io import media_type, negotiate
 from .sparql_formats import SD_MEDIA, media_for, render_result, service_description
+from .sparql_queue import QueueFull, busy_response, run_queued
 
-__all__ = ["sparql_router", "run_sparql"]
+__all__ = ["sparql_router", "run_sparql", "stored_graphs", "ALLOW", "MAX_DESCRIBED_GRAPHS"]
+
+#: The methods /sparql answers (the Allow header of its 405 and OPTIONS answers).
+ALLOW = "GET, HEAD, POST, OPTIONS"
+#: Named graphs listed in the service description at most.
+MAX_DESCRIBED_GRAPHS = 1000
 
 _FORM = "application/x-www-form-urlencoded"
 _QUERY = "application/sparql-query"
@@ -73,6 +85,13 @@ def run_sparql(settings, sparql: str):
     return query(sparql, limits=limits)
 
 
+def stored_graphs(settings) -> list[str]:
+    """The named graphs the endpoint answers over, sorted (the ontology's, and each stored patient's two)."""
+    result = run_sparql(settings, "SELECT DISTINCT ?g WHERE { GRAPH ?g {} } ORDER BY ?g "
+                                  f"LIMIT {MAX_DESCRIBED_GRAPHS + 1}")
+    return [str(row[0]) for row in result.rows]
+
+
 def _status_of(exc) -> tuple[int, dict]:
     from ..store.query_limits import QueryTimeoutError
 
@@ -99,11 +118,14 @@ def sparql_router(settings):
     from starlette.responses import HTMLResponse, Response
 
     from ..errors import InputError
-    from .http_errors import input_error_response
+    from ..store.query_sandbox import network_filter_available
+    from ..store.query_warmup import load_rdflib_parser
+    from .http_errors import error_response, input_error_response
 
+    # Before the server accepts a request: every worker forked later inherits a parser that is ready.
+    load_rdflib_parser(full=True)
+    network_filter_available()
     router = APIRouter(tags=["sparql"])
-    # Each query forks a worker process; two at a time on a 2-core machine, the rest wait.
-    gate = asyncio.Semaphore(int(settings.extra.get("sparql_concurrency", 2)))
 
     def endpoint_url(request) -> str:
         base = settings.base_url.rstrip("/") if settings.base_url else str(request.base_url).rstrip("/")
@@ -115,8 +137,18 @@ def sparql_router(settings):
             if negotiate(accept, ["text/turtle", "text/html"]) == "text/html" and "html" in (accept or ""):
                 return HTMLResponse(_yasgui_page(endpoint_url(request)))
             negotiate(accept, list(SD_MEDIA))
-            return Response(service_description(endpoint_url(request)), media_type="text/turtle; charset=utf-8",
-                            headers={"Vary": "Accept"})
+            try:
+                graphs = await run_queued(request, settings, stored_graphs, settings)
+            except QueueFull as exc:
+                return busy_response(exc)
+            except InputError as exc:
+                status, headers = _status_of(exc)
+                response = input_error_response(exc, status)
+                response.headers.update(headers)
+                return response
+            return Response(service_description(endpoint_url(request), graphs[:MAX_DESCRIBED_GRAPHS],
+                                                more=len(graphs) > MAX_DESCRIBED_GRAPHS),
+                            media_type="text/turtle; charset=utf-8", headers={"Vary": "Accept"})
         from ..store.query_text import query_form
 
         try:
@@ -125,19 +157,21 @@ def sparql_router(settings):
             return input_error_response(exc, 400)
         offers = list(media_for(form if form in ("SELECT", "ASK") else "CONSTRUCT"))
         media = negotiate(accept, offers)  # 406 before any work
-        from starlette.concurrency import run_in_threadpool
-
-        async with gate:
-            try:
-                result = await run_in_threadpool(run_sparql, settings, sparql)
-            except InputError as exc:
-                status, headers = _status_of(exc)
-                response = input_error_response(exc, status)
-                response.headers.update(headers)
-                return response
+        try:
+            result = await run_queued(request, settings, run_sparql, settings, sparql)
+        except QueueFull as exc:
+            return busy_response(exc)
+        except InputError as exc:
+            status, headers = _status_of(exc)
+            response = input_error_response(exc, status)
+            response.headers.update(headers)
+            return response
         if media not in media_for(result.type):
             media = next(iter(media_for(result.type)))
-        text = render_result(result, media)
+        try:
+            text = render_result(result, media)
+        except InputError as exc:  # a graph RDF/XML cannot write (a predicate with no XML name)
+            return input_error_response(exc, 406)
         kind = f"{media}; charset=utf-8" if media.startswith("text/") else media
         return Response(text, media_type=kind, headers={"Vary": "Accept"})
 
@@ -149,9 +183,11 @@ def sparql_router(settings):
                               "content": {m: {"schema": {"type": "string"}} for m in
                                           ("application/sparql-results+json", "application/sparql-results+xml",
                                            "text/csv", "text/tab-separated-values", "text/turtle",
-                                           "application/n-triples", "application/ld+json", "text/html")}}}}
+                                           "application/n-triples", "application/ld+json", "application/rdf+xml",
+                                           "text/html")}},
+                      "503": {"description": "Busy (Retry-After): the query queue is full, or the query timed out"}}}
 
-    @router.get("/sparql", summary="SPARQL 1.1 query (GET)", openapi_extra=query_doc)
+    @router.get("/sparql", summary="SPARQL 1.1 query (GET; HEAD too)", openapi_extra=query_doc)
     async def sparql_get(request: Request):
         params = parse_qs(request.url.query, keep_blank_values=True)
         _check_params(params)
@@ -191,4 +227,15 @@ def sparql_router(settings):
                                                 f"{_QUERY}", allowed=[_FORM, _QUERY])
         return await answer(request, sparql)
 
+    @router.options("/sparql", summary="The methods /sparql answers (Allow)", status_code=204)
+    async def sparql_options():
+        return Response(status_code=204, headers={"Allow": ALLOW})
+
+    async def other_method(request: Request):
+        return error_response(405, "method", f"method: {request.method[:20]} is not allowed on /sparql; "
+                                             f"expected one of {ALLOW}", headers={"Allow": ALLOW},
+                              allowed=ALLOW.split(", "))
+
+    # Any other method: a route without a method list matches them all (after the ones above).
+    router.add_route("/sparql", other_method, include_in_schema=False)
     return router

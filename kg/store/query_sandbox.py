@@ -23,6 +23,7 @@ import signal
 import sys
 from typing import Any
 
+from .query_warmup import load_rdflib_parser, parser_module
 from .query_limits import QueryLimitError, QueryLimits, QueryRefusedError, refuse_from, refuse_service
 
 try:  # Unix; the worker needs both, and imports nothing once it runs
@@ -36,26 +37,9 @@ __all__ = ["worker", "evaluate", "evaluate_in_process", "parse_check", "load_rdf
 
 # ---------------------------------------------------------------- barrier 2: rdflib's parser
 
-_WARM: list = []
-
-
-def load_rdflib_parser():
-    """rdflib's SPARQL parser module, its grammar built and prepared (pyparsing does that on the
-    first parse, ~15 ms): called before forking, so that no worker pays for it."""
-    from rdflib.plugins.sparql import parser
-
-    if not _WARM:
-        try:
-            parser.parseQuery("ASK {}")
-        except Exception:  # pragma: no cover - only a warm-up
-            pass
-        _WARM.append(True)
-    return parser
-
-
 def parse_check(sparql: str) -> str | None:
     """Refuse SERVICE/FROM found in rdflib's parse tree; the parse error's text if rdflib cannot parse."""
-    parser = load_rdflib_parser()
+    parser = parser_module()
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20_000))  # pyparsing recurses ~30 frames per nesting level
     try:

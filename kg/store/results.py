@@ -229,6 +229,13 @@ class QueryResult:
         self._need("CONSTRUCT", "DESCRIBE", what="nt")
         return self._serialize("nt")
 
+    def to_rdfxml(self) -> str:
+        """CONSTRUCT/DESCRIBE result as RDF/XML (:func:`kg.store.rdfxml.rdf_xml`; InputError where it cannot say it)."""
+        from .rdfxml import rdf_xml
+
+        self._need("CONSTRUCT", "DESCRIBE", what="rdfxml")
+        return rdf_xml(self.triples)
+
 
 def _jsonld_iri(iri: str, prefixes: dict[str, str], used: dict[str, str]) -> str:
     # A compact IRI only with a namespace ending in '/' or '#': JSON-LD 1.1
