@@ -27,8 +27,11 @@ __all__ = ["serve_url", "live_server", "http"]
 
 
 @contextlib.contextmanager
-def serve_url(settings=None, *, startup_timeout: float = 30.0) -> Iterator[str]:
-    """Run the app for ``settings`` (default: ``ServeSettings(cds_open=True)``) and yield its base URL."""
+def serve_url(settings=None, *, startup_timeout: float = 30.0, app=None) -> Iterator[str]:
+    """Run the app for ``settings`` (default: ``ServeSettings(cds_open=True)``) and yield its base URL.
+
+    ``app`` is an app already built from ``settings`` (a test may add a route to it); by default one is built.
+    """
     import uvicorn
 
     from kg.serve.app import create_app
@@ -38,7 +41,7 @@ def serve_url(settings=None, *, startup_timeout: float = 30.0) -> Iterator[str]:
     settings = settings if settings is not None else ServeSettings(cds_open=True)
     settings = replace(settings, host="127.0.0.1", port=0,
                        extra={"log_level": "warning", **settings.extra})
-    app = create_app(settings)
+    app = app if app is not None else create_app(settings)
     server = uvicorn.Server(uvicorn_config(app, settings))  # the production setup (kg.serve.run)
     server.install_signal_handlers = lambda: None  # not the main thread
     thread = threading.Thread(target=server.run, name="painkg-serve-test", daemon=True)

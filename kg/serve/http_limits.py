@@ -8,8 +8,9 @@
   before a byte of it is read (patient bodies, ``POST /explain`` and the
   questions, 1 MiB as ``painkg explain`` reads a file; CDS calls carrying a
   prefetch bundle, 16 MiB); a chunked body is counted as it arrives;
-- at most ``max_uploads`` bodies are received at once: one more is 503 with
-  ``Retry-After``, so stalled uploads cannot pin memory without bound;
+- at most ``max_uploads`` large bodies (over 64 KiB, or of unknown length)
+  are received at once: one more is 503 with ``Retry-After``, so stalled
+  uploads cannot pin memory without bound (``max_uploads`` times 16 MiB at most);
 - the whole body must arrive within ``body_timeout_s``: else 408;
 - a request on a connection over ``max_connections`` (marked by
   :mod:`kg.serve.http_protocol`) is 503; a WebSocket upgrade is 400 (the
@@ -35,12 +36,16 @@ from ..errors import InputError
 from ..inputs.limits import LIMITS
 from .http_errors import send_error
 
-__all__ = ["ServeLimits", "serve_limits", "RequestLimitsMiddleware", "OVERLOADED", "PATIENT_PATHS"]
+__all__ = ["ServeLimits", "serve_limits", "RequestLimitsMiddleware", "OVERLOADED", "PATIENT_PATHS",
+           "SMALL_BODY_BYTES"]
 
 _log = logging.getLogger("kg.serve.limits")
 
 #: The scope extension :mod:`kg.serve.http_protocol` sets on a request that came over the connection cap.
 OVERLOADED = "painkg.overloaded"
+
+#: Bodies up to this size (declared by ``Content-Length``) do not count against ``max_uploads``.
+SMALL_BODY_BYTES = 64 * 1024
 
 #: Routes whose body is one patient: limited to ``patient_body_bytes`` (as ``painkg explain`` limits a file).
 PATIENT_PATHS = frozenset({"/explain", "/why-not", "/what-if", "/interventions", "/timeline"})
@@ -59,8 +64,8 @@ class ServeLimits:
     keep_alive_s: float = 5.0
     #: connections served at once; requests over it get 503, connections over twice it are closed at once.
     max_connections: int = 512
-    #: request bodies received at once; one more gets 503 (each may hold up to ``max_body_bytes``).
-    max_uploads: int = 16
+    #: large request bodies received at once; one more gets 503 (each may hold up to ``max_body_bytes``).
+    max_uploads: int = 8
     #: the largest body of any route (``ServeSettings.max_body_bytes``, 16 MiB).
     max_body_bytes: int = 16 * 1024 * 1024
     #: the largest patient body (``POST /explain`` and the questions; ``POST /`` takes 3 times it, a form
@@ -119,7 +124,7 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or ())
-        if (scope.get("extensions") or {}).get(OVERLOADED):
+        if OVERLOADED in (scope.get("extensions") or {}):
             await _refuse(scope, send, 503, "connections", "connections: the server is at its limit of "
                           f"{self.limits.max_connections:,} connections; try again shortly",
                           headers=[(b"retry-after", b"1")])
@@ -142,15 +147,17 @@ class RequestLimitsMiddleware:
         if declared == 0 or (declared is None and b"transfer-encoding" not in headers):
             await self.app(scope, receive, send)  # no body: nothing to bound
             return
-        if self.uploads >= self.limits.max_uploads:
-            await _refuse(scope, send, 503, "body", f"body: the server is receiving {self.uploads} bodies, its "
-                          "limit; try again shortly", headers=[(b"retry-after", b"1")])
+        # Small bodies are not counted: they arrive at once and pin little; the connection cap bounds them.
+        large = declared is None or declared > SMALL_BODY_BYTES
+        if large and self.uploads >= self.limits.max_uploads:
+            await _refuse(scope, send, 503, "body", f"body: the server is receiving {self.uploads} large bodies, "
+                          "its limit; try again shortly", headers=[(b"retry-after", b"1")])
             return
-        self.uploads += 1
+        self.uploads += large
         try:
             body = await self._read(scope, receive, send, limit)
         finally:
-            self.uploads -= 1
+            self.uploads -= large
         if body is None:
             return  # refused, or the client went away
         replayed = False
