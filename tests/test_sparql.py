@@ -90,114 +90,135 @@ def test_passage_behind_each_edge():
             "persistent_pain", "s05", "These knots are painful, and become part of the problem.") in rows
 
 
-def _derivation_from_json(explanation, start):
-    data = json.loads(explanation.to_json())
-    facts = {f["id"]: f for f in data["facts"]}
-    rows, todo, seen = set(), [start], set()
-    while todo:
-        fact = todo.pop()
-        if fact in seen:
-            continue
-        seen.add(fact)
-        for just in facts[fact]["justifications"]:
-            for premise in just["premises"]:
-                rows.add((data["patient"], fact, just["rule"], premise, facts[premise]["status"]))
-                todo.append(premise)
-    return sorted(rows)
+def _level(iri_or_name: str) -> str:
+    return iri_or_name
 
 
-def test_derivation_of_persistent_pain_back_to_the_injury(explanations):
-    rows = _rows(_run("derivation-of-persistent-pain", [DAY20]))
-    assert rows == _derivation_from_json(explanations["lower-back-strain-day20"], "persistent_pain@lower_back")
-    # It reaches the injury: the strain and its unresolved status are observed premises.
-    assert ("p1", "muscle_overload@lower_back", "overload-after-threshold", "muscle_strain@lower_back",
-            "observed") in rows
-    assert ("p1", "persistent_pain@lower_back", "persistent-pain-from-knots", "muscle_knots@lower_back",
-            "derived") in rows
-    assert {r[1] for r in rows} == {"persistent_pain@lower_back", "muscle_knots@lower_back",
-                                    "muscle_overload@lower_back", "continuous_contraction@lower_back",
-                                    "muscle_spasm@lower_back", "inflammation@lower_back"}
+def _conclusions(e):
+    """The patient's main conclusions (the chains' facts), as the store's pk:concluded holds them."""
+    return [e.fact(c.fact) for c in e.chains]
+
+
+def test_one_patients_derivation(explanations):
+    e = explanations["lower-back-strain-day20"]
+    rows = _rows(_run("derivation-of-persistent-pain", EXAMPLES))  # the query names p1 itself
+    onto = e.ontology
+    status = {f.id: f.status for f in e.facts}
+    expected = set()
+    for fact in e.facts:
+        for just, level in zip(fact.justifications, fact.justification_certainty):
+            passages = onto.evidence(just.rule, fact.site) or [None]
+            for premise in just.premises or [None]:
+                for p in passages:
+                    expected.add((fact.id, just.rule, level, premise, status.get(premise) == "observed",
+                                  p, onto.passages[p].text if p else None))
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)
+    assert ("persistent_pain@lower_back", "persistent-pain-from-knots", "expected", "muscle_knots@lower_back",
+            False, "s05", onto.passages["s05"].text) in rows
+    assert ("muscle_overload@lower_back", "overload-after-threshold", "expected", "muscle_strain@lower_back",
+            True) in {r[:5] for r in rows}
 
 
 def test_which_patients_have_persistent_pain_through_knots(explanations):
     rows = _rows(_run("persistent-pain-through-knots", EXAMPLES))
-    # Persistent pain only ever comes from knots; knots-1 reported the knots themselves.
-    # resolved-1's strain was fixed on an unknown date: its knots, and so its pain, are only possible.
-    assert rows == [("fixed-late-1", "lower_back", "derived"), ("knots-1", "upper_back", "observed"),
-                    ("neck-1", "neck", "derived"), ("p1", "lower_back", "derived"),
-                    ("resolved-1", "lower_back", "derived"),
-                    ("sprain-1", "lower_back", "derived"), ("two-sites-1", "lower_back", "derived")]
-    assert {r[0] for r in rows} == {e.patient.id for e in explanations.values() if e.persistent_pain}
-
-
-def test_standard_codes_of_the_chain(explanations):
-    rows = _rows(_run("standard-codes-in-chain", [DAY20]))
-    e = explanations["lower-back-strain-day20"]
-    onto = e.ontology
-    chain = {s.concept for s in e.chain("persistent_pain").steps} | {"lower_back"}
     expected = set()
-    for key in chain:
-        for relation, iri in onto.concepts[key].xrefs:
-            for system, ns in (("HPO", PREFIXES["hp"]), ("UBERON", PREFIXES["uberon"]),
-                               ("ICD-10-CM", PREFIXES["icd"])):
-                if iri.startswith(ns):
-                    code = iri[len(ns):] if system == "ICD-10-CM" else iri[len(PREFIXES["obo"]):].replace("_", ":")
-                    expected.add(("p1", key, system, code, "exact" if relation == "exactMatch" else "close"))
-    assert set(rows) == expected and len(rows) == len(expected)
-    assert ("p1", "muscle_spasm", "HPO", "HP:0003394", "exact") in rows
-    assert ("p1", "lower_back", "UBERON", "UBERON:0005462", "exact") in rows
-    assert ("p1", "muscle_strain", "ICD-10-CM", "S39.012A", "close") in rows
-
-
-def test_alternative_justifications(explanations):
-    rows = _rows(_run("alternative-justifications", [DAY20]))
-    facts = [f for f in explanations["lower-back-strain-day20"].facts if len(f.justifications) > 1]
-    assert rows == [("p1", f.id, len(f.justifications), " | ".join(sorted(j.rule for j in f.justifications)))
-                    for f in sorted(facts, key=lambda f: f.id)]
-    assert rows[1] == ("p1", "muscle_spasm@lower_back", 2, "spasm-from-inflammation | spasm-protective")
-
-
-def test_evidence_for_each_firing(explanations):
-    e = explanations["neck-strain-day16"]
-    rows = _rows(_run("evidence-for-each-firing", [ROOT / "examples" / "neck-strain-day16.json"]))
-    onto = e.ontology
-    expected = set()
-    for fact in e.facts:
-        for just in fact.justifications:
-            edge = onto.edge_for(just.rule, fact.concept, fact.site)
-            for p in onto.evidence(just.rule, fact.site):  # a firing cites what speaks of its site
-                expected.add((e.patient.id, fact.id, just.rule, edge.id if edge else None, p, onto.passages[p].text))
-    assert set(rows) == expected and len(rows) == len(expected)
-
-
-def test_possible_conclusions(explanations):
-    # Every firing of a fact held only as possible, agreeing with the JSON's certainty.
-    names = ("lower-back-strain-acute", "neck-strain-day16")
-    rows = _rows(_run("possible-conclusions", [ROOT / "examples" / f"{n}.json" for n in names]))
-    expected = []
-    for name in names:
-        e = explanations[name]
-        for fact in e.facts:
-            if fact.certainty != "possible":
+    for e in explanations.values():
+        for fact in _conclusions(e):
+            if fact.concept != "persistent_pain":
                 continue
-            for j in fact.justifications:
-                edge = e.ontology.edge_for(j.rule, fact.concept, fact.site)
-                own = e.ontology.rules[j.rule].level == "possible"
-                expected.append((e.patient.id, fact.id, j.rule, edge.certainty if edge else None,
-                                 "its rule" if own else "a possible premise"))
-    assert rows == sorted(expected, key=lambda r: r[:3])
-    assert ("acute-1", "pain@lower_back", "spasm-may-cause-pain", "may", "its rule") in rows
+            for just in fact.justifications:
+                for premise in just.premises:
+                    if e.fact(premise).concept == "muscle_knots":
+                        expected.add((e.patient.id, fact.site, fact.certainty,
+                                      "reported" if e.fact(premise).status == "observed" else "concluded"))
+    assert rows == sorted(expected)
+    # knots-1 reported its knots; resolved-1's strain was fixed on an unknown date: its pain is only possible.
+    assert ("knots-1", "upper_back", "expected", "reported") in rows
+    assert ("resolved-1", "lower_back", "possible", "concluded") in rows
+    assert {r[0] for r in rows if r[2] == "expected"} == {e.patient.id for e in explanations.values() if e.pain_persists}
+
+
+def test_persistent_pain_by_certainty_and_site(explanations):
+    from collections import Counter
+
+    rows = _rows(_run("persistent-pain-by-certainty-and-site", EXAMPLES))
+    counts = Counter()
+    for e in explanations.values():
+        for key in {(f.site, f.certainty) for f in _conclusions(e) if f.concept == "persistent_pain"}:
+            counts[key] += 1
+    assert rows == sorted((site, level, n) for (site, level), n in counts.items())
+    assert sum(n for _, level, n in rows if level == "expected") == sum(e.pain_persists for e in explanations.values())
+
+
+def _upstream_rules(e, fact_id: str) -> set:
+    rules, todo, seen = set(), [fact_id], set()
+    while todo:
+        fact = e.fact(todo.pop())
+        if fact.id in seen:
+            continue
+        seen.add(fact.id)
+        for just in fact.justifications:
+            rules.add(just.rule)
+            todo.extend(just.premises)
+    return rules
+
+
+def test_most_common_key_chains(explanations):
+    from collections import Counter
+
+    rows = _rows(_run("most-common-key-chains", EXAMPLES))
+    counts = Counter()
+    for e in explanations.values():
+        for fact in _conclusions(e):
+            if fact.concept == "persistent_pain":
+                counts[(fact.certainty, " + ".join(sorted(_upstream_rules(e, fact.id))))] += 1
+    assert sorted(rows) == sorted((c, chain, n) for (c, chain), n in counts.items())
+    assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)
+    assert rows[0][1].endswith("persistent-pain-from-knots + spasm-from-inflammation + spasm-protective")
+
+
+def test_sentences_by_conclusions(explanations):
+    from collections import Counter
+
+    rows = _rows(_run("sentences-by-conclusions", EXAMPLES))
+    carried = {}
+    for e in explanations.values():
+        onto = e.ontology
+        for fact in _conclusions(e):
+            for just in fact.justifications:
+                for p in onto.evidence(just.rule, fact.site):
+                    carried.setdefault((p, fact.certainty), set()).add((e.patient.id, fact.id))
+    texts = explanations["lower-back-strain-day20"].ontology.passages
+    assert sorted(rows) == sorted((p, c, len(facts), texts[p].text) for (p, c), facts in carried.items())
+    assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)
+    assert Counter(r[1] for r in rows) .keys() <= {"expected", "possible", "reported"}
+
+
+def test_preventable_knots(explanations):
+    import datetime as dt
+
+    rows = _rows(_run("preventable-knots", EXAMPLES))
+    by_id = {e.patient.id: e for e in explanations.values()}
+    assert {r[0] for r in rows} >= {"acute-1", "two-sites-1"}
+    for patient, site, injury, onset, expected_on in rows:
+        e = by_id[patient]
+        inj = next(i for i in e.patient.injuries if i.site == site and i.kind == injury)
+        assert not inj.resolved and inj.days_since_onset < e.threshold_days and onset == inj.onset
+        assert expected_on == onset + dt.timedelta(days=e.threshold_days)
+        # What the explanation's expectations forecast for the knots at the site, the same day.
+        assert any(x.concept == "muscle_knots" and x.site == site and x.expected_on == expected_on.isoformat()
+                   for x in e.expectations), (patient, site)
 
 
 EXPECTED_QUERIES = {
     "what-causes-muscle-knots": test_what_causes_muscle_knots,
     "passage-behind-each-edge": test_passage_behind_each_edge,
-    "derivation-of-persistent-pain": test_derivation_of_persistent_pain_back_to_the_injury,
+    "derivation-of-persistent-pain": test_one_patients_derivation,
     "persistent-pain-through-knots": test_which_patients_have_persistent_pain_through_knots,
-    "standard-codes-in-chain": test_standard_codes_of_the_chain,
-    "alternative-justifications": test_alternative_justifications,
-    "evidence-for-each-firing": test_evidence_for_each_firing,
-    "possible-conclusions": test_possible_conclusions,
+    "persistent-pain-by-certainty-and-site": test_persistent_pain_by_certainty_and_site,
+    "most-common-key-chains": test_most_common_key_chains,
+    "sentences-by-conclusions": test_sentences_by_conclusions,
+    "preventable-knots": test_preventable_knots,
 }
 
 
@@ -321,8 +342,13 @@ def test_remote_jsonld_context_is_never_fetched(tmp_path):
 def test_data_files_exported_by_explain_answer_like_patients(tmp_path, explanations):
     trig = tmp_path / "p1.trig"
     trig.write_text(explanations["lower-back-strain-day20"].to_rdf("trig"), encoding="utf-8")
-    text = (QUERIES / "derivation-of-persistent-pain.rq").read_text()
-    assert kg.query(text, data=[trig]).to_json() == kg.query(text, [DAY20]).to_json()
+    # `explain --format trig` is the per-patient form: every firing a pk:RuleFiring that prov:used its premises.
+    text = ("SELECT ?fact ?rule ?premise WHERE { ?firing a pk:RuleFiring ; prov:generated/dcterms:identifier ?fact ; "
+            "pk:rule/skos:notation ?rule ; prov:used/dcterms:identifier ?premise } ORDER BY ?fact ?rule ?premise")
+    from_file = kg.query(text, data=[trig])
+    assert from_file.to_json() == kg.query(text, [DAY20]).to_json() and len(from_file.rows) > 20
+    # It holds no cohort shape (the store's; kg.query(patients=...) holds both): no plans applied.
+    assert kg.query("ASK { ?p pk:applied ?plan }", data=[trig]).askAnswer is False
     with pytest.raises(InputError, match="data: .* expected an RDF file ending in"):
         kg.query("ASK {}", data=[tmp_path / "x.rdf"])
 
@@ -346,7 +372,7 @@ def test_dataset_is_an_rdflib_dataset_with_the_same_answers():
     ds = kg.dataset([DAY20])
     names = {str(g.identifier) for g in ds.graphs() if len(g)}
     assert names == {"https://w3id.org/painkg/graph/ontology", "https://w3id.org/painkg/patient/p1/graph/input",
-                     "https://w3id.org/painkg/patient/p1/graph/derivations"}
+                     "https://w3id.org/painkg/patient/p1/graph/derivations", "https://w3id.org/painkg/graph/plans"}
     text = ("SELECT ?id WHERE { ?f a pk:DerivedFact ; dcterms:identifier ?id }")
     from_rdflib = sorted(str(r[0]) for r in ds.query(text, initNs=PREFIXES))
     assert from_rdflib == sorted(str(r[0]) for r in kg.query(text, [DAY20]))
@@ -354,7 +380,7 @@ def test_dataset_is_an_rdflib_dataset_with_the_same_answers():
 
 
 def test_rdfs_reasoning_adds_superclasses():
-    text = "SELECT ?id WHERE { ?f a pk:Injury ; dcterms:identifier ?id }"
+    text = "SELECT ?id WHERE { ?f a pk:Injury ; pk:aboutPatient ?p ; dcterms:identifier ?id }"
     assert _rows(kg.query(text, [DAY20])) == []
     assert _rows(kg.query(text, [DAY20], reason="rdfs")) == [("muscle_strain@lower_back",)]
     # What was added lives in its own graph, and a rule firing is a prov:Activity by subclassing too.

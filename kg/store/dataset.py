@@ -156,7 +156,7 @@ def dataset(patients=(), *, reason: str | None = None, as_of=None, threshold_day
 
     >>> ds = dataset(["examples/lower-back-strain-day20.json"])
     >>> sorted(str(g.identifier).rsplit("/", 1)[-1] for g in ds.graphs() if len(g))
-    ['derivations', 'input', 'ontology']
+    ['derivations', 'input', 'ontology', 'plans']
     """
     quads, extra = _all_quads(patients, reason, as_of, threshold_days, data)
     quads = quads + [tuple(_rdflib_term(t) for t in (q.subject, q.predicate, q.object, q.graph_name)) for q in extra]
