@@ -17,8 +17,6 @@ True
 'As one muscle spasms to protect an injured area, it affects the muscles around it, and your pain just continues to build.'
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .errors import InputError, PainkgError
 from .errors import type_name as _type_name
 from .inputs.patient import Patient, load_patient, parse_patient
@@ -26,11 +24,6 @@ from .knowledge.ontology import Ontology, load_ontology
 from .knowledge.terms import terms
 from .reasoning.explanation import Chain, Evidence, Explanation, Fact, Step
 from .reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, explain
-
-try:
-    __version__ = version("painkg")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
 
 # Heavier features load on first use, so `import kg` and `painkg explain` stay
 # fast (networkx and the RDF stores cost ~150 ms each to import).
@@ -132,7 +125,19 @@ for _name, _method in (("to_text", _to_text), ("to_rdf", _to_rdf), ("graph", _gr
 del _name, _method
 
 
+def _version() -> str:
+    # importlib.metadata costs a command ~30 ms to import, so __version__ is read on first use.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("painkg")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
 def __getattr__(name):
+    if name == "__version__":
+        return _version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kg' has no attribute {name!r}")

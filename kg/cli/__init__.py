@@ -6,6 +6,8 @@ Every command turns :class:`~kg.errors.PainkgError` and usage mistakes into
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 
 import click
@@ -16,8 +18,74 @@ from ..knowledge.wording import DISCLAIMER
 __all__ = ["cli", "main"]
 
 
+def _command_modules() -> dict[str, str]:
+    """Command name -> its module: each ``kg/cli/<name>_cmd.py`` registers ``<name>`` (``_`` read as ``-``)."""
+    names = {}
+    for folder in __path__:
+        for entry in os.listdir(folder):
+            if entry.endswith("_cmd.py"):
+                module = entry[:-len(".py")]
+                names[module[:-len("_cmd")].replace("_", "-")] = module
+    return names
+
+
+class _Commands(dict):
+    """The group's commands by name; a command's module is imported when the command is first asked for.
+
+    ``painkg explain`` then imports what explain needs and nothing else (what-if, interventions,
+    SPARQL...), while everything that lists the commands (``painkg --help``, ``sorted(cli.commands)``)
+    sees them all.
+    """
+
+    def _load(self, name: object) -> None:
+        if isinstance(name, str) and not dict.__contains__(self, name):
+            module = _command_modules().get(name)
+            if module is not None:
+                importlib.import_module(f"{__name__}.{module}")
+
+    def _load_all(self) -> None:
+        for name in _command_modules():
+            self._load(name)
+
+    def get(self, name, default=None):
+        self._load(name)
+        return dict.get(self, name, default)
+
+    def __getitem__(self, name):
+        self._load(name)
+        return dict.__getitem__(self, name)
+
+    def __contains__(self, name) -> bool:
+        self._load(name)
+        return dict.__contains__(self, name)
+
+    def __iter__(self):
+        self._load_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._load_all()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._load_all()
+        return dict.keys(self)
+
+    def values(self):
+        self._load_all()
+        return dict.values(self)
+
+    def items(self):
+        self._load_all()
+        return dict.items(self)
+
+
 class _PainkgGroup(click.Group):
-    """A click group whose errors read ``error: ...`` and exit with status 2."""
+    """A click group whose errors read ``error: ...`` and exit with status 2; commands load on demand."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commands = _Commands(self.commands)
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
@@ -74,17 +142,3 @@ def cli():
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     cli.main(args=argv, prog_name="painkg")
-
-
-def _register_commands() -> None:
-    # Each kg/cli/*_cmd.py module registers its command on `cli` when imported;
-    # discovering them keeps this file free of a list every command must edit.
-    import importlib
-    import pkgutil
-
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.endswith("_cmd"):
-            importlib.import_module(f"{__name__}.{info.name}")
-
-
-_register_commands()

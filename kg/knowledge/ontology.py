@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import difflib
 import functools
-from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Mapping
 
-from rdflib import Graph, Literal, Namespace
-from rdflib.namespace import OWL, RDF, RDFS, SKOS
-
 from ..errors import InputError
+from .compiled import compiled
+from .namespaces import IRIS, OBO, rdf_namespace  # noqa: F401 - OBO is re-exported
+from .records import Concept, Condition, Edge, Passage, RuleInfo
 
 __all__ = [
     "PK", "PKE", "PKC", "PKR", "PKS", "PROV", "OA", "TIME", "OBO",
@@ -36,15 +34,14 @@ __all__ = [
     "ONTOLOGY_FILES", "ANY_SITE", "load_ontology", "ontology_graph", "normalize_key",
 ]
 
-PK = Namespace("https://w3id.org/painkg/ontology#")
-PKE = Namespace("https://w3id.org/painkg/edge/")
-PKC = Namespace("https://w3id.org/painkg/condition/")
-PKR = Namespace("https://w3id.org/painkg/rule/")
-PKS = Namespace("https://w3id.org/painkg/source/")
-PROV = Namespace("http://www.w3.org/ns/prov#")
-OA = Namespace("http://www.w3.org/ns/oa#")
-TIME = Namespace("http://www.w3.org/2006/time#")
-OBO = Namespace("http://purl.obolibrary.org/obo/")
+
+def __getattr__(name: str):
+    # PK, PROV... are rdflib namespaces made on first use (kg.knowledge.namespaces): importing
+    # this module, as every command does, must not import rdflib.
+    if name in IRIS:
+        return rdf_namespace(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: The Turtle files of the ontology, in load order.
 ONTOLOGY_FILES = ("painkg.ttl", "claims.ttl", "rules.ttl", "source.ttl", "patient-vocabulary.ttl")
@@ -53,85 +50,6 @@ INPUT_ROLES = ("injury", "mechanism", "site", "finding")
 
 #: :meth:`Ontology.evidence` without a site: every passage, whatever site it speaks of.
 ANY_SITE = object()
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A sentence of the source: ``document[start:end] == text``."""
-
-    id: str
-    number: int
-    text: str
-    start: int
-    end: int
-    iri: str
-    #: The sites the sentence speaks of only (``pk:aboutSite``); empty for a general sentence.
-    sites: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Concept:
-    """A class of the ontology, addressed by its key (``skos:notation``)."""
-
-    key: str
-    iri: str
-    label: str
-    definition: str
-    parents: tuple[str, ...]
-    alt_keys: tuple[str, ...]
-    input_role: str | None
-    key_rank: int | None
-    xrefs: tuple[tuple[str, str], ...]
-    passages: tuple[str, ...]
-    #: The site(s) the concept is bound to (``pk:onlyAtSite``); empty if it may be anywhere.
-    sites: tuple[str, ...] = ()
-    #: Concepts nothing can be at once with this one (``owl:disjointWith``, both ways).
-    disjoint: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Condition:
-    """The condition under which a causal edge holds."""
-
-    id: str
-    label: str
-    requires_unresolved: bool
-    threshold_days: int | None
-    site: str | None
-    cooccurring: str | None
-    passages: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Edge:
-    """A causal claim of the source: ``subject --predicate--> object``."""
-
-    id: str
-    iri: str
-    label: str
-    subject: str
-    predicate: str
-    predicate_label: str
-    object: str
-    certainty: str
-    level: str
-    condition: Condition | None
-    feedback: bool
-    passages: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RuleInfo:
-    """Metadata of an engine rule: its stable id, the edges it applies, its evidence."""
-
-    id: str
-    iri: str
-    label: str
-    edges: tuple[str, ...]
-    concludes: tuple[str, ...]
-    passages: tuple[str, ...]
-    #: "expected" or "possible": how firmly the source states what the rule concludes.
-    level: str
 
 
 def normalize_key(value: str) -> str:
@@ -288,107 +206,33 @@ class Ontology:
 
 
 def _files() -> list:
+    from importlib import resources
+
     return [resources.files("kg.ontology").joinpath(name) for name in ONTOLOGY_FILES]
 
 
-def ontology_graph() -> Graph:
+def ontology_graph():
     """A new rdflib graph holding the whole ontology (safe to modify).
 
     >>> len(ontology_graph()) > 1000
     True
     """
-    graph = Graph()
-    for file in _files():
-        graph.parse(data=file.read_text(encoding="utf-8"), format="turtle")
-    _bind(graph)
-    return graph
+    from .ontology_turtle import turtle_graph
+
+    return turtle_graph([file.read_text(encoding="utf-8") for file in _files()])
 
 
-def _bind(graph: Graph) -> None:
-    for prefix, ns in (("pk", PK), ("pke", PKE), ("pkc", PKC), ("pkr", PKR), ("pks", PKS),
-                       ("prov", PROV), ("oa", OA), ("time", TIME), ("obo", OBO), ("skos", SKOS)):
-        graph.bind(prefix, ns)
+def _shipped_records() -> tuple[dict, dict, dict, dict, str]:
+    from .ontology_turtle import ontology_records
 
-
-def _local(iri) -> str:
-    text = str(iri)
-    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    return ontology_records([file.read_text(encoding="utf-8") for file in _files()])
 
 
 @functools.lru_cache(maxsize=1)
 def load_ontology() -> Ontology:
-    """Parse the shipped ontology once per process and index it."""
-    g = ontology_graph()
-    notation = {s: str(o) for s, o in g.subject_objects(SKOS.notation)}
+    """The shipped ontology, read once per process and indexed.
 
-    def ids(subject, predicate, key=notation):
-        return tuple(sorted(key.get(o, _local(o)) for o in g.objects(subject, predicate)))
-
-    passages = {}
-    for p in g.subjects(RDF.type, PK.Passage):
-        pid = _local(p)
-        position = PKS[f"{pid}-position"]
-        passages[pid] = Passage(pid, int(g.value(p, PK.sentenceNumber)), str(g.value(p, PK.quote)),
-                                int(g.value(position, OA.start)), int(g.value(position, OA.end)), str(p),
-                                ids(p, PK.aboutSite))
-    document = str(g.value(PKS.document, PK.text))
-
-    concepts = {}
-    for cls, key in notation.items():
-        if (cls, RDF.type, OWL.Class) not in g:
-            continue
-        rank = g.value(cls, PK.keyConclusion)
-        role = g.value(cls, PK.inputRole)
-        xrefs = tuple(sorted((_local(rel), str(o)) for rel in (SKOS.exactMatch, SKOS.closeMatch)
-                             for o in g.objects(cls, rel)))
-        concepts[key] = Concept(
-            key=key, iri=str(cls), label=str(g.value(cls, RDFS.label)),
-            definition=str(g.value(cls, SKOS.definition) or ""),
-            parents=tuple(sorted(notation[o] for o in g.objects(cls, RDFS.subClassOf) if o in notation)),
-            alt_keys=tuple(sorted(str(o) for o in g.objects(cls, SKOS.altLabel))),
-            input_role=str(role) if role is not None else None,
-            key_rank=int(rank) if rank is not None else None,
-            xrefs=xrefs + tuple(("snomedCode", str(o)) for o in g.objects(cls, PK.snomedCode)),
-            passages=ids(cls, PROV.wasDerivedFrom, {}),
-            sites=ids(cls, PK.onlyAtSite),
-            disjoint=tuple(sorted({notation[o] for o in g.objects(cls, OWL.disjointWith)}
-                                  | {notation[s] for s in g.subjects(OWL.disjointWith, cls)})),
-        )
-
-    conditions = {}
-    for c in g.subjects(RDF.type, PK.Condition):
-        days = None
-        duration = g.value(c, PK.minimumDuration)
-        if duration is not None:
-            days = int(float(g.value(duration, TIME.numericDuration)))
-        site, with_ = g.value(c, PK.requiresSite), g.value(c, PK.requiresCooccurring)
-        conditions[c] = Condition(
-            id=notation[c], label=str(g.value(c, RDFS.label)),
-            requires_unresolved=bool(g.value(c, PK.requiresUnresolvedInjury, default=Literal(False)).toPython()),
-            threshold_days=days, site=notation.get(site) if site else None,
-            cooccurring=notation.get(with_) if with_ else None,
-            passages=ids(c, PROV.wasDerivedFrom, {}))
-
-    edges = {}
-    for e in g.subjects(RDF.type, PK.CausalClaim):
-        predicate = g.value(e, PK.claimPredicate)
-        condition = g.value(e, PK.condition)
-        edges[notation[e]] = Edge(
-            id=notation[e], iri=str(e), label=str(g.value(e, RDFS.label)),
-            subject=notation[g.value(e, PK.claimSubject)], predicate=str(predicate),
-            predicate_label=str(g.value(predicate, RDFS.label) or _local(predicate)),
-            object=notation[g.value(e, PK.claimObject)], certainty=str(g.value(e, PK.certainty)),
-            level=notation[g.value(e, PK.certaintyLevel)],
-            condition=conditions.get(condition) if condition is not None else None,
-            feedback=bool(g.value(e, PK.feedback, default=Literal(False)).toPython()),
-            passages=ids(e, PROV.wasDerivedFrom, {}))
-
-    rules = {}
-    for r in g.subjects(RDF.type, PK.Rule):
-        rules[notation[r]] = RuleInfo(
-            id=notation[r], iri=str(r), label=str(g.value(r, RDFS.label)),
-            edges=ids(r, PK.appliesEdge), concludes=ids(r, PK.concludes),
-            passages=ids(r, PROV.wasDerivedFrom, {}), level=notation[g.value(r, PK.certaintyLevel)])
-
-    return Ontology(dict(sorted(concepts.items())), dict(sorted(edges.items())),
-                    dict(sorted(rules.items())), dict(sorted(passages.items())), document)
+    Its records are compiled from the Turtle on first use and cached across processes
+    (:mod:`kg.knowledge.compiled`), so a command line does not parse Turtle on every run.
+    """
+    return Ontology(*compiled("ontology", _shipped_records))

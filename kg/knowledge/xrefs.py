@@ -24,22 +24,22 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Mapping
 
-from rdflib import Graph, Namespace
-from rdflib.namespace import RDFS
-
-from .ontology import PK, load_ontology, normalize_key
+from .compiled import compiled
+from .namespaces import TextNamespace
+from .ontology import load_ontology, normalize_key
 
 __all__ = ["PAINKG_SYSTEM", "SYSTEMS", "Xref", "Xrefs", "load_xrefs", "scheme_of"]
 
 #: painkg's own code system: a concept's key (``skos:notation``) is its code.
 PAINKG_SYSTEM = "https://w3id.org/painkg/ontology"
 
-ICD = Namespace("http://purl.bioontology.org/ontology/ICD10CM/")
-SCT = Namespace("http://snomed.info/id/")
+# Plain-text namespaces: the IRIs are only compared and sliced as text, and importing rdflib
+# here would cost every FHIR read (and `painkg explain`) its ~140 ms import.
+ICD = TextNamespace("http://purl.bioontology.org/ontology/ICD10CM/")
+SCT = TextNamespace("http://snomed.info/id/")
 _OBO = "http://purl.obolibrary.org/obo/"
 
 #: How FHIR names each code system (``Coding.system``) -> the scheme painkg's ontology uses.
@@ -156,31 +156,42 @@ class Xrefs:
                              key=lambda x: ({"exact": 0, "close": 1, "snomed": 2}[x.match], x.scheme, x.code)))
 
 
-def _painkg_ttl() -> Graph:
-    graph = Graph()
-    text = resources.files("kg.ontology").joinpath("painkg.ttl").read_text(encoding="utf-8")
-    graph.parse(data=text, format="turtle")
-    return graph
+def _painkg_ttl():
+    from importlib import resources
+
+    from .ontology_turtle import turtle_graph
+
+    return turtle_graph([resources.files("kg.ontology").joinpath("painkg.ttl").read_text(encoding="utf-8")])
 
 
 @functools.lru_cache(maxsize=1)
 def load_xrefs() -> Xrefs:
-    """Read the cross-references of the shipped ontology once per process.
+    """Read the cross-references of the shipped ontology once per process (compiled and cached
+    across processes like the ontology: :mod:`kg.knowledge.compiled`).
 
     >>> sorted({x.scheme for x in load_xrefs().xrefs})
     ['HPO', 'ICD-10-CM', 'MAXO', 'MONDO', 'OGMS', 'SNOMED CT', 'UBERON']
     """
+    return Xrefs(*compiled("xrefs", _xref_records))
+
+
+def _xref_records() -> tuple[tuple[Xref, ...], dict, dict]:
+    from rdflib import URIRef
+    from rdflib.namespace import RDFS
+
+    from .namespaces import rdf_namespace
+
     onto = load_ontology()
     by_iri = {c.iri: c.key for c in onto.concepts.values()}
     graph = _painkg_ttl()
     code_sites: dict[tuple[str, str], str] = {}
     code_labels: dict[tuple[str, str], str] = {}
-    for subject, site in graph.subject_objects(PK.codeSite):
+    for subject, site in graph.subject_objects(rdf_namespace("PK").codeSite):
         parsed = _from_iri(str(subject))
         if parsed is not None and str(site) in by_iri:
             code_sites[(parsed[0], _norm(*parsed))] = by_iri[str(site)]
     for (scheme, code) in list(code_sites):
-        subject = ICD[code[:3] + "." + code[3:]] if scheme == "ICD-10-CM" else None
+        subject = URIRef(ICD[code[:3] + "." + code[3:]]) if scheme == "ICD-10-CM" else None
         label = graph.value(subject, RDFS.label) if subject is not None else None
         if label is not None:
             code_labels[(scheme, code)] = str(label)
@@ -195,4 +206,4 @@ def load_xrefs() -> Xrefs:
                     continue
                 (scheme, code), match = parsed, "exact" if relation == "exactMatch" else "close"
             xrefs.append(Xref(concept.key, scheme, code, match, code_sites.get((scheme, _norm(scheme, code)))))
-    return Xrefs(tuple(sorted(xrefs, key=lambda x: (x.concept, x.scheme, x.code))), code_sites, code_labels)
+    return tuple(sorted(xrefs, key=lambda x: (x.concept, x.scheme, x.code))), code_sites, code_labels
