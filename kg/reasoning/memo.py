@@ -137,14 +137,42 @@ class MemoReasoner:
 
         Raises :class:`~kg.errors.InputError` exactly where :func:`kg.explain` would.
         """
+        return self._explain(patient, as_of, threshold_days, reason=True)
+
+    def cached_json(self, patient, *, as_of: object = None,
+                    threshold_days: int = DEFAULT_THRESHOLD_DAYS) -> MemoResult | None:
+        """:meth:`explain_json` if the answer needs no reasoning (every piece is cached), else None.
+
+        A server answers such a patient at once, where it is (a merge of cached text, well under
+        a millisecond), and sends only the others to an engine thread. Input errors are raised
+        as :meth:`explain_json` raises them.
+
+        >>> m = MemoReasoner()
+        >>> p = {"id": "a", "assessed_on": "2026-03-21", "injuries": [{"kind": "strain", "site": "neck",
+        ...      "onset": "2026-03-01"}]}
+        >>> m.cached_json(p) is None, m.explain_json(p) == m.cached_json(dict(p))
+        (True, True)
+        """
+        return self._explain(patient, as_of, threshold_days, reason=False)
+
+    def _explain(self, patient, as_of, threshold_days, *, reason: bool) -> MemoResult | None:
         threshold = check_threshold(threshold_days)
         parsed = load_patient(patient, as_of=as_of, ontology=self.ontology)
-        self._count("patients")
         if self.maxsize <= 0 or not decomposable(parsed, self.grouping):
+            if not reason:
+                return None
+            self._count("patients")
             self._count("fresh")
             return self._fresh(parsed, threshold)
         found = piece_keys(parsed, threshold, self.grouping)
         keys = tuple(found[sg] for sg in sorted(found, key=lambda sg: (tuple(s or "" for s in sg[0]), sg[1])))
+        if not reason:
+            with self._lock:
+                if keys not in self._combos and any(key not in self._cache for key in found.values()):
+                    return None
+            # (Another thread may evict a piece before the merge looks it up: then it is reasoned
+            # here after all, rarely, with the same bytes.)
+        self._count("patients")
         # A combination of keys seen before reuses its merged template: the pieces are not even looked up.
         return self._merge(parsed, threshold, keys,
                            lambda: [self._piece(parsed, threshold, sg, key) for sg, key in found.items()])
