@@ -128,9 +128,37 @@ def _stored(settings, pid: str):
 def _failed(exc, as_json: bool, title: str, default_status: int = 404, back: str = "Back to the start page"):
     status = exc.status if isinstance(exc, ApiError) else default_status
     message = exc.message if isinstance(exc, ApiError) else str(exc)
+    retry = exc.extra.get("retry_after") if isinstance(exc, ApiError) else None
     if as_json:
-        return _json({"error": message, "field": exc.field, "status": status}, status)
-    return _html(error_page(status, message, title, back), status)
+        body = {"error": message, "field": exc.field, "status": status}
+        return _json({**body, "retry_after": retry} if retry else body, status,
+                     {"Retry-After": str(retry)} if retry else None)
+    page = _html(error_page(status, message, title, back), status)
+    if retry:
+        page.headers["Retry-After"] = str(retry)
+    return page
+
+
+def _raw_path(request) -> bytes:
+    """The path as sent, still percent-encoded (a %2F stays part of an id), or re-encoded from the decoded one."""
+    raw = request.scope.get("raw_path")
+    return raw if raw else quote(request.url.path, safe="/").encode("ascii")
+
+
+def _query_failure(exc):
+    """An ApiError for a store read that did not answer: 503 + Retry-After when busy, 404 for no such patient."""
+    from .sparql_protocol import query_error_status
+    from .sparql_queue import QueueFull
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, QueueFull):
+        return ApiError(503, "query", exc.message, retry_after=exc.retry_after)
+    if exc.field == "id":
+        return ApiError(404, "id", str(exc))
+    status, headers = query_error_status(exc)
+    extra = {"retry_after": int(headers["Retry-After"])} if "Retry-After" in headers else {}
+    return ApiError(status, exc.field, str(exc), **extra)
 
 
 def pages_router(settings):
@@ -138,6 +166,8 @@ def pages_router(settings):
     from fastapi import APIRouter, Query, Request
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import RedirectResponse
+
+    from .sparql_queue import QueueFull, run_queued
 
     router = APIRouter(tags=["pages"])
     Fmt = Query(None, description="json for the page's JSON twin (or Accept: application/json)")
@@ -235,47 +265,67 @@ def pages_router(settings):
         if settings.store is None:
             raise ApiError(404, "store", "store: this server has no store; start it with painkg serve --store DIR")
 
-    @router.get("/patients", summary="The patients in the store")
-    async def patients(request: Request, format: Optional[str] = Fmt):
+    @router.get("/patients", summary="The patients in the store (?id=ID: one patient's page, any id)")
+    async def patients(request: Request, format: Optional[str] = Fmt, audience: Optional[str] = Audience,
+                       id: Optional[str] = Query(None, max_length=2000, description="A stored patient's id")):
         from ..knowledge.wording import DISCLAIMER
-        from .stored import stored_ids
+        from .stored import patient_href, stored_ids
 
+        if id is not None:
+            return await _patient_view(request, [(id, "page")], format, audience)
         as_json = wants_json(request, format)
-        ids = await run_in_threadpool(stored_ids, settings) if settings.store is not None else []
+        try:
+            ids = await run_queued(request, settings, stored_ids, settings) if settings.store is not None else []
+        except (QueueFull, InputError) as exc:
+            return _failed(_query_failure(exc), as_json, "painkg: stored patients")
         if as_json:
             return _json({"patients": ids, "store": settings.store is not None, "disclaimer": DISCLAIMER})
-        items = "".join(f'<li><a href="/patients/{esc(quote(i, safe=""))}">{esc(i)}</a></li>' for i in ids)
+        items = "".join(f'<li><a href="{esc(patient_href(i))}">{esc(i)}</a></li>' for i in ids)
         note = "" if settings.store is not None else "<p>This server has no store (painkg serve --store DIR).</p>"
         return _html(layout("painkg: stored patients", f'<div class="card"><h1>Stored patients</h1>{note}'
                                                       f"<ul>{items}</ul></div>", json_href="/patients?format=json"))
 
-    @router.get("/patients/{pid:path}/graph", summary="The interactive graph of a stored patient")
-    async def patient_graph(request: Request, pid: str):
+    async def _patient_view(request, targets, format, audience):
+        """The first of ``targets`` (:func:`~kg.serve.stored.patient_targets`) the store has, as asked."""
         from ..render.graph_export import to_html
-        from .stored import stored_graph, stored_patient
+        from .stored import patient_href, stored_graph
 
+        as_json = wants_json(request, format)
+        who = _audience(audience)  # a bad parameter: the JSON 422, as on every route
         try:
             need_store()
-            data = await run_in_threadpool(stored_patient, settings, pid)
-        except (ApiError, InputError) as exc:
-            return _failed(exc, wants_json(request, None), "painkg: no such stored patient")
-        return _html(to_html(stored_graph(data)))
+            for n, (pid, view) in enumerate(targets):
+                try:
+                    data, text = await run_queued(request, settings, _stored, settings, pid)
+                    break
+                except InputError as exc:
+                    if exc.field != "id" or n == len(targets) - 1:  # not "no such patient", or the last try
+                        raise
+        except (ApiError, InputError, QueueFull) as exc:
+            as_json = as_json or targets[0][1] == "json"
+            return _failed(_query_failure(exc), as_json, "painkg: no such stored patient")
+        if view == "graph":
+            return _html(await run_in_threadpool(lambda: to_html(stored_graph(data))))
+        if view == "json" or as_json:
+            return _json(await run_in_threadpool(page_twin, data, (), text))
+        href = patient_href(pid)
+        return _html(await run_in_threadpool(_page, data, (), text, who, href, f"{href}/graph"))
+
+    # Starlette matches the decoded path, so /patients/a%2Fgraph reaches this route too: both routes read
+    # the raw path (patient_targets) and take the same parameters.
+    @router.get("/patients/{pid:path}/graph", summary="The interactive graph of a stored patient")
+    async def patient_graph(request: Request, pid: str, format: Optional[str] = Fmt,
+                            audience: Optional[str] = Audience):
+        from .stored import patient_targets
+
+        return await _patient_view(request, patient_targets(_raw_path(request), format), format, audience)
 
     @router.get("/patients/{pid:path}", summary="A stored patient's explanation page (or .json / ?format=json)")
     async def patient_page(request: Request, pid: str, format: Optional[str] = Fmt,
                            audience: Optional[str] = Audience):
-        as_json = pid.endswith(".json") or wants_json(request, format)
-        pid = pid.removesuffix(".json")
-        who = _audience(audience)
-        try:
-            need_store()
-            data, text = await run_in_threadpool(_stored, settings, pid)
-        except (ApiError, InputError) as exc:
-            return _failed(exc, as_json, "painkg: no such stored patient")
-        if as_json:
-            return _json(await run_in_threadpool(page_twin, data, (), text))
-        href = f"/patients/{quote(pid, safe='')}"
-        return _html(await run_in_threadpool(_page, data, (), text, who, href, f"{href}/graph"))
+        from .stored import patient_targets
+
+        return await _patient_view(request, patient_targets(_raw_path(request), format), format, audience)
 
     return router
 

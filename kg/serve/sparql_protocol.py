@@ -36,7 +36,8 @@ from .http_io import media_type, negotiate
 from .sparql_formats import SD_MEDIA, media_for, render_result, service_description
 from .sparql_queue import QueueFull, busy_response, run_queued
 
-__all__ = ["sparql_router", "run_sparql", "stored_graphs", "ALLOW", "MAX_DESCRIBED_GRAPHS"]
+__all__ = ["sparql_router", "run_sparql", "stored_graphs", "query_error_status", "ALLOW",
+           "MAX_DESCRIBED_GRAPHS"]
 
 #: The methods /sparql answers (the Allow header of its 405 and OPTIONS answers).
 ALLOW = "GET, HEAD, POST, OPTIONS"
@@ -92,7 +93,7 @@ def stored_graphs(settings) -> list[str]:
     return [str(row[0]) for row in result.rows]
 
 
-def _status_of(exc) -> tuple[int, dict]:
+def query_error_status(exc) -> tuple[int, dict]:
     from ..store.query_limits import QueryTimeoutError
 
     if isinstance(exc, QueryTimeoutError):
@@ -142,7 +143,7 @@ def sparql_router(settings):
             except QueueFull as exc:
                 return busy_response(exc)
             except InputError as exc:
-                status, headers = _status_of(exc)
+                status, headers = query_error_status(exc)
                 response = input_error_response(exc, status)
                 response.headers.update(headers)
                 return response
@@ -162,7 +163,7 @@ def sparql_router(settings):
         except QueueFull as exc:
             return busy_response(exc)
         except InputError as exc:
-            status, headers = _status_of(exc)
+            status, headers = query_error_status(exc)
             response = input_error_response(exc, status)
             response.headers.update(headers)
             return response

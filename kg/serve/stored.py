@@ -8,11 +8,29 @@ JSON, exactly ``kg.explain(record).to_dict()`` (:mod:`kg.store.readback`), and
 :func:`stored_graph` turns that dict into the graph the HTML export draws
 (:func:`kg.render.graph_export.to_html`), with the ontology's rule labels and
 source sentences.
+
+Ids may hold any character, ``/`` included. :func:`patient_href` is the URL of
+a patient's page (each ``/`` of the id written ``%2F``); :func:`patient_targets`
+reads a ``/patients/...`` URL back from the raw (still percent-encoded) path,
+so that a ``%2F`` belongs to the id and only a literal ``/graph`` at the end
+names the graph page, and lists what the URL can mean, most likely first: the
+routes try them in order, so ``/patients/x.json`` is the twin of ``x`` or, when
+the store has no ``x``, the page of ``x.json``. ``/patients?id=ID`` names any
+id exactly (``.`` and ``..`` too, which browsers drop from paths).
+
+>>> patient_href("ward-3/bed 7"), patient_href("..")
+('/patients/ward-3%2Fbed%207', '/patients?id=..')
+>>> patient_targets(b"/patients/ward-3%2Fbed%207/graph", None)
+[('ward-3/bed 7', 'graph'), ('ward-3/bed 7/graph', 'page')]
+>>> patient_targets(b"/patients/x.json", None)
+[('x', 'json'), ('x.json', 'page')]
 """
 
 from __future__ import annotations
 
-__all__ = ["stored_patient", "stored_graph", "stored_ids", "MAX_LISTED"]
+from urllib.parse import quote, unquote
+
+__all__ = ["stored_patient", "stored_graph", "stored_ids", "patient_href", "patient_targets", "MAX_LISTED"]
 
 #: Patients listed on ``/patients`` at most.
 MAX_LISTED = 1000
@@ -25,6 +43,36 @@ def stored_ids(settings) -> list[str]:
     result = run_sparql(settings, "SELECT ?id WHERE { GRAPH ?g { ?p a pk:Patient ; dcterms:identifier ?id } } "
                                   f"ORDER BY ?id LIMIT {MAX_LISTED}")
     return [str(row[0]) for row in result.rows]
+
+
+def patient_href(pid: str) -> str:
+    """The URL path of the stored patient ``pid``'s page (see the module docstring)."""
+    if pid in (".", ".."):
+        return f"/patients?id={quote(pid, safe='')}"
+    return f"/patients/{quote(pid, safe='')}"
+
+
+def patient_targets(raw_path: bytes, fmt: str | None) -> list[tuple[str, str]]:
+    """What the raw request path ``/patients/...`` can name: ``[(id, view)]``, most likely first.
+
+    ``view`` is ``"graph"``, ``"json"`` (the twin) or ``"page"`` (HTML or JSON as
+    the request asks). A ``.json`` suffix names the twin only when ``fmt`` (the
+    ``format`` parameter) is not given.
+    """
+    path = raw_path.decode("latin-1")
+    rest = path[path.find("/patients/") + len("/patients/"):]
+
+    def decoded(text: str) -> str:
+        return unquote(text, encoding="utf-8", errors="replace")
+
+    targets = []
+    if rest.endswith("/graph") and len(rest) > len("/graph"):
+        targets.append((decoded(rest[:-len("/graph")]), "graph"))
+    full = decoded(rest)
+    if fmt is None and full.endswith(".json") and len(full) > len(".json"):
+        targets.append((full[:-len(".json")], "json"))
+    targets.append((full, "page"))
+    return targets
 
 
 def stored_patient(settings, pid: str) -> dict:
