@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -140,3 +141,35 @@ def test_serve_with_cds_issuer_needs_a_base_url(tmp_path):
     code, _, err = run(*issuer, "--base-url", "cds.example.org")
     assert code == 2 and err.startswith('error: --base-url: "cds.example.org" is not allowed; expected an absolute')
     assert "Traceback" not in err
+
+
+# Start-up: `painkg explain` imports what explaining needs, nothing else (issue 20).
+_IMPORTED = """
+import sys
+import kg.cli
+try:
+    kg.cli.main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print(code, sorted(m for m in ("rdflib", "kg.store", "kg.serve", "kg.cohort", "kg.questions.what_if",
+                               "kg.questions.interventions", "kg.render.rdf", "kg.cli.query_cmd",
+                               "rich") if m in sys.modules), file=sys.stderr)
+"""
+
+
+def test_explain_imports_no_rdf_store_or_other_command(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PAINKG_NO_CACHE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    for _ in range(2):  # cold cache (the ontology compiled with rdflib), then warm
+        done = subprocess.run([sys.executable, "-c", _IMPORTED, "explain", DAY20], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.stdout == kg.FORMATS["text"].render(kg.explain(DAY20))
+    assert done.stderr == "0 []\n"
+
+
+def test_commands_load_on_demand_and_all_are_listed():
+    code, out, _ = run("--help")
+    assert code == 0
+    listed = [line.split()[0] for line in out.split("Commands:\n")[1].split("\n\n")[0].splitlines()]
+    assert listed == sorted(cli.commands) and "explain" in listed and "what-if" in listed
+    assert cli.get_command(None, "no-such-command") is None
