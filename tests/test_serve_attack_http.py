@@ -138,7 +138,7 @@ def test_oversized_body_is_413_before_it_is_read(server, path, length, limit):
     elapsed, status, headers, body = exchange(port, head)  # no byte of the body is sent
     assert elapsed is not None and elapsed < 1.0
     error = assert_json_error(status, headers, body, 413, "body")
-    assert error["error"] == f"body: larger than the limit of {limit:,} bytes for POST {path}"
+    assert error["error"] == f"body: larger than the limit of {limit:,} bytes"
     assert error["limit_bytes"] == limit
     assert headers["access-control-allow-origin"] == ORIGIN and headers["connection"] == "close"
 
@@ -206,7 +206,8 @@ def test_a_9mb_body_does_not_stall_healthz(server):
                 http("POST", base + path, body=big, headers={"Content-Type": "application/json"}, timeout=60)
             except OSError:  # /explain answers 413 and closes before the body is sent: the client sees a reset
                 pass
-    assert set(timer.statuses) == {200} and max(timer.times) < 0.5, sorted(timer.times)[-5:]
+    # Generous for a shared CI machine: before, one such body stalled /healthz 1.8 s (CDS) to 3.4 s (/explain).
+    assert set(timer.statuses) == {200} and max(timer.times) < 1.0, sorted(timer.times)[-5:]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/", "/openapi.json", "/docs", "/cds-services", "/static/graph.html",

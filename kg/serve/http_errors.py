@@ -67,7 +67,8 @@ def error_bytes(status: int, field: str, message: str, **extra: Any) -> bytes:
     >>> error_bytes(408, "body", "body: not received in time")[:12]
     b'{\\n  "error":'
     """
-    return (json.dumps(error_body(status, field, message, **extra), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    text = json.dumps(error_body(status, field, message, **extra), ensure_ascii=False, indent=2) + "\n"
+    return text.encode("utf-8")
 
 
 async def send_error(send, status: int, field: str, message: str, *, headers=(), **extra: Any) -> None:
@@ -84,7 +85,8 @@ def error_response(status: int, field: str, message: str, headers: dict | None =
     """A Starlette ``Response`` with the JSON error body."""
     from starlette.responses import Response
 
-    return Response(error_bytes(status, field, message, **extra), status_code=status, media_type="application/json", headers=headers)
+    return Response(error_bytes(status, field, message, **extra), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 def input_error_response(exc: InputError, status: int = 422):
@@ -129,8 +131,9 @@ def install_error_handlers(app) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, exc: StarletteHTTPException):
         field = "path" if exc.status_code in (404, 405) else "request"
+        method = request.scope.get(ORIGINAL_METHOD, request.method)  # HEAD, where it was answered as GET
         message = {404: f"path: {request.url.path[:200]!r} is not a page or endpoint of painkg serve",
-                   405: f"method: {request.scope.get(ORIGINAL_METHOD, request.method)} is not allowed here"}.get(exc.status_code, str(exc.detail))
+                   405: f"method: {method} is not allowed here"}.get(exc.status_code, str(exc.detail))
         return error_response(exc.status_code, field, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

@@ -199,8 +199,7 @@ _NO_WEBSOCKET = "Upgrade: websocket is not supported; painkg serve answers plain
 
 
 async def _too_large(scope, send, limit: int) -> None:
-    await _refuse(scope, send, 413, "body", f"body: larger than the limit of {limit:,} bytes for "
-                  f"{scope.get('method', '')} {scope.get('path', '')[:100]}", limit_bytes=limit)
+    await _refuse(scope, send, 413, "body", f"body: larger than the limit of {limit:,} bytes", limit_bytes=limit)
 
 
 async def _refuse(scope, send, status: int, field: str, message: str, *, headers=(), **extra) -> None:
