@@ -78,6 +78,12 @@ def rss_mib(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads), from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     """`painkg serve --cds-open` on a free loopback port, in its own process group, run from a temp dir."""
 
@@ -367,11 +373,13 @@ def long_run(server: Server, requests: list[bytes], count: int) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = f"{'scenario':<9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6}"
+    head = (f"{'scenario':<9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+            f"{'errors':>6} {'cpu ms/req':>10}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['scenario']:<9} {r['clients']:>7} {r['requests_per_s']:>8} {r['p50_ms']:>8} "
-                     f"{r['p90_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6}")
+                     f"{r['p90_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6} "
+                     f"{r['server_cpu_ms_per_request']:>10}")
     return "\n".join(lines)
 
 
@@ -428,7 +436,11 @@ def main() -> None:
                 result.setdefault("warmup", {})[name] = warm_up(server.port, warmups[name])
                 print(f"warm-up {name}: {result['warmup'][name]}", file=sys.stderr)
             for clients in (int(c) for c in args.clients.split(",")):
+                cpu = cpu_seconds(server.proc.pid)
                 row = {"scenario": name, **asyncio.run(drive(server.port, requests, clients, seconds))}
+                # The server's CPU per answer: what the machine's other load changes least.
+                row["server_cpu_ms_per_request"] = round(1000 * (cpu_seconds(server.proc.pid) - cpu)
+                                                         / max(1, row["requests"]), 3)
                 result["rows"].append(row)
                 print(json.dumps(row), file=sys.stderr)
         result["rss_after_cells_mib"] = rss_mib(server.proc.pid)
