@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from .http_limits import serve_limits
 
-__all__ = ["uvicorn_config", "serve", "raise_file_limit"]
+__all__ = ["uvicorn_config", "serve", "raise_file_limit", "fit_file_limit"]
 
 
 def uvicorn_config(app, settings):
@@ -73,7 +73,29 @@ def serve(settings) -> None:
 
     from .app import create_app
 
-    limits = serve_limits(settings)
-    # Twice the cap (connections over it are closed at once, but each is accepted first), plus the store and logs.
-    raise_file_limit(2 * limits.max_connections + 256)
+    settings = fit_file_limit(settings)
     uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+
+
+#: Descriptors kept for what is not a connection: the store, the log, the engines' files, the listening socket.
+RESERVED_FILES = 128
+
+
+def fit_file_limit(settings):
+    """``settings`` with a ``max_connections`` the open-file limit can hold (raised first where it may be).
+
+    A server holds up to twice the cap (those over it are accepted, then closed at once): past the limit the
+    accept loop fails with ``EMFILE`` on every turn, ``/healthz`` stops answering and the log fills with
+    tracebacks. The cap is lowered, with one log line, rather than let that happen.
+    """
+    import dataclasses
+    import logging
+
+    limits = serve_limits(settings)
+    files = raise_file_limit(2 * limits.max_connections + RESERVED_FILES)
+    fits = max(1, (files - RESERVED_FILES) // 2)
+    if fits >= limits.max_connections:
+        return settings
+    logging.getLogger("kg.serve").warning("max_connections lowered from %d to %d: the open-file limit is %d "
+                                          "(raise it with ulimit -n)", limits.max_connections, fits, files)
+    return dataclasses.replace(settings, extra={**settings.extra, "max_connections": fits})
