@@ -17,8 +17,8 @@ plan* in the shared graph :data:`~kg.render.rdf_iris.PLANS_GRAPH`, and each pati
 
 The shared graph holds, once each:
 
-- fact templates ``pkf:<id>`` (:func:`~kg.render.rdf_iris.fact_template_iri`): the concept class
-  as ``rdf:type`` and ``pk:concept``, ``pk:site``, ``dcterms:identifier``;
+- fact templates ``pkf:<id>`` (:func:`~kg.render.rdf_iris.fact_template_iri`): ``pk:concept``,
+  ``pk:site``, ``dcterms:identifier`` (no ``rdf:type``: a template is no patient's fact);
 - firing plans ``<plan>`` (:func:`~kg.render.rdf_iris.plan_iri`), ``a prov:Plan, pk:FiringPlan``:
   ``pk:rule``, ``pk:certaintyLevel``, ``pk:premise`` and ``pk:concludes`` (fact templates),
   ``pk:appliedEdge``, ``pk:conditionMet``, ``pk:evidence`` (the source's sentences).
@@ -66,7 +66,8 @@ _OBSERVED = Literal("observed")
 def _shared_fact(onto: Ontology, fact: dict) -> list[tuple]:
     template = fact_template_iri(fact["id"])
     concept = URIRef(onto.concepts[fact["concept"]].iri)
-    quads = [(template, _TYPE, concept, PLANS_GRAPH), (template, PK.concept, concept, PLANS_GRAPH),
+    # No rdf:type: ``?f a pk:PersistentPain`` finds the patients' facts, never their templates.
+    quads = [(template, PK.concept, concept, PLANS_GRAPH),
              (template, _ID, Literal(fact["id"]), PLANS_GRAPH)]
     if fact["site"]:
         quads.append((template, PK.site, URIRef(onto.concepts[fact["site"]].iri), PLANS_GRAPH))

@@ -1,0 +1,117 @@
+"""Benchmark the cohort store: `batch --store` against plain `batch`, store size, parent RSS, query times.
+
+    python benchmarks/bench_store.py [--patients 10000] [--jobs 2] [--seed 7] [--json PATH]
+
+A synthetic cohort (1% bad records) runs through ``kg.batch`` twice, each in a fresh process
+(its peak RSS is the parent's: the loader's with ``--jobs 2``): without a store, then with
+``--store``. Then every query of ``examples/queries/`` runs over the store through the guarded
+query worker with the default limits (``kg.query(store=...)``: the timing includes starting the
+worker and opening the store), and one patient is read back (``kg.store.readback``). The
+results JSON of both runs is compared byte for byte. A table on stdout, everything in JSON.
+The machine is shared and noisy: compare the rows of one run with each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_RUN = """
+import json, resource, sys, kg
+summary = kg.batch([sys.argv[1]], out=sys.argv[2], jobs=int(sys.argv[3]), store=sys.argv[4] or None)
+summary["parent_max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+print(json.dumps(summary))
+"""
+
+_QUERY = """
+import json, sys, time, kg
+from kg.store.readback import read_explanation
+out = {}
+for path in sys.argv[2:]:
+    text = open(path, encoding="utf-8").read()
+    started = time.perf_counter()
+    try:
+        result = kg.query(text, store=sys.argv[1])
+        out[path] = {"seconds": round(time.perf_counter() - started, 3), "rows": len(result.rows)}
+    except Exception as exc:  # a failed query is a result of the benchmark
+        out[path] = {"seconds": round(time.perf_counter() - started, 3), "error": str(exc)[:200]}
+started = time.perf_counter()
+read_explanation(sys.argv[1], "syn-0000001")
+out["readback"] = {"seconds": round(time.perf_counter() - started, 3)}
+print(json.dumps(out))
+"""
+
+
+def run(cohort: Path, out: Path, jobs: int, store: Path | None) -> tuple[dict, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    args = [sys.executable, "-c", _RUN, str(cohort), str(out), str(jobs), str(store or "")]
+    done = subprocess.run(args, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout), time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=10_000)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", default=None, help="where to write the results (default: "
+                                                 "benchmarks/results/store-<patients>.json)")
+    ap.add_argument("--keep", help="keep the cohort, runs and store in this directory")
+    args = ap.parse_args()
+    from kg.cohort.synthetic import write_ndjson
+
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="painkg-bench-store-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    cohort = tmp / "cohort.ndjson"
+    write_ndjson(cohort, args.patients, seed=args.seed, bad=0.01)
+    try:
+        plain, plain_wall = run(cohort, tmp / "plain", args.jobs, None)
+        shutil.rmtree(tmp / "store", ignore_errors=True)
+        stored, stored_wall = run(cohort, tmp / "stored", args.jobs, tmp / "store")
+        same = filecmp.cmp(tmp / "plain" / "results.jsonl", tmp / "stored" / "results.jsonl", shallow=False)
+        queries = sorted(str(p) for p in (ROOT / "examples" / "queries").glob("*.rq"))
+        done = subprocess.run([sys.executable, "-c", _QUERY, str(tmp / "store"), *queries], check=True,
+                              capture_output=True, text=True)
+        times = json.loads(done.stdout)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    size = stored["store"]["size_bytes"]
+    report = {
+        "patients": args.patients, "jobs": args.jobs, "results": stored["counts"]["results"],
+        "plain_wall_seconds": round(plain_wall, 1), "store_wall_seconds": round(stored_wall, 1),
+        "store_extra_seconds": round(stored_wall - plain_wall, 1),
+        "load_seconds": stored["store"]["load_seconds"], "compact_seconds": stored["store"]["compact_seconds"],
+        "store_bytes": size, "store_bytes_per_patient": round(size / max(1, stored["counts"]["results"])),
+        "parent_rss_mib": {"plain": plain["parent_max_rss_mib"], "store": stored["parent_max_rss_mib"]},
+        "results_identical": same,
+        "queries": {Path(k).stem if k != "readback" else k: v for k, v in times.items()},
+    }
+    print(f"{args.patients:,} patients, --jobs {args.jobs}")
+    print(f"{'':34} {'seconds':>9}")
+    print(f"{'batch':34} {report['plain_wall_seconds']:>9}")
+    print(f"{'batch --store':34} {report['store_wall_seconds']:>9}")
+    print(f"{'  of which load + compact':34} {report['load_seconds']:>9}")
+    print(f"store: {size / 2**20:,.1f} MiB, {report['store_bytes_per_patient']:,} bytes/patient; parent RSS "
+          f"{report['parent_rss_mib']['store']} MiB (plain {report['parent_rss_mib']['plain']} MiB); "
+          f"results identical: {same}")
+    print(f"{'query':34} {'seconds':>9} {'rows':>7}")
+    for name, row in report["queries"].items():
+        print(f"{name:34} {row['seconds']:>9} {row.get('rows', row.get('error', '')) if name != 'readback' else '':>7}")
+    target = Path(args.json) if args.json else ROOT / "benchmarks" / "results" / f"store-{args.patients}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
