@@ -293,3 +293,17 @@ def test_a_flood_of_bad_requests_writes_a_few_log_lines(server):
     # uvicorn's warning and the refusals: 20 a kind in each 10 s window, one line each, no traceback
     assert 2 <= len(lines) <= 4 * 20, len(lines)
     assert not any("Traceback" in line for line in lines)
+
+
+def test_running_in_production_examples_run():
+    """The Python example of docs/serve.md's "Running in production" runs as shown."""
+    import doctest
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "serve.md").read_text(encoding="utf-8")
+    section = text.split("## Running in production", 1)[1].split("\n## ", 1)[0]
+    test = doctest.DocTestParser().get_doctest(section, {}, "serve.md: Running in production", "serve.md", 0)
+    assert len(test.examples) == 7
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
