@@ -75,6 +75,11 @@ class Ontology:
             for key in (concept.key, *concept.alt_keys):
                 aliases[normalize_key(key)] = concept.key
         self._aliases = MappingProxyType(aliases)
+        # Answers of ancestors/evidence/edge_for, which depend on the ontology alone and are
+        # asked per fact, per step and per loop hop of every explanation: computed once each.
+        self._ancestors: dict[str, tuple[str, ...]] = {}
+        self._evidence: dict[tuple, tuple[str, ...]] = {}
+        self._edge_for: dict[tuple, Edge | None] = {}
 
     def keys(self, role: str) -> list[str]:
         """The concept keys allowed in patient input for ``role``, sorted.
@@ -115,6 +120,14 @@ class Ontology:
         >>> load_ontology().ancestors("lower_back")
         ['lower_back', 'back', 'body_site']
         """
+        known = self._ancestors.get(key)
+        if known is None:
+            known = tuple(self._find_ancestors(key))
+            if key in self.concepts:  # only the ontology's own keys: the cache stays bounded
+                self._ancestors[key] = known
+        return list(known)
+
+    def _find_ancestors(self, key: str) -> list[str]:
         order, todo = [], [key]
         while todo:
             current = todo.pop(0)
@@ -135,6 +148,14 @@ class Ontology:
         >>> onto.evidence("inflammation-from-muscle-injury"), onto.evidence("inflammation-from-muscle-injury", "neck")
         (('s16', 's21'), ('s16',))
         """
+        known = self._evidence.get((rule_id, site))
+        if known is None:
+            known = self._find_evidence(rule_id, site)
+            if site is ANY_SITE or site is None or site in self.concepts:
+                self._evidence[(rule_id, site)] = known
+        return known
+
+    def _find_evidence(self, rule_id: str, site: object) -> tuple[str, ...]:
         rule = self.rules[rule_id]
         ids = set(rule.passages)
         for edge_id in rule.edges:
@@ -168,6 +189,15 @@ class Ontology:
         A rule that applies several edges (``therapy-options``) is matched on the
         edge's subject or object; a site-specific edge on the site's ancestors.
         """
+        key = (rule_id, concept, site)
+        if key in self._edge_for:
+            return self._edge_for[key]
+        edge = self._find_edge(rule_id, concept, site)
+        if concept in self.concepts and (site is None or site in self.concepts):
+            self._edge_for[key] = edge
+        return edge
+
+    def _find_edge(self, rule_id: str, concept: str, site: str | None) -> Edge | None:
         edges = [self.edges[e] for e in self.rules[rule_id].edges]
         for edge in edges:
             if concept in (edge.object, edge.subject):

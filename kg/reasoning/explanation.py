@@ -15,7 +15,6 @@ True
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,6 +23,7 @@ from .certainty import fact_certainties, is_firm, strongest
 from .chains import RawStep, chain_steps, depths, main_path, sorted_justifications
 from .conflicts import conflicts
 from .expectations import Expectation, expectations, resolution_text, time_condition
+from .json_text import dumps_indented
 from ..errors import InputError
 from ..knowledge.wording import default_unresolved
 from ..knowledge.ontology import Ontology
@@ -129,6 +129,7 @@ class Explanation:
         self.trace = trace
         self.ontology = ontology
         self._by_id = {f.id: f for f in facts}
+        self._steps: dict[tuple, Step] = {}
 
     @property
     def pain_persists(self) -> bool:
@@ -197,8 +198,13 @@ class Explanation:
                 **_loop_keys(self)}
 
     def to_json(self) -> str:
-        """Deterministic JSON text (same input, same bytes), ending in a newline."""
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        """Deterministic JSON text (same input, same bytes), ending in a newline.
+
+        The text of ``json.dumps(self.to_dict(), indent=2, ensure_ascii=False)``, written by
+        :func:`~kg.reasoning.json_text.dumps_indented` (the standard library's indented
+        encoder is pure Python and cost more than building the explanation).
+        """
+        return dumps_indented(self.to_dict()) + "\n"
 
     # Views computed by higher layers: to_text(), to_rdf() and graph() by kg.render, why_not()
     # and timeline() by kg.questions. This module may not import them, not even inside a
@@ -251,6 +257,16 @@ def _condition(explanation: "Explanation", raw: RawStep, edge) -> str | None:
 
 
 def _step(explanation: "Explanation", raw: RawStep) -> Step:
+    # A step is the same in every chain that holds it (its depth depends on its premises
+    # only), and the key chains share most of theirs: each is built once per explanation.
+    key = (raw.fact, raw.justification)
+    step = explanation._steps.get(key)
+    if step is None:
+        step = explanation._steps[key] = _new_step(explanation, raw)
+    return step
+
+
+def _new_step(explanation: "Explanation", raw: RawStep) -> Step:
     onto = explanation.ontology
     fact = explanation.trace[raw.fact]
     if raw.rule is None:
