@@ -198,3 +198,81 @@ def test_row_limit_and_timeout(store):
         data = _error(r, 503)
         assert data["error"] == "query: timed out after 0.5 s (limit --timeout 0.5)"
         assert r[1]["retry-after"] == "5"
+
+
+GRAPH_QUERY = "CONSTRUCT { ?s a pk:Rule ; rdfs:label ?l } WHERE { ?s a pk:Rule ; rdfs:label ?l }"
+
+
+def test_rdf_xml_for_construct_and_describe(server):
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+
+    def fetch(query: str, accept: str) -> bytes:
+        status, headers, body = http("POST", f"{server}/sparql", body=query,
+                                     headers={"Content-Type": "application/sparql-query", "Accept": accept})
+        assert status == 200 and headers["content-type"].split(";")[0] == accept, body[:300]
+        return body
+
+    for query in (GRAPH_QUERY, "DESCRIBE pk:MuscleKnots"):
+        xml = Graph().parse(data=fetch(query, "application/rdf+xml"), format="xml")
+        turtle = Graph().parse(data=fetch(query, "text/turtle"), format="turtle")
+        assert len(xml) > 10 and isomorphic(xml, turtle)
+    assert fetch(GRAPH_QUERY, "application/rdf+xml") == fetch(GRAPH_QUERY, "application/rdf+xml")  # deterministic
+
+
+def test_rdflibs_sparqlstore_runs_construct_and_select(server):
+    """rdflib's own SPARQL client (no SPARQLWrapper): CONSTRUCT comes back as RDF/XML, SELECT as XML results."""
+    from rdflib import Graph
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    remote = Graph(store=SPARQLStore(query_endpoint=f"{server}/sparql", returnFormat="xml"))
+    built = remote.query(GRAPH_QUERY).graph
+    expected = Graph().parse(data=http("POST", f"{server}/sparql", body=GRAPH_QUERY, headers={
+        "Content-Type": "application/sparql-query", "Accept": "text/turtle"})[2], format="turtle")
+    assert len(built) == len(expected) > 10 and set(built) == set(expected)
+    rows = list(remote.query("SELECT ?id WHERE { ?p a pk:Patient ; dcterms:identifier ?id } ORDER BY ?id"))
+    assert [str(r[0]) for r in rows] == ["knots-1", "neck-1", "p1", "two-sites-1"]
+
+
+@pytest.mark.parametrize("query", ['CONSTRUCT { <urn:a> <http://example.org/123> "x" } WHERE {}',
+                                   'CONSTRUCT { <urn:a> <http://example.org/p> "a\\u0001b" } WHERE {}'])
+def test_a_graph_rdf_xml_cannot_write_is_406(server, query):
+    r = http("POST", f"{server}/sparql", body=query,
+             headers={"Content-Type": "application/sparql-query", "Accept": "application/rdf+xml"})
+    data = _error(r, 406)
+    assert data["field"] == "format" and "RDF/XML cannot" in data["error"] and "Turtle" in data["error"]
+    r = http("POST", f"{server}/sparql", body=query,
+             headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"})
+    assert r[0] == 200
+
+
+def test_the_service_description_names_the_stores_graphs(server):
+    from rdflib import Graph, URIRef
+
+    status, headers, body = http("GET", f"{server}/sparql", headers={"Accept": "text/turtle"})
+    g = Graph().parse(data=body.decode(), format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    names = sorted(str(o) for o in g.objects(None, URIRef(sd + "name")))
+    patients = [f"https://w3id.org/painkg/patient/{i}/graph/{kind}" for i in ("knots-1", "neck-1", "p1", "two-sites-1")
+                for kind in ("derivations", "input")]
+    listed = http("GET", f"{server}/sparql?query={urllib.parse.quote('SELECT DISTINCT ?g WHERE { GRAPH ?g {} }')}",
+                  headers={"Accept": "application/sparql-results+json"})[2]
+    graphs = {b["g"]["value"] for b in json.loads(listed)["results"]["bindings"]}
+    assert names == sorted(graphs | {"https://w3id.org/painkg/graph/ontology"})
+    assert set(patients) <= set(names)
+    formats = {str(o) for o in g.objects(None, URIRef(sd + "resultFormat"))}
+    assert "http://www.w3.org/ns/formats/RDF_XML" in formats
+
+
+def test_methods_allow_options_and_head(server):
+    allow = "GET, HEAD, POST, OPTIONS"
+    for method in ("PUT", "DELETE", "PATCH", "TRACE"):
+        r = http(method, f"{server}/sparql", body="ASK {}", headers={"Content-Type": "application/sparql-query"})
+        data = _error(r, 405)
+        assert r[1]["allow"] == allow and data["field"] == "method" and data["allowed"] == allow.split(", ")
+    status, headers, body = http("OPTIONS", f"{server}/sparql")
+    assert status == 204 and headers["allow"] == allow and body == b""
+    url = f"{server}/sparql?query={urllib.parse.quote('ASK {}')}"
+    got = http("GET", url, headers={"Accept": "application/sparql-results+json"})
+    head = http("HEAD", url, headers={"Accept": "application/sparql-results+json"})
+    assert head[0] == got[0] == 200 and head[2] == b"" and head[1]["content-type"] == got[1]["content-type"]
