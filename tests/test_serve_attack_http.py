@@ -301,7 +301,7 @@ def test_running_in_production_examples_run():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "serve.md").read_text(encoding="utf-8")
-    section = text.split("## Running in production", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## Running in production", 1)[1].split("\n## ", 1)[0].replace("```", "")  # fences end output
     test = doctest.DocTestParser().get_doctest(section, {}, "serve.md: Running in production", "serve.md", 0)
     assert len(test.examples) == 7
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
