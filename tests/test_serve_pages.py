@@ -26,6 +26,8 @@ EXAMPLE = Path("examples/lower-back-strain-day20.json")
 BUNDLE = Path("examples/fhir/lower-back-strain-bundle.json")
 SLASHED = {"id": "ward-3/bed 7", "assessed_on": "2026-03-21",
            "injuries": [{"kind": "strain", "site": "neck", "onset": "2026-03-01"}]}
+#: Ids a URL path cannot simply hold: each was listed but its page was 404 (or another patient's graph).
+AWKWARD = ["a/graph", "p1/graph", "x.json", "q.json/graph", "..", "%2F", "a?b#c"]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,10 @@ def server(tmp_path_factory):
     out = tmp_path_factory.mktemp("pages-store")
     slashed = out / "slashed.json"
     slashed.write_text(json.dumps(SLASHED), encoding="utf-8")
+    awkward = out / "awkward.ndjson"
+    awkward.write_text("".join(json.dumps({**SLASHED, "id": i}) + "\n" for i in AWKWARD), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "kg.cli", "batch", str(EXAMPLE), "examples/two-injuries.json",
-                           str(slashed), "--out", str(out / "run"), "--store", str(out / "store")],
+                           str(slashed), str(awkward), "--out", str(out / "run"), "--store", str(out / "store")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     with serve_url(ServeSettings(cds_open=True, store=out / "store")) as base:
@@ -226,7 +230,7 @@ def test_bad_patient_on_the_page(server):
 
 def test_stored_patient_page_and_twins(server):
     status, _, body = http("GET", f"{server}/patients?format=json")
-    assert json.loads(body)["patients"] == ["p1", "two-sites-1", SLASHED["id"]]
+    assert json.loads(body)["patients"] == sorted(["p1", "two-sites-1", SLASHED["id"], *AWKWARD])
     e = kg.explain(str(EXAMPLE))
     status, headers, body = http("GET", f"{server}/patients/p1")
     page = body.decode()
@@ -256,6 +260,36 @@ def test_stored_patient_id_with_a_slash(server):
     assert status == 200 and json.loads(body)["explanation"] == e.to_dict()
     status, _, graph = http("GET", f"{server}{href}/graph")
     assert status == 200 and b"cytoscape" in graph
+
+
+def test_every_listed_patient_is_served(server):
+    page = http("GET", f"{server}/patients")[2].decode()
+    links = dict((html.unescape(name), html.unescape(href))
+                 for href, name in re.findall(r'<li><a href="([^"]*)">([^<]*)</a></li>', page))
+    assert sorted(links) == json.loads(http("GET", f"{server}/patients?format=json")[2])["patients"]
+    e = kg.explain(SLASHED)
+    for pid, href in links.items():
+        if pid not in AWKWARD:
+            continue
+        status, _, body = http("GET", f"{server}{href}")
+        assert status == 200 and headline_of(body.decode()) == e.headline.replace(SLASHED["id"], pid), pid
+        assert html.escape(f"painkg: patient {pid},") in body.decode(), pid
+        twin = href + ("&" if "?" in href else "?") + "format=json"
+        status, _, body = http("GET", f"{server}{twin}")
+        assert status == 200 and json.loads(body)["explanation"]["patient"] == pid, pid
+        if "?" not in href:
+            status, _, graph = http("GET", f"{server}{href}/graph")
+            assert status == 200 and b"cytoscape" in graph and json.dumps(pid)[1:-1].encode() in graph, pid
+    assert links[".."] == "/patients?id=.." and links["a/graph"] == "/patients/a%2Fgraph"
+    # The short forms keep their meaning where the store has the shorter id: p1's graph, p1's twin.
+    status, _, graph = http("GET", f"{server}/patients/p1/graph")
+    assert status == 200 and b"persistent-pain-from-knots" in graph
+    assert json.loads(http("GET", f"{server}/patients/p1.json")[2])["explanation"]["patient"] == "p1"
+    # Where it has not, the long id: x.json's page, a/graph's page.
+    status, _, body = http("GET", f"{server}/patients/x.json")
+    assert status == 200 and html.escape("painkg: patient x.json,") in body.decode()
+    status, _, body = http("GET", f"{server}/patients/a/graph")
+    assert status == 200 and html.escape("painkg: patient a/graph,") in body.decode()
 
 
 def test_stored_patient_audience_and_missing(server):
