@@ -124,5 +124,10 @@ def _store(path: Path, value: Any) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
+        # The records of other keys (an older Turtle or painkg) are dropped, so the folder
+        # holds one file per record, not one per version ever run.
+        for old in path.parent.glob(path.name.split("-", 1)[0] + "-*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
     except Exception:  # noqa: BLE001 - read-only or full disk, no home: run without the cache
         pass
