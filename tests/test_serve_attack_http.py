@@ -307,3 +307,50 @@ def test_running_in_production_examples_run():
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_painkg_serve_at_its_open_file_limit_keeps_answering(tmp_path):
+    """kg.serve.run.serve, in its own process with 256 open files: the cap is lowered to fit, a flood of
+    connections is refused without filling the log, and /healthz answers once the flood's heads time out."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    program = ("import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))\n"
+               "from kg.serve.run import serve; from kg.serve.settings import ServeSettings\n"
+               f"serve(ServeSettings(port={port}, extra={{'header_timeout_s': 1}}))\n")
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-c", program], stdout=out, stderr=subprocess.STDOUT)
+    held = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        assert ("max_connections lowered from 512 to 48 and backlog from 2048 to 32: the open-file limit is 256"
+                in log.read_text())
+        before = log.stat().st_size
+        started = time.monotonic()
+        for _ in range(300):  # far over the file limit: before, the accept loop failed and logged on every turn
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=0.2))
+            except OSError:
+                pass
+        time.sleep(max(0.0, 2.5 - (time.monotonic() - started)))  # the held heads time out (1 s) and are closed
+        assert http("GET", f"http://127.0.0.1:{port}/healthz", timeout=5)[0] == 200
+        grown = log.stat().st_size - before
+        assert grown < 20_000 and "Traceback" not in log.read_text(), grown
+    finally:
+        for sock in held:
+            sock.close()
+        server.terminate()
+        server.wait(timeout=15)

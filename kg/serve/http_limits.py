@@ -64,6 +64,9 @@ class ServeLimits:
     keep_alive_s: float = 5.0
     #: connections served at once; requests over it get 503, connections over twice it are closed at once.
     max_connections: int = 512
+    #: connections the system queues before the server accepts them; the server accepts them in one burst, so
+    #: the open-file limit must hold this many besides twice ``max_connections`` (uvicorn's ``backlog``).
+    backlog: int = 2048
     #: large request bodies received at once; one more gets 503 (each may hold up to ``max_body_bytes``).
     max_uploads: int = 8
     #: the largest body of any route (``ServeSettings.max_body_bytes``, 16 MiB).

@@ -2,7 +2,9 @@
 
 :class:`RateLimitFilter` lets through at most ``per_window`` records of one
 kind (logger and message template) in each ``window_s`` seconds; the first
-record after a window that dropped some says how many. :func:`log_config` is
+record after a window that dropped some says how many. A record of the
+process running out of descriptors (``EMFILE``: asyncio's accept loop under a
+flood of connections) loses its traceback: one line says it. :func:`log_config` is
 uvicorn's logging configuration with that filter on its handlers, and with the
 ``kg.serve`` and ``asyncio`` loggers (refusals, internal errors, an accept loop
 out of descriptors) written through them. It is applied by the server
@@ -18,11 +20,14 @@ out of descriptors) written through them. It is applied by the server
 from __future__ import annotations
 
 import copy
+import errno
 import logging
 import threading
 import time
 
 __all__ = ["RateLimitFilter", "log_config"]
+
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class RateLimitFilter(logging.Filter):
@@ -54,6 +59,11 @@ class RateLimitFilter(logging.Filter):
             if seen[1] > self.per_window:
                 seen[2] += 1
                 return False
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, OSError) and exc.errno in _OUT_OF_RESOURCES:
+            # Out of descriptors or buffers under a flood of connections: the cause is known; no traceback.
+            record.msg, record.args = f"{record.getMessage()} ({exc})", None
+            record.exc_info = record.exc_text = None
         if dropped:
             record.msg = f"{record.getMessage()} ({dropped:,} more like it in the previous {self.window_s:g} s " \
                          "not logged)"

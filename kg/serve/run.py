@@ -4,12 +4,12 @@
 :func:`uvicorn_config` too (``tests/serve_support.py``), so what they check is
 what runs. The limits are :class:`~kg.serve.http_limits.ServeLimits`, read from
 ``ServeSettings.extra`` (``header_timeout_s``, ``body_timeout_s``,
-``keep_alive_s``, ``max_connections``, ``max_uploads``, ``patient_body_bytes``;
+``keep_alive_s``, ``max_connections``, ``backlog``, ``max_uploads``, ``patient_body_bytes``;
 ``log_level``; see docs/serve.md, "Running in production"). uvicorn runs with:
 
 - the h11 protocol of :mod:`kg.serve.http_protocol` (header timeout, connection
   cap, JSON errors), and no WebSocket protocol (``ws="none"``);
-- ``timeout_keep_alive`` = ``keep_alive_s``, ``backlog`` 2048, a graceful
+- ``timeout_keep_alive`` = ``keep_alive_s``, ``backlog`` (2048), a graceful
   shutdown of at most 10 s, no access log (a reverse proxy keeps one);
 - the log configuration of :mod:`kg.serve.log_limits` (a flood of refusals
   writes at most a few lines a second).
@@ -42,7 +42,7 @@ def uvicorn_config(app, settings):
     level = str(settings.extra.get("log_level", "info")).lower()
     return uvicorn.Config(app, host=settings.host, port=settings.port, http=guarded_protocol(limits), ws="none",
                           lifespan="on", log_config=log_config(level), log_level=level, access_log=False,
-                          timeout_keep_alive=max(1, math.ceil(limits.keep_alive_s)), backlog=2048,
+                          timeout_keep_alive=max(1, math.ceil(limits.keep_alive_s)), backlog=limits.backlog,
                           timeout_graceful_shutdown=10)
 
 
@@ -82,20 +82,25 @@ RESERVED_FILES = 128
 
 
 def fit_file_limit(settings):
-    """``settings`` with a ``max_connections`` the open-file limit can hold (raised first where it may be).
+    """``settings`` with a ``max_connections`` and ``backlog`` the open-file limit can hold (raised first where
+    it may be).
 
-    A server holds up to twice the cap (those over it are accepted, then closed at once): past the limit the
-    accept loop fails with ``EMFILE`` on every turn, ``/healthz`` stops answering and the log fills with
-    tracebacks. The cap is lowered, with one log line, rather than let that happen.
+    A server holds up to twice the cap (those over it are accepted, then closed at once), and accepts up to
+    ``backlog`` queued connections in one burst before it can close any: past the limit the accept loop fails
+    with ``EMFILE`` on every turn, ``/healthz`` stops answering and the log fills. Both are lowered to fit,
+    with one log line, rather than let that happen.
     """
     import dataclasses
     import logging
 
     limits = serve_limits(settings)
-    files = raise_file_limit(2 * limits.max_connections + RESERVED_FILES)
-    fits = max(1, (files - RESERVED_FILES) // 2)
-    if fits >= limits.max_connections:
+    files = raise_file_limit(2 * limits.max_connections + limits.backlog + RESERVED_FILES)
+    budget = max(files - RESERVED_FILES, 8)
+    if 2 * limits.max_connections + limits.backlog <= budget:
         return settings
-    logging.getLogger("kg.serve").warning("max_connections lowered from %d to %d: the open-file limit is %d "
-                                          "(raise it with ulimit -n)", limits.max_connections, fits, files)
-    return dataclasses.replace(settings, extra={**settings.extra, "max_connections": fits})
+    backlog = min(limits.backlog, max(4, budget // 4))
+    cap = max(1, min(limits.max_connections, (budget - backlog) // 2))
+    logging.getLogger("kg.serve").warning("max_connections lowered from %d to %d and backlog from %d to %d: the "
+                                          "open-file limit is %d (raise it with ulimit -n)", limits.max_connections,
+                                          cap, limits.backlog, backlog, files)
+    return dataclasses.replace(settings, extra={**settings.extra, "max_connections": cap, "backlog": backlog})
