@@ -87,13 +87,17 @@ def cpu_seconds(pid: int) -> float:
 class Server:
     """`painkg serve --cds-open` on a free loopback port, in its own process group, run from a temp dir."""
 
-    def __init__(self, workers: int, cwd: Path):
+    def __init__(self, workers: int, cwd: Path, pythonpath: str | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         cmd = [*painkg_command(), "serve", "--cds-open", "--host", "127.0.0.1", "--port", str(self.port),
                "--workers", str(workers)]
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        env = dict(os.environ)
+        if pythonpath:  # e.g. httptools/uvloop installed with `pip install --target DIR`: uvicorn picks them up
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -403,11 +407,13 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=20_000, help="distinct patients generated (new ids reused "
                                                                  "beyond it only in the --requests run)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--warmup", type=int, default=3000, help="patients (another seed) sent before the timed cells of "
+    ap.add_argument("--warmup", type=int, default=10_000, help="patients (another seed) sent before the timed cells of "
                                                                "each scenario, untimed: the memo's steady state")
     ap.add_argument("--requests", type=int, default=0, help="also make this many CDS calls and follow the RSS")
     ap.add_argument("--no-stall", action="store_true", help="skip the /healthz stall section")
     ap.add_argument("--label", default="", help="a note kept in the JSON (e.g. before/after)")
+    ap.add_argument("--server-pythonpath", help="a folder put first on the server's PYTHONPATH (packages installed "
+                                                "with pip --target, e.g. httptools and uvloop, to measure them)")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench_serve.json"))
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, _interrupted)
@@ -423,10 +429,11 @@ def main() -> None:
     result: dict = {"label": args.label, "cpus": os.cpu_count(), "workers": args.workers, "seconds_per_cell": seconds,
                     "patients": args.patients, "seed": args.seed,
                     "warmup_patients": args.warmup,
+                    "server_pythonpath": args.server_pythonpath,
                     "note": "the load generator runs on the same machine and competes with the server for the CPU",
                     "rows": []}
     try:
-        server = Server(args.workers, tmp)
+        server = Server(args.workers, tmp, args.server_pythonpath)
         result["command"] = painkg_command()
         result["rss_start_mib"] = rss_mib(server.proc.pid)
         for name in args.scenarios.split(","):
