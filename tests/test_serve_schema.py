@@ -30,3 +30,19 @@ def test_no_server_error(case):
             assert kind == "application/json", kind
             body = response.json()
             assert {"error", "field", "status"} <= set(body) and body["status"] == response.status_code, body
+
+
+def test_head_answers_every_get_operation_as_get_does():
+    """HEAD on each GET operation of /openapi.json without path parameters: GET's status and headers, no body."""
+    import json
+
+    from serve_support import http
+
+    paths = json.loads(http("GET", f"{BASE}/openapi.json")[2])["paths"]
+    gets = [path for path, ops in paths.items() if "get" in ops and "{" not in path]
+    assert {"/healthz", "/", "/sparql", "/cds-services", "/patients"} <= set(gets)
+    for path in gets:
+        get_status, get_headers, _ = http("GET", BASE + path)
+        status, headers, body = http("HEAD", BASE + path)
+        assert (status, body) == (get_status, b""), path
+        assert headers.get("content-type") == get_headers.get("content-type"), path
