@@ -354,3 +354,29 @@ def test_painkg_serve_at_its_open_file_limit_keeps_answering(tmp_path):
             sock.close()
         server.terminate()
         server.wait(timeout=15)
+
+
+@pytest.mark.parametrize("length", ["²", "-1", "1e3", "0x10", "9" * 19])
+def test_content_length_that_is_not_a_whole_number_is_400(length):
+    """The limits middleware's own check (h11 refuses these first on the wire; another server might not)."""
+    import asyncio
+
+    from kg.serve.http_limits import RequestLimitsMiddleware, ServeLimits
+
+    async def app(scope, receive, send):
+        raise AssertionError("reached the app")
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/explain",
+             "headers": [(b"content-length", length.encode("latin-1", "replace"))]}
+    asyncio.run(RequestLimitsMiddleware(app, ServeLimits())(scope, receive, send))
+    assert sent[0]["status"] == 400
+    assert json.loads(sent[1]["body"]) == {"error": "Content-Length: is not a whole number",
+                                           "field": "Content-Length", "status": 400}

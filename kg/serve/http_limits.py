@@ -140,7 +140,7 @@ class RequestLimitsMiddleware:
         declared = None
         if length is not None:
             text = length.decode("latin-1").strip()
-            if not text.isdigit() or len(text) > 18:
+            if not (text.isascii() and text.isdigit()) or len(text) > 18:  # "²" is a digit to isdigit
                 await _refuse(scope, send, 400, "Content-Length", "Content-Length: is not a whole number")
                 return
             declared = int(text)
