@@ -175,9 +175,11 @@ def _raw(base: str, request: bytes) -> bytes:
 
 
 def test_oversized_body_is_413_before_reading(live_server):
+    from kg.serve.http_limits import serve_limits
     from kg.serve.settings import ServeSettings
 
-    limit = ServeSettings().max_body_bytes
+    limit = serve_limits(ServeSettings()).body_limit("POST", "/explain")  # a patient's limit, as painkg explain
+    assert limit < ServeSettings().max_body_bytes
     head = (f"POST /explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {limit + 1}\r\nConnection: close\r\n\r\n").encode()
     answer = _raw(live_server, head + b"{")  # the rest of the body is never sent
@@ -251,3 +253,93 @@ def test_invalid_fhir_is_422_naming_the_element(live_server):
     assert status == 422
     data = json.loads(body)
     assert data["error"].startswith('Condition/c1.clinicalStatus: "active" is not allowed')
+
+
+# POST /explain answers JSON through the memo (kg.reasoning.memo, shared by the engine threads): on
+# the event loop when the memo holds every piece of the patient, else on an engine thread. Either
+# way the bytes are those of fresh reasoning (painkg explain --format json, Explanation.to_json).
+
+def _cohort(n: int, seed: int) -> list[dict]:
+    import random
+
+    from kg.cohort.synthetic import synthetic_patient
+
+    rng = random.Random(seed)
+    return [synthetic_patient(rng, f"memo-{seed}-{i}") for i in range(n)]
+
+
+def test_explain_json_through_the_memo_equals_fresh_reasoning(live_server):
+    import kg
+
+    cohort = _cohort(40, 18)
+    # Each patient three times: first reasoned (an engine thread), then from the memo (on the event
+    # loop), then through the documented route with its query parameters validated.
+    for patient in cohort:
+        expected = kg.explain(patient).to_json().encode("utf-8")
+        for query in ("", "", "?threshold_days=14"):
+            status, headers, body = http("POST", f"{live_server}/explain{query}", body=json.dumps(patient),
+                                         headers=JSON)
+            assert (status, headers["content-type"]) == (200, "application/json"), body
+            assert body == expected, (patient, query)
+
+
+def test_memo_answers_depend_on_the_threshold_and_the_date(live_server):
+    import kg
+
+    patient = _cohort(1, 3)[0]
+    patient = {**patient, "injuries": [{"kind": "muscle_strain", "site": "neck", "days_since_onset": 20}]}
+    for query, kwargs in (("?threshold_days=30", {"threshold_days": 30}), ("", {}),
+                          ("?as_of=%2B40d", {"as_of": "+40d"}), ("?threshold_days=10", {"threshold_days": 10})):
+        status, _, body = http("POST", f"{live_server}/explain{query}", body=json.dumps(patient), headers=JSON)
+        assert status == 200
+        assert body.decode("utf-8") == kg.explain(patient, **kwargs).to_json(), query
+
+
+def test_large_body_and_fhir_body_through_the_memo_equal_the_cli(live_server):
+    from kg.serve.explain_api import INLINE_BODY_BYTES
+
+    path = Path("examples/two-injuries.json")
+    padded = path.read_bytes() + b" " * (INLINE_BODY_BYTES + 1)  # answered on an engine thread
+    expected = _cli("explain", str(path), "--format", "json")
+    for body in (path.read_bytes(), padded, path.read_bytes()):
+        status, _, got = http("POST", f"{live_server}/explain", body=body, headers=JSON)
+        assert (status, got.decode("utf-8")) == (200, expected)
+    fhir = Path("tests/fhir/refuted-condition.json")
+    for _ in range(2):  # reasoned, then from the memo: "ignored" is added to the memo's JSON alike
+        status, _, got = http("POST", f"{live_server}/explain", body=fhir.read_bytes(),
+                              headers={"Content-Type": "application/fhir+json"})
+        assert (status, got.decode("utf-8")) == (200, _cli("explain", str(fhir), "--format", "json"))
+
+
+def test_input_errors_are_the_same_from_the_memo_path(live_server):
+    bad = {"id": "p1", "assessed_on": "2026-03-10", "injuries": [{"kind": "strain", "site": "knee",
+                                                                   "days_since_onset": 3}]}
+    answers = [http("POST", f"{live_server}/explain{q}", body=json.dumps(bad), headers=JSON)
+               for q in ("", "?threshold_days=14")]
+    assert [a[0] for a in answers] == [422, 422]
+    assert _error(answers[0]) == _error(answers[1])
+    assert _error(answers[0])["field"] == "injuries[0].site"
+    status, _, body = http("POST", f"{live_server}/explain", body=b"{}", headers={"Content-Type": "text/csv"})
+    assert status == 415
+
+
+def test_explanation_json_without_orjson_gives_the_same_bytes(monkeypatch):
+    import builtins
+
+    import kg
+    from kg.serve.explain_api import explanation_json
+
+    e = kg.explain("examples/two-injuries.json")
+    compact = json.dumps(e.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    with_orjson = explanation_json(compact)
+    real_import = builtins.__import__
+
+    def no_orjson(name, *args, **kwargs):
+        if name == "orjson":
+            raise ImportError("no orjson here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_orjson)
+    assert explanation_json(compact) == with_orjson == e.to_json()
+    ignored = [{"resource": "Procedure/p1", "reason": "a treatment"}]
+    assert json.loads(explanation_json(compact, ignored))["ignored"] == ignored

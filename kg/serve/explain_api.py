@@ -139,10 +139,12 @@ def explanation_json(compact: str, ignored=None) -> str:
             return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
         except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
             pass  # a value orjson refuses (an integer past 64 bits): the standard library's answer
+    from ..reasoning.json_text import dumps_indented  # json.dumps(indent=2, ensure_ascii=False), byte for byte
+
     data = json.loads(compact)
     if ignored is not None:
         data["ignored"] = [dict(i) for i in ignored]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(data) + "\n"
 
 
 async def _json_answer(request, pi, as_of, threshold_days) -> str:
