@@ -127,10 +127,11 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or ())
-        if OVERLOADED in (scope.get("extensions") or {}):
-            await _refuse(scope, send, 503, "connections", "connections: the server is at its limit of "
-                          f"{self.limits.max_connections:,} connections; try again shortly",
-                          headers=[(b"retry-after", b"1")])
+        overloaded = (scope.get("extensions") or {}).get(OVERLOADED)
+        if overloaded is not None:  # the protocol's cap (it may have been lowered to fit the open-file limit)
+            cap = overloaded.get("max_connections", self.limits.max_connections)
+            await _refuse(scope, send, 503, "connections", f"connections: the server is at its limit of {cap:,} "
+                          "connections; try again shortly", headers=[(b"retry-after", b"1")])
             return
         if headers.get(b"upgrade", b"").strip().lower() == b"websocket":
             await _refuse(scope, send, 400, "Upgrade", _NO_WEBSOCKET)

@@ -56,7 +56,7 @@ class GuardedH11Protocol(H11Protocol):
         def admit(scope, receive, send):
             # The request's own task is already counted in tasks, and its connection in connections.
             if len(self.connections) > cap or len(self.tasks) > cap:
-                scope["extensions"] = {**(scope.get("extensions") or {}), OVERLOADED: {}}
+                scope["extensions"] = {**(scope.get("extensions") or {}), OVERLOADED: {"max_connections": cap}}
             return inner(scope, receive, send)
 
         self.app = admit

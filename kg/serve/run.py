@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from .http_limits import serve_limits
 
-__all__ = ["uvicorn_config", "serve", "raise_file_limit", "fit_file_limit"]
+__all__ = ["uvicorn_config", "serve", "run_server", "raise_file_limit", "fit_file_limit"]
 
 
 def uvicorn_config(app, settings):
@@ -64,17 +64,23 @@ def raise_file_limit(wanted: int) -> int:
     return soft
 
 
-def serve(settings) -> None:
-    """Build the app for ``settings`` and serve it until interrupted (what ``painkg serve`` runs).
+def serve(settings, *, app=None) -> None:
+    """Serve ``app`` (default: built from ``settings``) until interrupted: what ``painkg serve`` runs.
 
-    A bad ``--store`` or limit is :class:`~kg.errors.InputError` before anything listens.
+    A bad ``--store`` or limit is :class:`~kg.errors.InputError` before anything listens (a caller that
+    builds ``app`` itself, to report those before it prints where it listens, passes it).
     """
     import uvicorn
 
     from .app import create_app
 
     settings = fit_file_limit(settings)
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    app = app if app is not None else create_app(settings)
+    uvicorn.Server(uvicorn_config(app, settings)).run()
+
+
+#: The package root's name for :func:`serve` (``kg.run_server``): ``kg.serve`` is this package.
+run_server = serve
 
 
 #: Descriptors kept for what is not a connection: the store, the log, the engines' files, the listening socket.
