@@ -317,3 +317,15 @@ def test_a_jwks_fetch_ends_within_its_time_bound():
 def test_base_url_is_documented_with_a_runnable_example():
     result = doctest.testfile(str(ROOT / "docs" / "cds-hooks.md"), module_relative=False)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_the_replay_guard_forgets_expired_jti_from_the_front_and_stays_bounded():
+    from kg.serve.auth import LEEWAY_S, _SeenJti
+
+    guard = _SeenJti(limit=3)
+    assert guard.add("a", exp=100, now=0) and guard.add("b", exp=200, now=0)
+    assert not guard.add("a", exp=100, now=50)  # a replay inside the token's life
+    assert guard.add("c", exp=300, now=100 + LEEWAY_S + 1)  # "a" has expired: forgotten
+    assert list(guard.entries) == ["b", "c"]
+    assert guard.add("a", exp=400, now=100 + LEEWAY_S + 1)  # the same jti after its token expired is new
+    assert guard.add("d", exp=500, now=150) and list(guard.entries) == ["c", "a", "d"]  # bounded: oldest dropped
