@@ -10,7 +10,9 @@ a store that cannot be opened or read, or a worker that cannot start make
 
 The result is kept for ``settings.extra["health_ttl_s"]`` seconds (default
 :data:`DEFAULT_TTL_S`): a storm of ``/healthz`` forks one worker per period,
-and concurrent callers share the one check in flight. The check does not wait
+and concurrent callers share the one check in flight; while it runs, the kept
+result answers at once if it is at most :data:`STALE_TTLS` periods old, so
+``/healthz`` stays fast while heavy queries load the machine. The check does not wait
 in the query queue (:mod:`kg.serve.sparql_queue`) behind heavy queries; it has
 its own short timeout (:data:`CHECK_TIMEOUT_S`).
 
@@ -30,6 +32,8 @@ __all__ = ["health_router", "HealthCheck", "check_once", "DEFAULT_TTL_S", "CHECK
 DEFAULT_TTL_S = 5.0
 #: Seconds the check's query may take.
 CHECK_TIMEOUT_S = 10.0
+#: A kept result is still answered, while a new check runs, until it is this many ttl old.
+STALE_TTLS = 3
 #: The check's query: parsed like any other, and with a store it reads it (the ontology graph is there).
 CHECK_QUERY = "ASK { ?s ?p ?o }"
 
@@ -71,24 +75,30 @@ class HealthCheck:
         self.runs = 0
 
     async def result(self) -> dict:
-        """The checks, run again if the kept ones are older than ``ttl`` (concurrent callers share a run)."""
-        if self._result is not None and time.monotonic() - self._at < self.ttl:
+        """The checks, run again if the kept ones are older than ``ttl`` (concurrent callers share a run).
+
+        While a new check runs, a kept result not older than ``STALE_TTLS * ttl`` is answered at once (the
+        check forks a worker, which takes long on a loaded machine); without one, callers wait for it.
+        """
+        age = time.monotonic() - self._at
+        if self._result is not None and age < self.ttl:
             return self._result
         if self._running is None:
             from starlette.concurrency import run_in_threadpool
 
             self.runs += 1
             self._running = asyncio.ensure_future(run_in_threadpool(check_once, self.settings))
-        running = self._running
-        try:
-            # shield: a caller that goes away does not cancel the check the others wait for
-            result = await asyncio.shield(running)
-        finally:
-            if self._running is running and running.done():
-                self._running = None
-        if self._result is not result:
-            self._result, self._at = result, time.monotonic()
-        return result
+            self._running.add_done_callback(self._keep)
+        if self._result is not None and age < STALE_TTLS * self.ttl:
+            return self._result
+        # shield: a caller that goes away does not cancel the check the others wait for
+        return await asyncio.shield(self._running)
+
+    def _keep(self, done: asyncio.Future) -> None:
+        """Keep a finished check's result (on the event loop, so no lock is needed)."""
+        self._running = None
+        if not done.cancelled() and done.exception() is None:
+            self._result, self._at = done.result(), time.monotonic()
 
 
 def health_router(settings):
