@@ -34,7 +34,9 @@ class ServeSettings:
     port: int = 8000
     # The on-disk Oxigraph store written by `painkg batch --store` (None: ontology only).
     store: Path | None = None
-    # Public base URL used in card links and the service description (None: from the request).
+    # Public base URL the clients call (https://cds.example.org): every CDS JWT's aud must name a URL under
+    # it, and card links use it. Required when tokens are verified (issuers and not cds_open; see
+    # kg.serve.auth.check_auth_settings); None is allowed only otherwise, and links then use the request's URL.
     base_url: str | None = None
     # CORS: origins allowed to call the API from a browser ("*" for any); empty: no CORS headers.
     cors_origins: tuple[str, ...] = ()
