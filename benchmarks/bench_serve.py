@@ -84,6 +84,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class Servers:
+    """``count`` servers side by side (each a process with its own memo), as behind a proxy that spreads
+    connections; ``count=1`` is one `painkg serve`. The `jti` replay guard is not shared: `--cds-open` only."""
+
+    def __init__(self, count: int, workers: int, cwd: Path, pythonpath: str | None = None):
+        self.servers: list[Server] = []
+        try:
+            for _ in range(count):
+                self.servers.append(Server(workers, cwd, pythonpath))
+        except BaseException:
+            self.stop()
+            raise
+        self.port = [s.port for s in self.servers] if count > 1 else self.servers[0].port
+
+    def rss(self) -> float:
+        return round(sum(rss_mib(s.proc.pid) for s in self.servers), 1)
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(s.proc.pid) for s in self.servers)
+
+    def stop(self) -> None:
+        for s in self.servers:
+            s.stop()
+
+
 class Server:
     """`painkg serve --cds-open` on a free loopback port, in its own process group, run from a temp dir."""
 
@@ -204,14 +229,17 @@ async def _read_response(reader) -> int:
     return status
 
 
-async def drive(port: int, requests: list[bytes], clients: int, seconds: float, limit: int | None = None) -> dict:
-    """``clients`` closed-loop connections, each taking the next request, for ``seconds`` (or ``limit`` requests)."""
+async def drive(port, requests: list[bytes], clients: int, seconds: float, limit: int | None = None) -> dict:
+    """``clients`` closed-loop connections, each taking the next request, for ``seconds`` (or ``limit`` requests).
+
+    ``port`` is one port or a list of them (several servers): client ``i`` uses the ``i``-th, in turn."""
+    ports = [port] if isinstance(port, int) else list(port)
     latencies: list[float] = []
     errors: dict[str, int] = {}
     cursor = iter(range(limit if limit else 10**12))
     deadline = time.perf_counter() + seconds
 
-    async def client():
+    async def client(port: int):
         reader = writer = None
         while time.perf_counter() < deadline:
             n = next(cursor, None)
@@ -235,7 +263,7 @@ async def drive(port: int, requests: list[bytes], clients: int, seconds: float, 
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.gather(*(client(ports[i % len(ports)]) for i in range(clients)))
     elapsed = time.perf_counter() - started
     return {"clients": clients, "requests": len(latencies), "seconds": round(elapsed, 2),
             "requests_per_s": round(len(latencies) / elapsed, 1), **percentiles(latencies),
@@ -359,14 +387,14 @@ def check_once(port: int, requests: list[bytes]) -> None:
         raise SystemExit(f"the warm-up request failed: {result['error_kinds']}")
 
 
-def long_run(server: Server, requests: list[bytes], count: int) -> dict:
+def long_run(server: "Servers", requests: list[bytes], count: int) -> dict:
     """``count`` CDS calls at 10 clients in chunks of 10,000, RSS sampled between chunks."""
-    samples, chunks = [(0, rss_mib(server.proc.pid))], []
+    samples, chunks = [(0, server.rss())], []
     while sum(c["requests"] for c in chunks) < count:
         chunk = asyncio.run(drive(server.port, requests, 10, 3600, limit=min(10_000, count - sum(
             c["requests"] for c in chunks))))
         chunks.append(chunk)
-        samples.append((sum(c["requests"] for c in chunks), rss_mib(server.proc.pid)))
+        samples.append((sum(c["requests"] for c in chunks), server.rss()))
     done = sum(c["requests"] for c in chunks)
     seconds = round(sum(c["seconds"] for c in chunks), 1)
     rss = [m for _, m in samples]
@@ -411,6 +439,8 @@ def main() -> None:
                                                                "each scenario, untimed: the memo's steady state")
     ap.add_argument("--requests", type=int, default=0, help="also make this many CDS calls and follow the RSS")
     ap.add_argument("--no-stall", action="store_true", help="skip the /healthz stall section")
+    ap.add_argument("--servers", type=int, default=1, help="server processes side by side (clients spread over "
+                                                            "them), to measure what several uvicorn workers give")
     ap.add_argument("--label", default="", help="a note kept in the JSON (e.g. before/after)")
     ap.add_argument("--server-pythonpath", help="a folder put first on the server's PYTHONPATH (packages installed "
                                                 "with pip --target, e.g. httptools and uvloop, to measure them)")
@@ -430,12 +460,13 @@ def main() -> None:
                     "patients": args.patients, "seed": args.seed,
                     "warmup_patients": args.warmup,
                     "server_pythonpath": args.server_pythonpath,
+                    "servers": args.servers,
                     "note": "the load generator runs on the same machine and competes with the server for the CPU",
                     "rows": []}
     try:
-        server = Server(args.workers, tmp, args.server_pythonpath)
+        server = Servers(args.servers, args.workers, tmp, args.server_pythonpath)
         result["command"] = painkg_command()
-        result["rss_start_mib"] = rss_mib(server.proc.pid)
+        result["rss_start_mib"] = server.rss()
         for name in args.scenarios.split(","):
             requests = scenarios[name]
             check_once(server.port, requests)
@@ -443,17 +474,18 @@ def main() -> None:
                 result.setdefault("warmup", {})[name] = warm_up(server.port, warmups[name])
                 print(f"warm-up {name}: {result['warmup'][name]}", file=sys.stderr)
             for clients in (int(c) for c in args.clients.split(",")):
-                cpu = cpu_seconds(server.proc.pid)
+                cpu = server.cpu()
                 row = {"scenario": name, **asyncio.run(drive(server.port, requests, clients, seconds))}
                 # The server's CPU per answer: what the machine's other load changes least.
-                row["server_cpu_ms_per_request"] = round(1000 * (cpu_seconds(server.proc.pid) - cpu)
+                row["server_cpu_ms_per_request"] = round(1000 * (server.cpu() - cpu)
                                                          / max(1, row["requests"]), 3)
                 result["rows"].append(row)
                 print(json.dumps(row), file=sys.stderr)
-        result["rss_after_cells_mib"] = rss_mib(server.proc.pid)
+        result["rss_after_cells_mib"] = server.rss()
         if not args.no_stall:
-            result["healthz"] = asyncio.run(stall_section(server.port, min(seconds, 5.0)))
-            result["rss_after_stall_mib"] = rss_mib(server.proc.pid)
+            first = server.port if isinstance(server.port, int) else server.port[0]
+            result["healthz"] = asyncio.run(stall_section(first, min(seconds, 5.0)))
+            result["rss_after_stall_mib"] = server.rss()
         write(args.json, result)  # the cells survive an interrupted long run
         if args.requests:
             result["long_run"] = {"scenario": "cds", "clients": 10, **long_run(server, scenarios["cds"], args.requests)}
