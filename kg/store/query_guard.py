@@ -53,7 +53,10 @@ Not guaranteed: the timeout is wall-clock time measured by the caller;
 ``RLIMIT_AS`` bounds address space, not resident memory (not enforced on
 macOS); forking while other threads run is safe only if they hold no lock the
 child needs (it runs only Oxigraph, rdflib's parser and these modules, all
-imported before the fork); without ``os.fork`` (Windows) only barriers 1-2 and
+imported before the fork; the parser's warm-up lock of :mod:`kg.store.query_warmup`
+is never taken in the child). The caller's process parses SPARQL only in that
+warm-up, one thread at a time: pyparsing's first use of a parse action is not
+thread-safe, and a worker inherits whatever the warm-up left; without ``os.fork`` (Windows) only barriers 1-2 and
 the row bound apply, in-process. Each query costs a fork and rdflib's parse:
 about 7 ms plus 5-40 ms for painkg's example queries (Oxigraph itself: 0.5-7 ms).
 
