@@ -10,7 +10,8 @@ what runs. The limits are :class:`~kg.serve.http_limits.ServeLimits`, read from
 - the h11 protocol of :mod:`kg.serve.http_protocol` (header timeout, connection
   cap, JSON errors), and no WebSocket protocol (``ws="none"``);
 - ``timeout_keep_alive`` = ``keep_alive_s``, ``backlog`` (2048), a graceful
-  shutdown of at most 10 s, no access log (a reverse proxy keeps one);
+  shutdown of at most ``body_timeout_s`` + 5 s (35 s; requests in progress end
+  with their answer or their 408), no access log (a reverse proxy keeps one);
 - the log configuration of :mod:`kg.serve.log_limits` (a flood of refusals
   writes at most a few lines a second).
 
@@ -43,7 +44,8 @@ def uvicorn_config(app, settings):
     return uvicorn.Config(app, host=settings.host, port=settings.port, http=guarded_protocol(limits), ws="none",
                           lifespan="on", log_config=log_config(level), log_level=level, access_log=False,
                           timeout_keep_alive=max(1, math.ceil(limits.keep_alive_s)), backlog=limits.backlog,
-                          timeout_graceful_shutdown=10)
+                          # Long enough for a stalled upload to end with its 408, rather than be cancelled (a traceback).
+                          timeout_graceful_shutdown=math.ceil(max(limits.body_timeout_s, 10.0) + 5))
 
 
 def raise_file_limit(wanted: int) -> int:
