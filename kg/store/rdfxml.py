@@ -33,8 +33,10 @@ __all__ = ["rdf_xml"]
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-# An XML name without a colon (NCName), ASCII letters plus the rest of Unicode's letters, roughly.
-_NCNAME = re.compile(r"[A-Za-z_\u00C0-\uFFFF][\w.\-\u00B7\u00C0-\uFFFF]*\Z")
+# An XML name without a colon (NCName): NameStartChar NameChar* of XML 1.0 (5th edition), less ":".
+_START = ("A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
+          "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
+_NCNAME = re.compile(f"[{_START}][{_START}\\-.0-9\u00B7\u0300-\u036F\u203F-\u2040]*\\Z")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
