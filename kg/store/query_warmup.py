@@ -55,11 +55,12 @@ def load_rdflib_parser(full: bool = False):
 
     The first parse builds and prepares pyparsing's grammar (~0.2 s): done
     before forking, so that no worker pays for it. ``full=True`` parses all of
-    :data:`WARM_QUERIES` (~0.5 s once), so that a worker also finds every parse
-    action ready: its parse check then costs ~15-60 ms instead of ~110-230 ms
-    for painkg's example queries. A long-running process (``painkg serve``)
-    asks for the full warm-up before it accepts requests; one-shot callers
-    get the first.
+    :data:`WARM_QUERIES` (~0.4 s more, once), so that a worker also finds the
+    parse actions learnt (pyparsing learns each one's argument count on its first
+    call, and a worker's learning is lost with it): each query through the worker
+    then takes about 10-50 ms less (``benchmarks/bench_query_warmup.py``; noisy).
+    A long-running process (``painkg serve``) asks for the full warm-up before it
+    accepts requests; one-shot callers get the first.
 
     >>> load_rdflib_parser(full=True).parseQuery("ASK {}")[1].name
     'AskQuery'
