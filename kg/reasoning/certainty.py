@@ -66,24 +66,38 @@ def fact_certainties(trace: Mapping[str, TracedFact], ontology: Ontology
     three, so it ends; a fact with no well-founded derivation would stay
     unknown, which the engine never produces (the property tests check it).
     """
-    fact_level: dict[str, str] = {k: REPORTED for k, f in trace.items() if f.observed}
-    step_level: dict[tuple[str, Justification], str] = {}
+    # Levels as ranks (possible 0 < expected 1 < reported 2) and each justification by its
+    # index, so the fixpoint compares small ints and hashes no Justification (a frozen
+    # dataclass rehashes its fields on every lookup); the order of the passes is the one the
+    # definition above reads, so the result is the same.
+    rule_rank = {rule.id: _RANK[rule.level] for rule in ontology.rules.values()}
+    reported = _RANK[REPORTED]
+    fact_rank: dict[str, int] = {k: reported for k, f in trace.items() if f.observed}
+    step_rank: dict[tuple[str, int], int] = {}
+    facts = [(key, fact.observed, [((key, n), rule_rank[j.rule], j.premises) for n, j in enumerate(fact.justifications)])
+             for key, fact in trace.items()]
     changed = True
     while changed:
         changed = False
-        for key, fact in trace.items():
+        for key, observed, steps in facts:
             # An observed fact may also be concluded (a reported spasm the injury
             # explains): its steps get a level, the fact stays "reported".
-            for j in fact.justifications:
-                if not all(p in fact_level for p in j.premises):
-                    continue
-                level = weakest([ontology.rules[j.rule].level, *(fact_level[p] for p in j.premises)])
-                if step_level.get((key, j)) != level:
-                    step_level[(key, j)] = level
-                    changed = True
-                best = REPORTED if fact.observed else strongest(
-                    step_level[(key, other)] for other in fact.justifications if (key, other) in step_level)
-                if fact_level.get(key) != best:
-                    fact_level[key] = best
-                    changed = True
+            for step, level, premises in steps:
+                for premise in premises:
+                    known = fact_rank.get(premise)
+                    if known is None:
+                        break
+                    if known < level:
+                        level = known
+                else:
+                    if step_rank.get(step) != level:
+                        step_rank[step] = level
+                        changed = True
+                    best = reported if observed else max(step_rank[s] for s, _, _ in steps if s in step_rank)
+                    if fact_rank.get(key) != best:
+                        fact_rank[key] = best
+                        changed = True
+    names = {rank: level for level, rank in _RANK.items()}
+    fact_level = {key: names[rank] for key, rank in fact_rank.items()}
+    step_level = {(key, trace[key].justifications[n]): names[rank] for (key, n), rank in step_rank.items()}
     return fact_level, step_level

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -272,10 +273,17 @@ def _new_step(explanation: "Explanation", raw: RawStep) -> Step:
     if raw.rule is None:
         return Step(raw.fact, fact.concept, fact.site, "observed", None, (), None, None, ())
     edge = onto.edge_for(raw.rule, fact.concept, fact.site)
-    evidence = tuple(Evidence(p, onto.passages[p].text) for p in onto.evidence(raw.rule, fact.site))
+    evidence = _evidence(onto, raw.rule, fact.site)
     return Step(raw.fact, fact.concept, fact.site, "derived", raw.rule, raw.premises,
                 edge.id if edge else None, _condition(explanation, raw, edge), evidence,
                 explanation._step_levels[(raw.fact, raw.justification)], onto.rules[raw.rule].level)
+
+
+@functools.lru_cache(maxsize=4096)
+def _evidence(onto: Ontology, rule: str, site: str | None) -> tuple[Evidence, ...]:
+    # The quotes of a rule at a site depend on the ontology alone (immutable, hashed by
+    # identity), and every step of every patient asks: made once, bounded by rules x sites.
+    return tuple(Evidence(p, onto.passages[p].text) for p in onto.evidence(rule, site))
 
 
 def _chain(explanation: "Explanation", fact: Fact) -> Chain:

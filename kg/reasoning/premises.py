@@ -91,7 +91,16 @@ class Premise:
     test: Predicate | None
 
     def field(self, name: str) -> FieldTest | None:
-        return next((f for f in self.fields if f.field == name), None)
+        return self._by_field.get(name)
+
+    @functools.cached_property
+    def _by_field(self) -> dict[str, FieldTest]:
+        # The memo asks each premise for its role and concept per patient: a dict, not a scan.
+        # (cached_property writes the instance's __dict__, which a frozen dataclass allows.)
+        by_field: dict[str, FieldTest] = {}
+        for test in self.fields:
+            by_field.setdefault(test.field, test)
+        return by_field
 
     def value(self, name: str, bindings: Mapping[str, Any]) -> Any:
         """The value this premise requires for field ``name`` under ``bindings`` (MISSING if open)."""
