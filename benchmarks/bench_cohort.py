@@ -7,7 +7,9 @@ Every row is measured in this one run on one seeded synthetic cohort (kg.cohort.
 records) and reported as patients per second per core (CPU time of the process doing the work) and
 as a ratio to bare experta: the machine is shared and noisy, so compare rows, not runs.
 
-- bare experta: the engine alone (reset, declare the patient's facts, run) on a sample, no explanation;
+- bare experta: painkg's rules on a plain experta engine without tracing (reset, declare the patient's
+  facts, run) on a sample, no explanation: the baseline every ratio divides by;
+- traced engine: painkg's own engine (the same rules, tracing every firing), inference only;
 - explain + JSON, fresh: `Reasoner.explain` and the compact JSON of `to_dict()` on the same sample;
 - memo cold / warm: `MemoReasoner.explain_json` over the whole cohort from JSON text, from an empty
   cache, then again with the cache warm;
@@ -48,6 +50,22 @@ def _cpu() -> float:
 
 
 def bare_experta(parsed: list, threshold: int = 14) -> float:
+    from bench_explain import UntracedEngine  # painkg's rule families on a plain KnowledgeEngine
+    from kg.rules.engine import observed_facts
+    from kg.rules.facts import Setting
+
+    engine = UntracedEngine()
+    facts = [observed_facts(p) for p in parsed]
+    start = _cpu()
+    for f in facts:
+        engine.reset()
+        engine.declare(Setting(threshold_days=threshold))
+        engine.declare(*f)
+        engine.run()
+    return len(facts) / (_cpu() - start)
+
+
+def traced_engine(parsed: list, threshold: int = 14) -> float:
     from kg.rules.engine import PainEngine, observed_facts
 
     engine = PainEngine()
@@ -85,8 +103,10 @@ def memo_pass(memo, lines: list[str]) -> tuple[float, int]:
 
 def batch(cohort: Path, out: Path, jobs: int, summary_only: bool = False) -> dict:
     shutil.rmtree(out, ignore_errors=True)
+    # Run from the cohort's folder: `python -c` puts the working directory first on sys.path, and
+    # in the checkout that would import its kg/ instead of the installed (maybe non-editable) one.
     done = subprocess.run([sys.executable, "-c", _BATCH, str(cohort), str(out), str(jobs), "1" if summary_only else "0"],
-                          check=True, capture_output=True, text=True)
+                          check=True, capture_output=True, text=True, cwd=cohort.parent)
     row = json.loads(done.stdout)
     row["patients_per_s"] = row["results"] / row["wall_s"]
     shutil.rmtree(out, ignore_errors=True)
@@ -120,6 +140,7 @@ def main() -> None:
 
     rows: dict[str, dict] = {}
     rows["bare experta"] = {"patients_per_s_per_core": bare_experta(parsed), "patients": len(parsed)}
+    rows["traced engine, infer only"] = {"patients_per_s_per_core": traced_engine(parsed), "patients": len(parsed)}
     rows["explain + JSON, fresh"] = {"patients_per_s_per_core": fresh_explain(parsed), "patients": len(parsed)}
     memo = MemoReasoner()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
