@@ -21,8 +21,7 @@ its own short timeout (:data:`CHECK_TIMEOUT_S`).
 ['/healthz']
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": FastAPI reads the handler's Request annotation at run time.
 import asyncio
 import time
 
@@ -102,21 +101,30 @@ class HealthCheck:
 
 
 def health_router(settings):
-    """The APIRouter of ``GET``/``HEAD /healthz`` for ``settings`` (one :class:`HealthCheck` per router)."""
-    from fastapi import APIRouter
+    """The APIRouter of ``GET``/``HEAD /healthz`` for ``settings`` (one :class:`HealthCheck` per app,
+    ``app.state.health_check``)."""
+    from fastapi import APIRouter, Request
     from starlette.responses import JSONResponse
 
     from .. import __version__
     from .http_errors import error_body
 
     router = APIRouter(tags=["service"])
-    check = HealthCheck(settings, float(settings.extra.get("health_ttl_s", DEFAULT_TTL_S)))
+    ttl = float(settings.extra.get("health_ttl_s", DEFAULT_TTL_S))
+
+    def check_of(request) -> HealthCheck:
+        # One per app, in app.state (made on first use; the event loop runs one coroutine at a time).
+        state = request.app.state
+        check = getattr(state, "health_check", None)
+        if check is None:
+            check = state.health_check = HealthCheck(settings, ttl)
+        return check
 
     @router.get("/healthz",
                       summary="Readiness: 200 {\"status\": \"ok\"} when SPARQL (and the store) answer, else 503",
                       responses={503: {"description": "Not ready: the JSON error names the failed check"}})
-    async def healthz():
-        checks = await check.result()
+    async def healthz(request: Request):
+        checks = await check_of(request).result()
         failed = [name for name in ("store", "sparql") if checks[name] not in ("ok", "none")]
         if failed:
             body = error_body(503, failed[0], checks[failed[0]], checks=checks, version=__version__,
@@ -125,5 +133,4 @@ def health_router(settings):
         return JSONResponse({"status": "ok", "version": __version__, "store": settings.store is not None,
                              "checks": checks}, headers={"Cache-Control": "no-store"})
 
-    router.health_check = check  # for the app's owner: how often it ran
     return router
