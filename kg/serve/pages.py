@@ -14,6 +14,10 @@ explanation, with a URL to share) and ``/patients/{id}`` (a stored patient), eac
   404 (submit the patient again). ``/explanations/{key}/graph`` is its graph page.
 * ``GET /patients/{id}`` renders the same page for a stored patient (read back
   from the store, nothing re-explained); ``/patients/{id}/graph`` is its graph.
+  Any id is served: the id is read from the raw path (``%2F`` stays in it), and
+  ``/patients?id=ID`` names one exactly (:mod:`kg.serve.stored`). The store is
+  read under the SPARQL queue's limits (:mod:`kg.serve.sparql_queue`): busy is
+  503 with ``Retry-After``, on the page and on its twin.
 
 The twin of a page is the same URL with ``?format=json``, ``Accept:
 application/json`` or ``.json``: ``{"explanation": to_dict(), "presentation",
