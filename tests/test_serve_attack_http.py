@@ -380,3 +380,28 @@ def test_content_length_that_is_not_a_whole_number_is_400(length):
     assert sent[0]["status"] == 400
     assert json.loads(sent[1]["body"]) == {"error": "Content-Length: is not a whole number",
                                            "field": "Content-Length", "status": 400}
+
+
+@pytest.mark.parametrize("parser", ["h11", "httptools"])
+def test_the_guards_hold_with_either_parser(parser):
+    """uvicorn's two HTTP/1.1 parsers each get the guards (the module's server uses the one of "auto")."""
+    if parser == "httptools":
+        pytest.importorskip("httptools")
+    settings = ServeSettings(cds_open=True, extra={**LIMITS, "http": parser})
+    with serve_url(settings) as base:
+        port = int(base.rsplit(":", 1)[1])
+        elapsed, status, headers, body = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        assert elapsed is not None and elapsed < 3.0
+        assert_json_error(status, headers, body, 408, "request")
+        _, status, headers, body = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        assert_json_error(status, headers, body, 400, "request")
+        _, status, headers, body = exchange(port, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert status == 200 and body == b""
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+        try:
+            time.sleep(0.2)
+            status, headers, body = http("GET", base + "/healthz")
+            assert_json_error(status, {k.lower(): v for k, v in headers.items()}, body, 503, "connections")
+        finally:
+            for sock in held:
+                sock.close()

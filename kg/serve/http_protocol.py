@@ -1,49 +1,55 @@
-"""uvicorn's h11 protocol with the guards uvicorn lacks: a header timeout, a connection cap, JSON errors.
+"""uvicorn's HTTP protocols with the guards uvicorn lacks: a header timeout, a connection cap, JSON errors.
 
 :func:`guarded_protocol` makes the protocol class :func:`kg.serve.run.uvicorn_config`
-passes to uvicorn (``uvicorn.Config(http=...)``), bound to one server's
-:class:`~kg.serve.http_limits.ServeLimits`:
+passes to uvicorn (``uvicorn.Config(http=...)``): uvicorn's ``httptools``
+protocol where httptools is installed (the faster parser, as uvicorn's own
+``auto``), else its ``h11`` one, with :class:`Guards` mixed in and bound to one
+server's :class:`~kg.serve.http_limits.ServeLimits`:
 
 - **header timeout**: a request's head (request line and headers) must arrive
   within ``header_timeout_s`` of the connection, or of the previous answer on a
-  kept-alive connection; else 408 (JSON) and the connection is closed. uvicorn
-  waits for a head forever once its first byte is in, so one byte a minute
-  held a connection for good.
+  kept-alive connection; else 408 (JSON) and the connection is closed (a
+  connection that sent nothing is closed unanswered). uvicorn waits for a head
+  forever once its first byte is in, so one byte a minute held a connection.
 - **connection cap**: a request on a connection over ``max_connections`` is
   marked (:data:`~kg.serve.http_limits.OVERLOADED`) and answered 503 by the
   app's limits middleware, as JSON with CORS headers (uvicorn's own
   ``limit_concurrency`` answered plain text); a connection over twice the cap
   is closed at once, unanswered, so the process keeps descriptors for
   ``/healthz``.
-- **JSON errors**: a request h11 cannot parse is answered 400 with the JSON
+- **JSON errors**: a request the parser refuses is answered 400 with the JSON
   error (uvicorn sent "Invalid HTTP request received." as plain text).
 - **no WebSocket**: the service has no WebSocket endpoint and runs with
   ``ws="none"``; an upgrade request reaches the app as plain HTTP and is
   refused there (400, JSON), without uvicorn's two warnings per request.
 
-Only documented behaviour of uvicorn's ``H11Protocol`` is relied on: its
-``app``, ``cycle``, ``connections``, ``tasks`` and ``transport`` attributes and
-the methods overridden below; ``tests/test_serve_attack_http.py`` checks each
-guard against the real server.
+What is relied on in uvicorn's protocols: their ``app``, ``cycle`` (with
+``response_complete``), ``connections``, ``tasks``, ``transport``, ``loop`` and
+``client`` attributes and the methods overridden below, alike in both;
+``tests/test_serve_attack_http.py`` checks each guard against the real server.
+
+>>> guarded_protocol(ServeLimits(header_timeout_s=2.0)).limits.header_timeout_s
+2.0
 """
 
 from __future__ import annotations
 
 import logging
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
 from .http_errors import error_bytes
 from .http_limits import OVERLOADED, ServeLimits
 
-__all__ = ["guarded_protocol", "GuardedH11Protocol"]
+__all__ = ["guarded_protocol", "Guards", "PARSERS"]
 
 _log = logging.getLogger("kg.serve.limits")
 
+#: The parsers :func:`guarded_protocol` takes: ``auto`` is httptools where it is installed, else h11.
+PARSERS = ("auto", "h11", "httptools")
 
-class GuardedH11Protocol(H11Protocol):
-    """:class:`H11Protocol` with the guards of the module docstring; ``limits`` is set by :func:`guarded_protocol`."""
+
+class Guards:
+    """The guards of the module docstring, mixed in before a uvicorn protocol class; ``limits`` is set by
+    :func:`guarded_protocol`."""
 
     limits: ServeLimits = ServeLimits()
 
@@ -51,6 +57,7 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(config, server_state, app_state, _loop)
         self.limit_concurrency = None  # the cap is ours (JSON, CORS), not uvicorn's plain-text one
         self.head_timer = None
+        self.head_started = False  # httptools: a request's head has begun and is not complete
         inner, cap = self.app, self.limits.max_connections
 
         def admit(scope, receive, send):
@@ -77,25 +84,35 @@ class GuardedH11Protocol(H11Protocol):
             self._cancel_head_timer()
 
     def on_response_complete(self) -> None:
-        cycle = self.cycle
         super().on_response_complete()
-        if self.cycle is cycle and not self.transport.is_closing():
-            self._arm_head_timer()  # kept alive: the next head has the same time to arrive
+        cycle = self.cycle
+        if not self.transport.is_closing() and (cycle is None or cycle.response_complete):
+            self._arm_head_timer()  # kept alive with no request in hand: the next head has the same time
+
+    def on_message_begin(self) -> None:  # httptools only (h11 has no such callback)
+        self.head_started = True
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:  # httptools only
+        self.head_started = False
+        super().on_headers_complete()
+
+    def _head_pending(self) -> bool:
+        """Whether bytes of an unfinished request head have arrived."""
+        conn = getattr(self, "conn", None)
+        if conn is not None and hasattr(conn, "trailing_data"):  # h11 keeps them in its buffer
+            return bool(conn.trailing_data[0])
+        return self.head_started
 
     def connection_lost(self, exc) -> None:
         self._cancel_head_timer()
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
+        # Written raw, as both parsers are in an error state here; the connection closes after it.
         payload = error_bytes(400, "request", "request: is not a valid HTTP/1.1 request")
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                   (b"connection", b"close")]
-        try:
-            for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(payload),
-                          h11.EndOfMessage()):
-                self.transport.write(self.conn.send(event))
-        except h11.LocalProtocolError:  # h11 cannot answer in its state: close without an answer
-            pass
+        self.transport.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(payload), payload))
         self.transport.close()
 
     def _unsupported_upgrade_warning(self) -> None:
@@ -114,8 +131,7 @@ class GuardedH11Protocol(H11Protocol):
         self.head_timer = None
         if self.transport.is_closing():
             return
-        if self.conn.trailing_data[0]:  # bytes of a head that never completed
-            # Part of a head arrived: say why the connection ends. Written raw, as h11 answers only a whole request.
+        if self._head_pending():  # part of a head arrived: say why the connection ends
             client = self.client[0] if self.client else "-"
             _log.warning("closed a connection from %s: no request head within %g s", client,
                          self.limits.header_timeout_s)
@@ -126,10 +142,20 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
-def guarded_protocol(limits: ServeLimits) -> type[GuardedH11Protocol]:
-    """A :class:`GuardedH11Protocol` subclass bound to ``limits`` (a class per server: no shared state).
+def guarded_protocol(limits: ServeLimits, parser: str = "auto") -> type:
+    """uvicorn's protocol for ``parser`` (one of :data:`PARSERS`) with :class:`Guards`, bound to ``limits`` (a
+    class per server: no shared state). httptools asked for but not installed is :class:`ImportError`."""
+    if parser not in PARSERS:
+        from ..errors import InputError
 
-    >>> guarded_protocol(ServeLimits(header_timeout_s=2.0)).limits.header_timeout_s
-    2.0
-    """
-    return type("PainkgH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+        raise InputError("http", parser, f"one of {', '.join(PARSERS)}")
+    if parser != "h11":
+        try:
+            from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+        except ImportError:
+            if parser == "httptools":
+                raise
+            parser = "h11"
+    if parser == "h11":
+        from uvicorn.protocols.http.h11_impl import H11Protocol as base
+    return type(f"Guarded{base.__name__}", (Guards, base), {"limits": limits})

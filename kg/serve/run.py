@@ -7,8 +7,10 @@ what runs. The limits are :class:`~kg.serve.http_limits.ServeLimits`, read from
 ``keep_alive_s``, ``max_connections``, ``backlog``, ``max_uploads``, ``patient_body_bytes``;
 ``log_level``; see docs/serve.md, "Running in production"). uvicorn runs with:
 
-- the h11 protocol of :mod:`kg.serve.http_protocol` (header timeout, connection
-  cap, JSON errors), and no WebSocket protocol (``ws="none"``);
+- uvicorn's httptools protocol where httptools is installed, else its h11 one
+  (``extra["http"]``: ``auto``, ``h11``, ``httptools``), with the guards of
+  :mod:`kg.serve.http_protocol` (header timeout, connection cap, JSON errors),
+  and no WebSocket protocol (``ws="none"``);
 - ``timeout_keep_alive`` = ``keep_alive_s``, ``backlog`` (2048), a graceful
   shutdown of at most ``body_timeout_s`` + 5 s (35 s; requests in progress end
   with their answer or their 408), no access log (a reverse proxy keeps one);
@@ -41,10 +43,11 @@ def uvicorn_config(app, settings):
 
     limits = serve_limits(settings)
     level = str(settings.extra.get("log_level", "info")).lower()
-    return uvicorn.Config(app, host=settings.host, port=settings.port, http=guarded_protocol(limits), ws="none",
+    protocol = guarded_protocol(limits, settings.extra.get("http", "auto"))
+    return uvicorn.Config(app, host=settings.host, port=settings.port, http=protocol, ws="none",
                           lifespan="on", log_config=log_config(level), log_level=level, access_log=False,
                           timeout_keep_alive=max(1, math.ceil(limits.keep_alive_s)), backlog=limits.backlog,
-                          # Long enough for a stalled upload to end with its 408, rather than be cancelled (a traceback).
+                          # Long enough for a stalled upload to end with its 408, not be cancelled (a traceback).
                           timeout_graceful_shutdown=math.ceil(max(limits.body_timeout_s, 10.0) + 5))
 
 
