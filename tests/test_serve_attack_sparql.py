@@ -136,7 +136,8 @@ def test_the_warm_up_is_safe_from_many_threads():
     runs = [subprocess.Popen([sys.executable, "-c", _THREADS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(3)]
     done = [(run.communicate(timeout=120), run.returncode) for run in runs]
-    assert [(code, out.strip()) for (out, _err), code in done] == [(0, "solutions")] * 3, [e[-500:] for (_o, e), _c in done]
+    errors = [err[-500:] for (_out, err), _code in done]
+    assert [(code, out.strip()) for (out, _err), code in done] == [(0, "solutions")] * 3, errors
 
 
 def _timed(method: str, url: str, **kw):
