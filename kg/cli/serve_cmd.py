@@ -79,8 +79,6 @@ def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_
             raise click.ClickException(_MISSING_EXTRA.format(name=module)) from None
     import dataclasses
 
-    import uvicorn
-
     import kg
 
     settings = _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url)
@@ -94,7 +92,9 @@ def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_
     click.echo(f"painkg serve: http://{host}:{port}/ (store: {settings.store or 'none'}; Ctrl-C stops)", err=True)
     if cds_open:
         click.echo("warning: --cds-open: CDS Hooks calls are NOT authenticated; local testing only", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # The production server: header and body timeouts, connection and upload caps, JSON errors from the
+    # HTTP parser, a rate-limited log (kg.serve.run; docs/serve.md, "Running in production").
+    kg.run_server(settings, app=app)
 
 
 __all__ = ["serve_command"]

@@ -2,7 +2,7 @@
 
 Faces: the explain API (:mod:`kg.serve.explain_api`), CDS Hooks
 (:mod:`kg.serve.cds_hooks`), the SPARQL 1.1 Protocol (:mod:`kg.serve.sparql_protocol`)
-and the pages (:mod:`kg.serve.pages`), plus ``GET /healthz``, ``GET /openapi.json``,
+and the pages (:mod:`kg.serve.pages`), plus ``GET /healthz`` (readiness: :mod:`kg.serve.health`), ``GET /openapi.json``,
 ``GET /docs`` (a page of ours listing the endpoints: nothing is fetched from a
 CDN, so it works offline) and the vendored front-end files under ``/static/``.
 The app holds everything it needs (settings, its engine threads, the
@@ -52,7 +52,9 @@ def create_app(settings: ServeSettings):
     from fastapi.staticfiles import StaticFiles
 
     from .. import __version__
+    from .auth import check_auth_settings
     from .engines import DEFAULT_WORKERS, EnginePool
+    from .health import health_router
     from .explanation_cache import DEFAULT_SIZE, ExplanationCache
     from .explain_api import explain_router
     from .http_errors import install_error_handlers
@@ -62,6 +64,7 @@ def create_app(settings: ServeSettings):
     from .sparql_protocol import sparql_router
 
     check_store(settings)
+    check_auth_settings(settings)  # --base-url is required when tokens are verified
     limits = serve_limits(settings)  # a bad limit in settings.extra: InputError before anything starts
     engines = EnginePool(settings.extra.get("workers", DEFAULT_WORKERS))
 
@@ -79,9 +82,8 @@ def create_app(settings: ServeSettings):
     app.state.explanations = ExplanationCache(settings.extra.get("explanation_cache", DEFAULT_SIZE))
     install_error_handlers(app)
 
-    @app.get("/healthz", tags=["service"], summary="Liveness: 200 and {\"status\": \"ok\"}")
-    async def healthz():
-        return {"status": "ok", "version": __version__, "store": settings.store is not None}
+    # Readiness, not liveness: /healthz runs a trivial query through the real worker path.
+    app.include_router(health_router(settings))
 
     @app.get("/docs", include_in_schema=False)
     async def docs():
