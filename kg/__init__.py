@@ -43,6 +43,7 @@ _LAZY = {
     "batch": "kg.cohort",
     # painkg serve (the serve extra: FastAPI, uvicorn); kg.serve imports them only inside create_app.
     "create_app": "kg.serve.app",
+    "run_server": "kg.serve.run",
     "ServeSettings": "kg.serve.settings",
     "CdsIssuer": "kg.serve.settings",
 }
