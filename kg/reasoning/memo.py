@@ -242,14 +242,17 @@ class MemoReasoner:
 
 @dataclass(frozen=True)
 class _Combo:
-    """One combination of pieces, merged: its elements in output order (shared with the pieces, not copied)."""
+    """One combination of pieces, merged: the text after the expectations, ready to fill."""
 
     pain_persists: bool
     persistent_pain: str | None
     conclusions: tuple[dict, ...]
     conclusions_json: str
-    #: (section head, elements) in output order.
-    sections: tuple[tuple[str, tuple[Element, ...]], ...]
+    #: The sections (facts, conflicts, chains, loops, causal paths) in output order: literal text, runs
+    #: of it joined into one string, between the elements that have slots to fill (shared with the
+    #: pieces). Few objects for the garbage collector to walk: a server keeps thousands of these,
+    #: and a full collection's pause grows with every object it holds.
+    body: tuple
     #: The persistent-pain conclusions with their key chains, as :func:`kg.reasoning.answer.answer_parts` orders them.
     answer: tuple = ()
 
@@ -259,23 +262,29 @@ _SECTIONS = (("facts", '],"facts":['), ("conflicts", '],"conflicts":['), ("chain
 
 
 def _combine(pieces: list[Piece]) -> _Combo:
-    sections = tuple((head, tuple(sorted((el for piece in pieces for el in getattr(piece, name)),
-                                         key=lambda el: el.sort)))
-                     for name, head in _SECTIONS)
+    body: list = []
+    text: list[str] = []  # the literal run being gathered
+    for name, head in _SECTIONS:
+        text.append(head)
+        for n, el in enumerate(sorted((el for piece in pieces for el in getattr(piece, name)), key=lambda el: el.sort)):
+            if n:
+                text.append(",")
+            if el.slots:
+                body.extend(("".join(text), el))
+                text = []
+            else:
+                text.append(el.parts[0])
+    text.append("]}")
+    body.append("".join(text))
     levels = [level for piece in pieces for level in piece.persistent]
     persistent = strongest(levels) if levels else None
     conclusions = tuple(c for _, c in sorted((c for piece in pieces for c in piece.conclusions), key=lambda sc: sc[0]))
     answer = tuple(sorted((p for piece in pieces for p in piece.answer), key=lambda p: (LEVELS.index(p[1]), p[0] or "")))
-    return _Combo(is_firm(persistent), persistent, conclusions, dumps(list(conclusions)), sections, answer)
+    return _Combo(is_firm(persistent), persistent, conclusions, dumps(list(conclusions)), tuple(body), answer)
 
 
 def _body(combo: _Combo, filler: Filler) -> str:
-    out = []
-    for head, elements in combo.sections:
-        out.append(head)
-        out.append(",".join([el.parts[0] if not el.slots else filler.text(el) for el in elements]))
-    out.append("]}")
-    return "".join(out)
+    return "".join([part if part.__class__ is str else filler.text(part) for part in combo.body])
 
 
 _per_thread = threading.local()
