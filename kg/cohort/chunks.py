@@ -30,8 +30,12 @@ from typing import Callable
 from .outcome import Options, reject_line
 from .sources import Chunk, read_chunk
 
-__all__ = ["chunk_dir", "chunk_path", "is_done", "read_done", "run_chunk", "finish", "replace_file",
+__all__ = ["InputChanged", "chunk_dir", "chunk_path", "is_done", "read_done", "run_chunk", "finish", "replace_file",
            "clean_temporary"]
+
+
+class InputChanged(RuntimeError):
+    """A chunk read a different number of records than planned: the input changed during the run."""
 
 
 def chunk_dir(out: Path) -> Path:
@@ -141,7 +145,7 @@ def run_chunk(chunk: Chunk, out: Path, options: Options, engine: Callable, tick:
     if tick is not None and pending:
         tick(pending)
     if counts["records"] != chunk.count:  # the input changed under us
-        raise RuntimeError(f"chunk {chunk.index}: expected {chunk.count} records, read {counts['records']}")
+        raise InputChanged(f"chunk {chunk.index}: expected {chunk.count} records, read {counts['records']}")
     counts["parts"] = [{"file": p["file"], "ids": p["ids"]} for p in parts]
     counts["seconds"] = round(time.perf_counter() - started, 3)
     replace_file(chunk_path(out, chunk.index, "done.json"), json.dumps(counts, ensure_ascii=False) + "\n")

@@ -15,8 +15,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, type_name
@@ -33,7 +36,7 @@ try:
 except ImportError:  # pragma: no cover
     fcntl = None
 
-__all__ = ["batch", "DEFAULT_CHUNK_SIZE", "FORMATS"]
+__all__ = ["batch", "RunSettings", "DEFAULT_CHUNK_SIZE", "FORMATS"]
 
 #: Records per chunk: the unit of work, of resuming and of loading into the store.
 DEFAULT_CHUNK_SIZE = 1000
@@ -156,24 +159,86 @@ def batch(inputs, out, *, store=None, jobs: int = 1, client=None, chunk_size: in
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock_out(out)
     try:
-        return _run(inputs, out, store, jobs, client, chunk_size, summary_only, format, as_of, threshold_days,
-                    progress if progress is not None else make_progress(quiet), restart, keep_chunks, stdin, memo)
+        settings = RunSettings(out=out, store=None if store is None else Path(store).absolute(), jobs=jobs,
+                               client=client, chunk_size=chunk_size, format=format, restart=restart,
+                               keep_chunks=keep_chunks, stdin=stdin,
+                               progress=progress if progress is not None else make_progress(quiet),
+                               options=Options(as_of=as_of, threshold_days=threshold_days,
+                                               summary_only=summary_only, nquads=store is not None, memo=memo))
+        return _run(inputs, settings)
     finally:
         lock.close()
 
 
-def _run(inputs, out, store, jobs, client, chunk_size, summary_only, format, as_of, threshold_days, progress,
-         restart, keep_chunks, stdin, memo) -> dict:
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything one run of :func:`batch` is asked to do, checked (what ``_run`` takes)."""
+
+    out: Path
+    store: Path | None
+    jobs: int
+    client: object
+    chunk_size: int
+    format: str
+    restart: bool
+    keep_chunks: bool
+    stdin: object
+    progress: Progress
+    #: What every record is reasoned with, in every worker.
+    options: Options
+
+
+class _Interrupts:
+    """Ctrl-C during a run with a store: noted at once, raised as KeyboardInterrupt at the next safe point.
+
+    Oxigraph's bulk loader reads the chunks' N-Quads through Python; a KeyboardInterrupt raised
+    inside that read becomes a read error the lenient loader skips, so the run went on to the end
+    (issue 19). Noting the signal and raising it between loads stops the run within a load
+    (at most ``LOAD_BYTES`` of N-Quads), and the chunks loaded so far are marked: the next run
+    resumes. Only in the main thread (where Python delivers signals); elsewhere nothing changes.
+    """
+
+    def __init__(self, active: bool):
+        self.active = active and threading.current_thread() is threading.main_thread()
+        self.hit = False
+        self.previous = None
+
+    def __enter__(self) -> "_Interrupts":
+        if self.active:
+            self.previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame) -> None:
+        self.hit = True
+
+    def check(self) -> None:
+        if self.hit:
+            self.hit = False
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self.active:
+            signal.signal(signal.SIGINT, self.previous)
+            if self.hit:  # noted after the last safe point: still the caller's Ctrl-C
+                raise KeyboardInterrupt
+
+
+def _run(inputs, settings: RunSettings) -> dict:
+    with _Interrupts(settings.store is not None) as interrupts:
+        return _run_with(inputs, settings, interrupts)
+
+
+def _run_with(inputs, settings: RunSettings, interrupts: _Interrupts) -> dict:
     started = time.perf_counter()
-    if restart:
+    out, options, progress, client, jobs = settings.out, settings.options, settings.progress, settings.client, settings.jobs
+    chunk_size, format = settings.chunk_size, settings.format
+    if settings.restart:
         _discard(out)
-    files, digest = _inputs(inputs, out, stdin)
-    options = Options(as_of=as_of, threshold_days=threshold_days, summary_only=summary_only,
-                      nquads=store is not None, memo=memo)
-    store_path = None if store is None else str(Path(store).absolute())
+    files, digest = _inputs(inputs, out, settings.stdin)
+    store_path = None if settings.store is None else str(settings.store)
     manifest = {"format": "painkg-batch/2", "chunk_size": chunk_size, "inputs": fingerprint(files, digest),
-                "options": {"as_of": as_of, "threshold_days": threshold_days, "summary_only": summary_only,
-                            "format": format, "store": store_path}}
+                "options": {"as_of": options.as_of, "threshold_days": options.threshold_days,
+                            "summary_only": options.summary_only, "format": format, "store": store_path}}
     old = read_json(out / "run.json")
     if old is not None and not manifest_matches({k: v for k, v in old.items() if k in manifest}, manifest):
         raise InputError("--out", str(out), message=f"{json.dumps(str(out))} holds another run (other inputs or "
@@ -206,11 +271,14 @@ def _run(inputs, out, store, jobs, client, chunk_size, summary_only, format, as_
 
         def on_done(counts: dict) -> None:
             progress.advance(0, counts["rejects"])
+            interrupts.check()
             if loader is not None:
                 loader.advance()
+            interrupts.check()
 
         def tick(n: int) -> None:
             progress.advance(n)
+            interrupts.check()
 
         work_started = time.perf_counter()
         if loader is not None:
@@ -223,20 +291,19 @@ def _run(inputs, out, store, jobs, client, chunk_size, summary_only, format, as_
             elif pool is not None:
                 from .local import run_in_pool
 
-                run_in_pool(pool, counter, todo, out, options, on_done, tick)
+                run_in_pool(pool, counter, todo, out, options, on_done, tick, idle=interrupts.check)
             else:
                 from .local import run_in_process
 
                 run_in_process(todo, out, options, on_done, tick)
-        except RuntimeError as exc:
-            if "expected" in str(exc) and "records, read" in str(exc):
-                raise InputError("inputs", message=f"changed during the run ({exc})") from None
-            raise
+        except ch.InputChanged as exc:
+            raise InputError("inputs", message=f"changed during the run ({exc})") from None
         work_seconds = time.perf_counter() - work_started
         store_info = None
         if loader is not None:
             progress.message("loading the store")
             loader.advance()
+            interrupts.check()
             close_seconds = loader.close()
             from ..store.persistent import store_size
 
@@ -267,6 +334,6 @@ def _run(inputs, out, store, jobs, client, chunk_size, summary_only, format, as_
             pool.join()
         if loader is not None:
             loader.abort()
-    if not keep_chunks:
+    if not settings.keep_chunks:
         shutil.rmtree(ch.chunk_dir(out), ignore_errors=True)
     return summary
