@@ -248,10 +248,10 @@ class _Combo:
     persistent_pain: str | None
     conclusions: tuple[dict, ...]
     conclusions_json: str
-    #: The sections (facts, conflicts, chains, loops, causal paths) in output order: literal text, runs
-    #: of it joined into one string, between the elements that have slots to fill (shared with the
-    #: pieces). Few objects for the garbage collector to walk: a server keeps thousands of these,
-    #: and a full collection's pause grows with every object it holds.
+    #: The sections (facts, conflicts, chains, loops, causal paths) in output order, as one flat tuple
+    #: of the pieces' literal strings (shared, not copied) and the elements that have slots to fill.
+    #: One object per combination for the garbage collector to walk where nested tuples were
+    #: several: a server keeps thousands, and a full collection's pause grows with every object.
     body: tuple
     #: The persistent-pain conclusions with their key chains, as :func:`kg.reasoning.answer.answer_parts` orders them.
     answer: tuple = ()
@@ -263,19 +263,13 @@ _SECTIONS = (("facts", '],"facts":['), ("conflicts", '],"conflicts":['), ("chain
 
 def _combine(pieces: list[Piece]) -> _Combo:
     body: list = []
-    text: list[str] = []  # the literal run being gathered
     for name, head in _SECTIONS:
-        text.append(head)
+        body.append(head)
         for n, el in enumerate(sorted((el for piece in pieces for el in getattr(piece, name)), key=lambda el: el.sort)):
             if n:
-                text.append(",")
-            if el.slots:
-                body.extend(("".join(text), el))
-                text = []
-            else:
-                text.append(el.parts[0])
-    text.append("]}")
-    body.append("".join(text))
+                body.append(",")
+            body.append(el if el.slots else el.parts[0])  # the piece's own string: shared, not copied
+    body.append("]}")
     levels = [level for piece in pieces for level in piece.persistent]
     persistent = strongest(levels) if levels else None
     conclusions = tuple(c for _, c in sorted((c for piece in pieces for c in piece.conclusions), key=lambda sc: sc[0]))
