@@ -270,8 +270,8 @@ def worker(store, sparql: str, query_kwargs: dict, limits: QueryLimits, out_w: i
             os.dup2(err_hi, fd)
         os.dup2(out_hi, 3)
         _close_fds_from(4)
-        install_network_filter()  # before an on-disk store starts threads: they inherit the filter
-        payload, store, nofile = _open_store(store)
+        filtered = install_network_filter()  # before an on-disk store starts threads: they inherit the filter
+        payload, store, nofile = _open_store(store, filtered)
         if store is not None:
             mapped = address_space() or mapped  # the opened store counts as loaded data
         if mapped is not None:
@@ -298,14 +298,17 @@ def worker(store, sparql: str, query_kwargs: dict, limits: QueryLimits, out_w: i
         os._exit(code)
 
 
-def _open_store(store) -> tuple[dict | None, Any, int]:
+def _open_store(store, filtered: bool = False) -> tuple[dict | None, Any, int]:
     """(an error payload or None, the store to query, the descriptor limit).
 
     An on-disk store (an object with ``open_read_only``, see
     :class:`kg.store.persistent.StoreOpener`) is opened here, after every other
-    descriptor is closed: RocksDB opens all its files at once, and the limit is
-    set just above the highest, with any gap below it filled, so that no new
-    descriptor (a socket) can be made.
+    descriptor is closed, and the limit is set just above the highest, with any
+    gap below it filled, so that no new descriptor (a socket) can be made.
+    RocksDB opens some table files only when a query reads them (a cohort store
+    of 100,000 patients failed with "Too many open files"): where the seccomp
+    filter is installed (``filtered``), it is the barrier against sockets, and
+    the limit leaves room for every file of the store.
     """
     opener = getattr(store, "open_read_only", None)
     if opener is None:
@@ -325,7 +328,18 @@ def _open_store(store) -> tuple[dict | None, Any, int]:
     for fd in range(4, top):
         if fd not in fds:
             os.dup2(2, fd)
-    return None, opened, top + 1
+    room = _store_files(getattr(store, "path", None)) + 64 if filtered else 0
+    return None, opened, top + 1 + room
+
+
+def _store_files(path) -> int:
+    """How many files the store directory holds (each may be opened by a later read)."""
+    if path is None:
+        return 0
+    count = 0
+    for _root, _dirs, files in os.walk(path):
+        count += len(files)
+    return count
 
 
 def _close_fds_from(low: int) -> None:
