@@ -15,7 +15,6 @@ with the store an uninterrupted run builds.
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from pathlib import Path
@@ -27,34 +26,6 @@ __all__ = ["StoreLoader", "LOAD_BYTES"]
 
 #: N-Quads gathered into one bulk load while the batch runs (about 650 patients).
 LOAD_BYTES = 64 * 1024 * 1024
-
-
-class _Chained(io.RawIOBase):
-    """Several files read as one stream (for one bulk load)."""
-
-    def __init__(self, paths: list[Path]):
-        self.paths = list(paths)
-        self.handle = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while True:
-            if self.handle is None:
-                if not self.paths:
-                    return 0
-                self.handle = open(self.paths.pop(0), "rb")
-            n = self.handle.readinto(buffer)
-            if n:
-                return n
-            self.handle.close()
-            self.handle = None
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-        super().close()
 
 
 class StoreLoader:
@@ -106,8 +77,10 @@ class StoreLoader:
     def _load(self, group: list, ids: set) -> None:
         started = time.perf_counter()
         self.replaced += self.store.remove_patients(ids)
-        paths = [chunk_dir(self.out) / part["file"] for _, _, part in group]
-        self.store.bulk_load(_Chained(paths))
+        # File by file, by path: Oxigraph reads them itself (about 15% faster than through a Python
+        # stream, measured), and no Python code runs inside the loader for a Ctrl-C to land in.
+        for _, _, part in group:
+            self.store.bulk_load(chunk_dir(self.out) / part["file"])
         self.store.flush()
         for index, left, _part in group:
             if left == 0:
