@@ -22,17 +22,21 @@ stopped (try/finally, on Ctrl-C and SIGTERM too). Prints a table and writes JSON
 competes with the server for the CPU; the table says so. `cpu ms/req` is the server's own CPU time
 per answer (from /proc/PID/stat), the figure the machine's other load changes least.
 
-Measured on 2 shared cores (other engineers' test suites running: load average 3.5 to 9), 5 s a
-cell, ranges over two runs each; "before" is main before /explain went through the memo
-(`--server-pythonpath` on an export of it), "after" is this version:
+Measured on 2 shared cores (other engineers' test suites running: load average 2.5 to 9), 5 s a
+cell, 10,000 warm-up patients (3,000 in one "before" run), ranges over the runs; "before" is main
+before /explain went through the memo (`--server-pythonpath` on an export of it, whose CDS hook
+also predates that hook's hardening), "after" is this version:
 
-| | before | after |
+| | before (3 runs) | after (4 runs, 2 more of /explain alone) |
 |---|---|---|
-| POST /explain, 10 clients | 86-169 req/s, 5.8-6.3 ms CPU/req | 644-1,651 req/s, 0.50-0.74 ms CPU/req |
-| POST /explain, 50 clients, p99 | 374-940 ms | 51-441 ms (51-53 ms in quiet runs; GC pauses make the tail) |
-| CDS hook, 10 clients | 143-213 req/s, 4.6-4.7 ms CPU/req | 295-312 req/s, 2.4-3.1 ms CPU/req |
-| CDS hook, 50 clients, p99 | 511-1,462 ms | 429-797 ms |
-| /healthz p99 during big bodies | 49-148 ms | 27-30 ms |
+| POST /explain, 10 clients | 86-169 req/s, 5.8-6.3 ms CPU/req | 646-1,651 req/s, 0.50-0.90 ms CPU/req |
+| POST /explain, 50 clients, p99 | 374-940 ms | 51-441 ms (the tail: garbage-collector pauses of 60-150 ms) |
+| CDS hook, 10 clients | 143-213 req/s, 4.2-4.7 ms CPU/req | 213-223 req/s, 3.6-4.0 ms CPU/req |
+| CDS hook, 50 clients, p99 | 511-1,462 ms | 823-1,185 ms |
+| /healthz p99 while big bodies are posted | 49-148 ms | 25-43 ms |
+
+100,000 CDS calls at 10 clients, a new patient each: 0 errors, RSS 315.9 MiB after the first
+10,000 and 322.1 MiB at the end (first run of the long run; see benchmarks/results for the last).
 """
 
 from __future__ import annotations
