@@ -24,7 +24,8 @@ concludes; it is read off the patient's facts here:
   no justification, except status facts ("the injury is not resolved"): those
   are conditions a rule checks, not causes, as in :func:`kg.reasoning.chains.main_path`.
 
-networkx is imported inside the functions so ``import kg`` stays light.
+networkx is imported only by :func:`derivation_graph` (for its public callers); the searches
+explaining needs are plain dicts (:mod:`kg.reasoning.causal_graph`), so ``import kg`` stays light.
 
 Example
 -------
@@ -44,13 +45,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..knowledge.ontology import OBO, Ontology, load_ontology
+from ..knowledge.ontology import Ontology, load_ontology
+from .causal_graph import (CAUSAL_PREDICATES, causal_digraph, derivations, feedback_pairs, simple_paths,
+                           sorted_cycles, successors)
 
 __all__ = ["CAUSAL_PREDICATES", "LoopEdge", "Loop", "CausalPath", "CausalLink", "causal_cycles",
            "feedback_loops", "inactive_loops", "causal_paths", "derivation_graph", "causal_links"]
-
-#: Predicates that make a causal-model edge a cause (and so able to close a loop).
-CAUSAL_PREDICATES = frozenset(str(OBO[p]) for p in ("RO_0002411", "RO_0003302", "RO_0003304"))
 
 
 @dataclass(frozen=True)
@@ -108,43 +108,6 @@ class CausalPath:
                 "facts": list(self.facts), "rules": [list(r) for r in self.rules]}
 
 
-def _causal_digraph(onto: Ontology):
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    for edge in onto.edges.values():
-        if edge.predicate not in CAUSAL_PREDICATES:
-            continue
-        if graph.has_edge(edge.subject, edge.object):
-            graph[edge.subject][edge.object]["edges"].append(edge.id)
-        else:
-            graph.add_edge(edge.subject, edge.object, edges=[edge.id])
-    return graph
-
-
-def _feedback_pairs(onto: Ontology) -> set[tuple[str, str]]:
-    return {(e.subject, e.object) for e in onto.edges.values() if e.feedback}
-
-
-def _rotate(cycle: list[str], feedback: set[tuple[str, str]]) -> tuple[str, ...]:
-    # Start where a feedback edge re-enters the cycle, so the loop reads as the
-    # source tells it (spasm first, knots last, then back to spasm).
-    n = len(cycle)
-    starts = sorted(i for i in range(n) if (cycle[i - 1], cycle[i]) in feedback)
-    if starts:
-        start = min(starts, key=lambda i: cycle[i])
-    else:
-        start = cycle.index(min(cycle))
-    return tuple(cycle[start:] + cycle[:start])
-
-
-def _sorted_cycles(graph, feedback: set[tuple[str, str]]) -> list[tuple[str, ...]]:
-    import networkx as nx
-
-    cycles = {_rotate(list(c), feedback) for c in nx.simple_cycles(graph)}
-    return sorted(cycles, key=lambda c: (-len(c), c))
-
-
 def causal_cycles(ontology: Ontology | None = None) -> list[tuple[str, ...]]:
     """The cycles of the ontology's causal model, longest first.
 
@@ -154,7 +117,7 @@ def causal_cycles(ontology: Ontology | None = None) -> list[tuple[str, ...]]:
     [('muscle_spasm', 'continuous_contraction', 'muscle_overload', 'muscle_knots'), ('muscle_spasm', 'muscle_knots')]
     """
     onto = ontology or load_ontology()
-    return _sorted_cycles(_causal_digraph(onto), _feedback_pairs(onto))
+    return sorted_cycles(causal_digraph(onto), feedback_pairs(onto))
 
 
 def derivation_graph(e, causal_only: bool = False):
@@ -174,15 +137,8 @@ def derivation_graph(e, causal_only: bool = False):
 
     graph = nx.DiGraph()
     graph.add_nodes_from(f.id for f in e.facts)
-    onto = e.ontology
-    for fact in e.facts:
-        for j in fact.justifications:
-            for premise in j.premises:
-                if causal_only and not onto.is_causal_premise(j.rule, fact.concept, fact.site,
-                                                              e.fact(premise).concept):
-                    continue
-                rules = graph.edges[premise, fact.id]["rules"] if graph.has_edge(premise, fact.id) else ()
-                graph.add_edge(premise, fact.id, rules=tuple(sorted({*rules, j.rule})))
+    for (premise, fact), rules in derivations(e, causal_only).items():
+        graph.add_edge(premise, fact, rules=rules)
     return graph
 
 
@@ -241,8 +197,7 @@ def _sites(e) -> list[str]:
 
 def _active_cycles(e, causal, feedback, site):
     present = _present(e, site)
-    sub = causal.subgraph(c for c in causal if c in present)
-    cycles = _sorted_cycles(sub, feedback)
+    cycles = sorted_cycles(causal, feedback, present)
     # Longest first, so a summary cycle is dropped in favour of the full one.
     kept: list[tuple[str, ...]] = []
     for cycle in cycles:
@@ -309,8 +264,8 @@ def feedback_loops(e) -> tuple[Loop, ...]:
     ()
     """
     onto = e.ontology
-    causal, feedback = _causal_digraph(onto), _feedback_pairs(onto)
-    derivations = derivation_graph(e)
+    causal, feedback = causal_digraph(onto), feedback_pairs(onto)
+    derived = derivations(e)
     loops = []
     for site in _sites(e):
         present, cycles = _active_cycles(e, causal, feedback, site)
@@ -323,8 +278,8 @@ def feedback_loops(e) -> tuple[Loop, ...]:
             for i, concept in enumerate(cycle):
                 nxt = cycle[(i + 1) % len(cycle)]
                 source, target = facts[i], facts[(i + 1) % len(cycle)]
-                edge_ids = tuple(sorted(causal.edges[concept, nxt]["edges"]))
-                rules = derivations.edges[source, target]["rules"] if derivations.has_edge(source, target) else ()
+                edge_ids = tuple(sorted(causal[concept, nxt]))
+                rules = derived.get((source, target), ())
                 is_feedback = (concept, nxt) in feedback
                 if is_feedback:
                     passages.update(p for eid in edge_ids for p in onto.edges[eid].passages)
@@ -349,8 +304,8 @@ def inactive_loops(e) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
     [('upper_back', ('muscle_spasm', 'continuous_contraction', 'muscle_overload', 'muscle_knots'), ('muscle_spasm', 'continuous_contraction', 'muscle_overload'))]
     """
     onto = e.ontology
-    causal, feedback = _causal_digraph(onto), _feedback_pairs(onto)
-    cycles = _sorted_cycles(causal, feedback)
+    causal, feedback = causal_digraph(onto), feedback_pairs(onto)
+    cycles = sorted_cycles(causal, feedback)
     notes = []
     for site in _sites(e):
         present, active = _active_cycles(e, causal, feedback, site)
@@ -378,9 +333,8 @@ def causal_paths(e) -> tuple[CausalPath, ...]:
     >>> causal_paths(kg.explain("examples/lower-back-strain-acute.json"))
     ()
     """
-    import networkx as nx
-
-    graph = derivation_graph(e, causal_only=True)
+    graph = derivations(e, causal_only=True)
+    succ = successors(graph)
     roots = [f.id for f in e.facts if not f.justifications and f.status == "observed"
              and e.trace[f.id].details.get("role") != "status"]
     found = []
@@ -389,9 +343,9 @@ def causal_paths(e) -> tuple[CausalPath, ...]:
         for root in roots:
             if root == target:
                 continue
-            for path in nx.all_simple_paths(graph, root, target):
+            for path in simple_paths(succ, root, target):
                 paths.append(tuple(path))
         for path in sorted(set(paths), key=lambda p: (len(p), p)):
-            rules = tuple(graph.edges[a, b]["rules"] for a, b in zip(path, path[1:]))
+            rules = tuple(graph[a, b] for a, b in zip(path, path[1:]))
             found.append(CausalPath(target, path[0], path, rules))
     return tuple(found)
