@@ -76,7 +76,14 @@ class TracingEngine(experta.KnowledgeEngine):
         self.agenda = agenda
 
     def declare(self, *facts):
-        activation = self.agenda.current if self.running else None
+        if not self.running:
+            # The patient's input: one declare, so experta's matcher takes the changes once, not per fact.
+            result = super().declare(*facts) if facts else None
+            for fact in facts:
+                if isinstance(fact, C):
+                    self._record(fact, None)
+            return result
+        activation = self.agenda.current
         result = None
         for fact in facts:
             result = super().declare(fact)
