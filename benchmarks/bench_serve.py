@@ -301,7 +301,8 @@ def main() -> None:
     print(f"server RSS: start {result['rss_start_mib']} MiB, after the cells {result['rss_after_cells_mib']} MiB")
     for name, h in result.get("healthz", {}).items():
         print(f"/healthz {name:<12} p50 {h['p50_ms']} ms  p99 {h['p99_ms']} ms  max {h['max_ms']} ms  "
-              f"({h['probes']} probes, {h['failures']} failed{', answers ' + str(h['answers']) if 'answers' in h else ''})")
+              f"({h['probes']} probes, {h['failures']} failed"
+              f"{', answers ' + str(h['answers']) if 'answers' in h else ''})")
     if args.requests:
         lr = result["long_run"]
         print(f"long run: {lr['requests']} CDS calls in {lr['seconds']} s ({lr['requests_per_s']}/s, {lr['errors']} "
