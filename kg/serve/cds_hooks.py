@@ -138,6 +138,21 @@ def _as_of(request) -> str:
     return value
 
 
+def _loads(text: str) -> dict:
+    """The explanation's dict: orjson (the serve extra) reads it ~5x faster than json; the same dict either way.
+
+    orjson refuses a lone surrogate (an id read from hostile input may hold one): json reads it.
+    """
+    try:
+        from orjson import JSONDecodeError, loads
+    except ImportError:  # pragma: no cover - without the serve extra's orjson
+        return json.loads(text)
+    try:
+        return loads(text)
+    except JSONDecodeError:
+        return json.loads(text)
+
+
 def _explain_card(resources: list, notes: tuple, patient_id: str, as_of: str, base: str, label: str, pages=None):
     """Read the FHIR resources, explain the patient and make the card (runs on an engine thread).
 
@@ -154,7 +169,7 @@ def _explain_card(resources: list, notes: tuple, patient_id: str, as_of: str, ba
         result = memo.explain_json(source.record, as_of=source.as_of)
     except InputError as exc:
         raise ApiError(422, exc.field or "prefetch", f"prefetch: {exc}") from None
-    data = json.loads(result.explanation)
+    data = _loads(result.explanation)
     link = None
     if pages is not None and data["facts"]:
         key = pages.put(data, not_used=source.ignored, record=source.record, as_of=source.as_of)
@@ -268,19 +283,23 @@ def cds_router(settings: ServeSettings):
         if service_id != SERVICE_ID:
             raise unknown(service_id)
         base = base_url(request)
-        cds, as_of, data, key = await run_in_threadpool(_read_call, await request.body(),
-                                                        request.headers.get("content-type"), settings, base,
-                                                        bool(state.cache_size))
-        hit, card = state.cached(key) if key else (False, None)
-        if not hit:
-            args = (data.resources, data.notes, cds.context.patientId, as_of, base, label,
-                    getattr(request.app.state, "explanations", None))
-            engines = getattr(request.app.state, "engines", None)
-            card = await (engines.run(_explain_card, *args) if engines is not None
-                          else run_in_threadpool(_explain_card, *args))
-            if key:
-                state.store(key, card)
-        cards = [] if card is None else [with_uuid(card, cds.hookInstance, cds.context.patientId)]
+        pages = getattr(request.app.state, "explanations", None)
+
+        def answer(raw: bytes, content_type):
+            # Reading the call, the card cache and the reasoning in one trip to an engine thread:
+            # each extra hop between the event loop and a thread costs latency under load.
+            cds, as_of, data, key = _read_call(raw, content_type, settings, base, bool(state.cache_size))
+            hit, card = state.cached(key) if key else (False, None)
+            if not hit:
+                card = _explain_card(data.resources, data.notes, cds.context.patientId, as_of, base, label, pages)
+                if key:
+                    state.store(key, card)
+            return [] if card is None else [with_uuid(card, cds.hookInstance, cds.context.patientId)]
+
+        engines = getattr(request.app.state, "engines", None)
+        raw, content_type = await request.body(), request.headers.get("content-type")
+        cards = await (engines.run(answer, raw, content_type) if engines is not None
+                       else run_in_threadpool(answer, raw, content_type))
         return json_response({"cards": cards})
 
     @router.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback on a card (counted, not stored)")
