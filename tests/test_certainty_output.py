@@ -209,7 +209,7 @@ def test_shapes_catch_a_missing_or_wrong_fact_level(tear, shapes):
 
 
 def test_example_query_lists_possible_conclusions(tear):
-    q = (ROOT / "examples" / "queries" / "possible-conclusions.rq").read_text(encoding="utf-8")
+    q = (ROOT / "examples" / "queries" / "per-patient" / "possible-conclusions.rq").read_text(encoding="utf-8")
     rows = {(str(r.fact), str(r.rule), str(r.because)) for r in kg.query(q, [tear])}
     assert ("inflammation@lower_back", "inflammation-from-muscle-injury", "its rule") in rows
     assert {f for f, _, _ in rows} == {f.id for f in tear.facts if f.certainty == "possible"}

@@ -47,9 +47,9 @@ def test_query_file_over_patients_as_json():
     result = invoke("query", f"@{KNOTS_RQ}", "-p", DAY20, "--patient", ACUTE, "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["head"]["vars"] == ["patient", "site", "knots"]
+    assert data["head"]["vars"] == ["patient", "site", "certainty", "knots"]
     assert [{k: v["value"] for k, v in b.items()} for b in data["results"]["bindings"]] == [
-        {"patient": "p1", "site": "lower_back", "knots": "derived"}]
+        {"patient": "p1", "site": "lower_back", "certainty": "expected", "knots": "concluded"}]
     assert result.output == kg.query(Path(KNOTS_RQ).read_text(), [DAY20, ACUTE]).to_json()
 
 
@@ -103,7 +103,8 @@ def test_console_script_gives_the_same_bytes_every_run():
     runs = [subprocess.run(args, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
             for seed in ("0", "77")]
     assert [r.returncode for r in runs] == [0, 0]
-    assert runs[0].stdout == runs[1].stdout == '?patient\t?site\t?knots\n"p1"\t"lower_back"\t"derived"\n'
+    assert runs[0].stdout == runs[1].stdout == ('?patient\t?site\t?certainty\t?knots\n'
+                                                 '"p1"\t"lower_back"\t"expected"\t"concluded"\n')
     bad = subprocess.run([_painkg(), "query", "SELECT ?x WHERE { ?x }"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: query: syntax error at line 1, column") and bad.stdout == ""
@@ -112,6 +113,9 @@ def test_console_script_gives_the_same_bytes_every_run():
 def test_explain_trig_then_query_it_as_data(tmp_path):
     trig = tmp_path / "p1.trig"
     assert invoke("explain", DAY20, "--format", "trig", "-o", str(trig)).exit_code == 0
-    from_data = invoke("query", f"@{KNOTS_RQ}", "--data", str(trig))
+    # The export is the per-patient form (every firing with its rule and premises).
+    query = f"@{ROOT / 'examples' / 'queries' / 'per-patient' / 'alternative-justifications.rq'}"
+    from_data = invoke("query", query, "--data", str(trig))
     assert from_data.exit_code == 0, from_data.output
-    assert from_data.output == invoke("query", f"@{KNOTS_RQ}", "-p", DAY20).output
+    assert "spasm-from-inflammation | spasm-protective" in from_data.output
+    assert from_data.output == invoke("query", query, "-p", DAY20).output
