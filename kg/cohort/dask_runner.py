@@ -73,6 +73,11 @@ def dask_chunk(chunk: Chunk, out: str, options: Options) -> dict:
     return run_chunk(chunk, Path(out), options, engine)
 
 
+#: How long to try a scheduler address: a running scheduler answers in well under a second even
+#: across a network, and a mistyped address should not keep the user waiting (Dask's default is 30 s).
+CONNECT_TIMEOUT = "10s"
+
+
 def run_on_dask(client, chunks: list[Chunk], out: Path, options: Options, on_done: Callable[[dict], None],
                 run_id: str) -> dict:
     """Every chunk as a task on the cluster ``client`` (a ``Client`` or a scheduler address); what ran where."""
@@ -80,7 +85,7 @@ def run_on_dask(client, chunks: list[Chunk], out: Path, options: Options, on_don
     own = not isinstance(client, distributed.Client)
     if own:
         try:
-            client = distributed.Client(client, timeout="30s")
+            client = distributed.Client(client, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError("--dask", str(client), f"the address of a running Dask scheduler ({exc})") from None
     try:
