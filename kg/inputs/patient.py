@@ -26,64 +26,20 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
-from typing import Annotated, Any, Union
-
-from pydantic import BaseModel, ConfigDict, Strict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
+from typing import Any, Union
 
 from ..errors import InputError, type_name
 from ..knowledge.ontology import Ontology, load_ontology
 from .dates import DATE_HELP, parse_date, resolve_as_of
 from .injury_dates import injury_onset, resolution_bound, resolution_date
 from .limits import LIMITS
-from .reading import check_tree, format_path, parse_json, read_text
+from .patient_shape import fast_shape
+from .reading import check_tree, parse_json, read_text
 from .site_runs import with_site_runs
 from .sites import finding_site
 
 __all__ = ["Injury", "Finding", "Patient", "parse_patient", "load_patient", "parse_date", "PatientLike",
            "ontology_or_default"]
-
-_DATE_HELP = DATE_HELP
-
-
-# A date is a string in ISO form or a ``datetime.date`` from Python: strict, so a number
-# is an input error naming its field (lax pydantic would read ``0`` as 1970-01-01, Unix time).
-_Date = Annotated[dt.date, Strict()]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _InjuryIn(_Strict):
-    kind: StrictStr
-    site: StrictStr
-    onset: Union[StrictStr, _Date, None] = None
-    days_since_onset: Union[StrictInt, None] = None
-    mechanism: Union[StrictStr, None] = None
-    resolved: StrictBool = False
-    resolved_on: Union[StrictStr, _Date, None] = None
-    resolved_by: Union[StrictStr, _Date, None] = None
-    episode_start_unknown: StrictBool = False
-
-
-class _FindingIn(_Strict):
-    kind: StrictStr
-    site: Union[StrictStr, None] = None
-
-
-class _PatientIn(_Strict):
-    id: StrictStr
-    assessed_on: Union[StrictStr, _Date, None] = None
-    injuries: list[_InjuryIn] = []
-    findings: list[Union[StrictStr, _FindingIn]] = []
-
-    @field_validator("id")
-    @classmethod
-    def _non_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("empty")
-        return value
-
 
 @dataclass(frozen=True)
 class Injury:
@@ -197,67 +153,6 @@ class Patient:
 
 PatientLike = Union[Patient, dict, str, os.PathLike]
 
-_FIELD_HELP = {
-    "id": "a non-empty string",
-    "assessed_on": _DATE_HELP,
-    "injuries": "a list of injury objects",
-    "findings": "a list of finding keys or {\"kind\": ..., \"site\": ...} objects",
-    "kind": "a string key (see `painkg terms`)",
-    "site": "a string key (see `painkg terms`)",
-    "onset": _DATE_HELP,
-    "days_since_onset": "a whole number of days (>= 0)",
-    "mechanism": "a string key (see `painkg terms`)",
-    "resolved": "true or false",
-    "resolved_on": _DATE_HELP,
-    "resolved_by": _DATE_HELP,
-    "episode_start_unknown": "true or false",
-}
-
-
-def _path(loc: tuple) -> str:
-    parts = tuple(p for p in loc if isinstance(p, int) or not (
-        p in ("str", "_FindingIn", "date", "int", "bool") or p.startswith("function-")))
-    return format_path(parts, "patient")
-
-
-def _value_at(data: Any, loc: tuple) -> Any:
-    for part in loc:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
-def _first_error(data: dict, error: ValidationError) -> InputError:
-    errors = error.errors(include_url=False)
-
-    # A finding can be a string or an object: report the reading that matches
-    # what was given (an object's missing "kind", not "expected a string").
-    def as_given(e) -> bool:
-        loc = e["loc"]
-        if len(loc) >= 2 and loc[0] == "findings" and isinstance(loc[1], int):
-            return ("_FindingIn" in loc) != isinstance(_value_at(data, loc[:2]), dict)
-        return False
-
-    errors.sort(key=lambda e: (e["loc"][:2], as_given(e)))
-    err = errors[0]
-    loc = tuple(p for p in err["loc"] if p not in ("str", "_FindingIn", "date") and not str(p).startswith("function-"))
-    field = _path(err["loc"])
-    last = next((p for p in reversed(loc) if isinstance(p, str)), "patient")
-    if err["type"] == "extra_forbidden":
-        model = {"patient": _PatientIn, "injuries": _InjuryIn, "findings": _FindingIn}
-        owner = next((p for p in reversed(loc[:-1]) if isinstance(p, str)), "patient")
-        allowed = sorted(model.get(owner, _PatientIn).model_fields)
-        return InputError(field, None, message=f"unknown field; allowed fields are {', '.join(allowed)}")
-    if err["type"] == "missing":
-        return InputError(field, message=f"is missing; expected {_FIELD_HELP.get(last, 'a value')}")
-    value = _value_at(data, loc)
-    if last == "findings" and isinstance(loc[-1], int):
-        return InputError(field, value, 'a finding key or a {"kind": ..., "site": ...} object')
-    return InputError(field, value, _FIELD_HELP.get(last, err["msg"]))
-
-
 def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None = None) -> Patient:
     """Validate ``data`` (the JSON object) and return a :class:`Patient`.
 
@@ -276,10 +171,13 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
     if not isinstance(data, dict):
         raise InputError("patient", type_name(data), "a JSON object with id, assessed_on, injuries, findings")
     check_tree(data, "patient")
-    try:
-        raw = _PatientIn.model_validate(data)
-    except ValidationError as exc:
-        raise _first_error(data, exc) from None
+    # The shape of a well-formed record is checked by hand (fast, and pydantic is not imported);
+    # anything else goes through the pydantic models, which name the first problem exactly.
+    raw = fast_shape(data)
+    if raw is None:
+        from .patient_schema import validate_shape
+
+        raw = validate_shape(data)
 
     # One rule for time: an onset is a date. ``days_since_onset`` counts back from
     # the input's OWN assessment date (today when it has none); ``as_of`` then
