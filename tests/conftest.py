@@ -24,6 +24,7 @@ def onto():
 #: ``-m "not slow"`` so the three runs fit the CI budget together (.ci/run).
 SLOW = (
     "tests/test_dask.py::",
+    "tests/test_cohort_store.py::",
     "tests/test_owl_profile.py::",
     "tests/test_store_readback.py::test_the_shapes_hold",
     "tests/test_store_readback.py::test_a_stored_cohort_reads_back",
