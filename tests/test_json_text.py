@@ -52,3 +52,25 @@ def test_what_it_does_not_know_goes_to_json_dumps():
         dumps_indented(circular)
     with pytest.raises(TypeError, match="not JSON serializable"):
         dumps_indented({"x": object()})
+
+
+STRINGS_AND_INTS = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2 ** 70), 2 ** 70), st.text(max_size=8)),
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children,
+                                                                              max_size=4)),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(STRINGS_AND_INTS)
+def test_dumps_explanation_equals_json_dumps_on_trees_without_floats(value):
+    # Integers past 64 bits and lone surrogates are what orjson refuses: json.dumps's answer then.
+    from kg.reasoning.json_text import dumps_explanation
+
+    assert dumps_explanation(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_an_id_with_a_lone_surrogate_is_written_as_json_dumps_writes_it():
+    e = kg.explain({"id": "p\ud800", "assessed_on": "2026-03-01",
+                    "injuries": [{"kind": "strain", "site": "neck", "days_since_onset": 20}]})
+    assert e.to_json() == json.dumps(e.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -24,7 +24,7 @@ from .certainty import fact_certainties, is_firm, strongest
 from .chains import RawStep, chain_steps, depths, main_path, sorted_justifications
 from .conflicts import conflicts
 from .expectations import Expectation, expectations, resolution_text, time_condition
-from .json_text import dumps_indented
+from .json_text import dumps_explanation
 from ..errors import InputError
 from ..knowledge.wording import default_unresolved
 from ..knowledge.ontology import Ontology
@@ -202,10 +202,11 @@ class Explanation:
         """Deterministic JSON text (same input, same bytes), ending in a newline.
 
         The text of ``json.dumps(self.to_dict(), indent=2, ensure_ascii=False)``, written by
-        :func:`~kg.reasoning.json_text.dumps_indented` (the standard library's indented
+        :func:`~kg.reasoning.json_text.dumps_explanation` (orjson where installed, else
+        :func:`~kg.reasoning.json_text.dumps_indented`: the standard library's indented
         encoder is pure Python and cost more than building the explanation).
         """
-        return dumps_indented(self.to_dict()) + "\n"
+        return dumps_explanation(self.to_dict()) + "\n"
 
     # Views computed by higher layers: to_text(), to_rdf() and graph() by kg.render, why_not()
     # and timeline() by kg.questions. This module may not import them, not even inside a
