@@ -17,7 +17,7 @@ import json
 from typing import Literal, Optional
 
 from ..render.formats import FORMATS
-from .http_io import json_body, negotiate
+from .http_io import negotiate, read_json
 from .patient_body import from_data
 
 __all__ = ["explain_router", "EXPLAIN_MEDIA", "QUESTION_MEDIA", "render_explanation", "explanation_json"]
@@ -70,8 +70,8 @@ INLINE_BODY_BYTES = 32 * 1024
 
 
 async def _patient(request, as_of, patient):
-    return from_data(json_body(await request.body(), request.headers.get("content-type")), as_of=as_of,
-                     patient=patient)
+    # read_json parses a large body off the event loop (a 0.8 MB patient stalled /healthz 0.4-0.6 s).
+    return from_data(await read_json(request), as_of=as_of, patient=patient)
 
 
 def memo_answer(memo, pi, threshold_days) -> str | None:
