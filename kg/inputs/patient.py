@@ -30,7 +30,7 @@ from typing import Any, Union
 
 from ..errors import InputError, type_name
 from ..knowledge.ontology import Ontology, load_ontology
-from .dates import DATE_HELP, parse_date, resolve_as_of
+from .dates import parse_date, resolve_as_of
 from .injury_dates import injury_onset, resolution_bound, resolution_date
 from .limits import LIMITS
 from .patient_shape import fast_shape

@@ -47,7 +47,7 @@ from .explanation import _detail, build_explanation
 from .expectations import expectations
 from .memo_groups import INJURY, MECHANISM, concept_groups
 from .memo_key import decomposable, piece_keys
-from .memo_pieces import Element, Filler, Piece, _Shim, build_piece, dumps
+from .memo_pieces import Filler, Piece, _Shim, build_piece, dumps
 from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, thread_reasoner
 
 __all__ = ["MemoReasoner", "MemoResult", "DEFAULT_MEMO_SIZE", "thread_memo", "use_thread_memo", "result_of"]
