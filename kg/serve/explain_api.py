@@ -124,27 +124,14 @@ def explanation_json(compact: str, ignored=None) -> str:
     >>> explanation_json('{"patient":"p1","facts":[]}', ignored=()).splitlines()
     ['{', '  "patient": "p1",', '  "facts": [],', '  "ignored": []', '}']
     """
-    try:
-        import orjson
-    except ImportError:  # the serve extra installs it; without it the answer is the same, only slower
-        orjson = None
-    if orjson is not None:
-        # json.dumps with indent runs the pure-Python encoder (the C one serves only indent=None):
-        # about 1.8 ms for an explanation, more than the memo's reasoning; orjson writes the same
-        # bytes (same separators, non-ASCII kept, the same escapes) in about a tenth of that.
-        try:
-            data = orjson.loads(compact)
-            if ignored is not None:
-                data["ignored"] = [dict(i) for i in ignored]
-            return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
-        except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
-            pass  # a value orjson refuses (an integer past 64 bits): the standard library's answer
-    from ..reasoning.json_text import dumps_indented  # json.dumps(indent=2, ensure_ascii=False), byte for byte
+    # json.dumps with indent runs the pure-Python encoder (about 1.8 ms for an explanation, more than
+    # the memo's reasoning); json_text writes the same bytes, through orjson where installed.
+    from ..reasoning.json_text import dumps_explanation, loads_json
 
-    data = json.loads(compact)
+    data = loads_json(compact)
     if ignored is not None:
         data["ignored"] = [dict(i) for i in ignored]
-    return dumps_indented(data) + "\n"
+    return dumps_explanation(data) + "\n"
 
 
 async def _json_answer(request, pi, as_of, threshold_days) -> str:
