@@ -27,7 +27,7 @@ from kg.serve.settings import ServeSettings  # noqa: E402
 ORIGIN = "https://app.example.org"
 CDS = "/cds-services/painkg-persistent-pain"
 LIMITS = {"header_timeout_s": 1.0, "body_timeout_s": 1.0, "max_connections": 6, "max_uploads": 2}
-SETTINGS = ServeSettings(cds_open=True, cors_origins=(ORIGIN,), extra=LIMITS)
+SETTINGS = ServeSettings(cds_open=True, cors_origins=(ORIGIN,), **LIMITS)
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +321,7 @@ def test_painkg_serve_at_its_open_file_limit_keeps_answering(tmp_path):
         port = probe.getsockname()[1]
     program = ("import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))\n"
                "from kg.serve.run import serve; from kg.serve.settings import ServeSettings\n"
-               f"serve(ServeSettings(port={port}, extra={{'header_timeout_s': 1}}))\n")
+               f"serve(ServeSettings(port={port}, header_timeout_s=1))\n")
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         server = subprocess.Popen([sys.executable, "-c", program], stdout=out, stderr=subprocess.STDOUT)
@@ -387,7 +387,7 @@ def test_the_guards_hold_with_either_parser(parser):
     """uvicorn's two HTTP/1.1 parsers each get the guards (the module's server uses the one of "auto")."""
     if parser == "httptools":
         pytest.importorskip("httptools")
-    settings = ServeSettings(cds_open=True, extra={**LIMITS, "http": parser})
+    settings = ServeSettings(cds_open=True, http_parser=parser, **LIMITS)
     with serve_url(settings) as base:
         port = int(base.rsplit(":", 1)[1])
         elapsed, status, headers, body = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")

@@ -150,7 +150,7 @@ def test_heavy_queries_are_bounded_and_ask_is_not_starved(store):
     from kg.serve.settings import ServeSettings
 
     settings = ServeSettings(cds_open=True, store=store, sparql_timeout_s=4,
-                             extra={"sparql_concurrency": 2, "sparql_queue": 2, "sparql_max_wait_s": 1.5})
+                             sparql_concurrency=2, sparql_queue=2, sparql_max_wait_s=1.5)
     with serve_url(settings, app=app_with_health(settings)) as base:
         assert http("GET", f"{base}/healthz")[0] == 200  # the check is cached from here on
         heavy: list = []
@@ -194,7 +194,7 @@ def test_healthz_is_readiness(tmp_path, store):
 
     copy = tmp_path / "store"
     shutil.copytree(store, copy)
-    settings = ServeSettings(cds_open=True, store=copy, extra={"health_ttl_s": 0.2})
+    settings = ServeSettings(cds_open=True, store=copy, health_ttl_s=0.2)
     with serve_url(settings, app=app_with_health(settings)) as base:
         status, headers, body = http("GET", f"{base}/healthz")
         data = json.loads(body)
@@ -218,7 +218,7 @@ def test_healthz_is_readiness(tmp_path, store):
 def test_healthz_storm_forks_one_check(store):
     from kg.serve.settings import ServeSettings
 
-    settings = ServeSettings(cds_open=True, store=store, extra={"health_ttl_s": 30})
+    settings = ServeSettings(cds_open=True, store=store, health_ttl_s=30)
     app = app_with_health(settings)
     with serve_url(settings, app=app) as base:
         assert app.state.health_check.runs == 1  # serve_url's own /healthz at start-up
@@ -234,7 +234,7 @@ def test_healthz_storm_forks_one_check(store):
 def test_healthz_storm_shares_the_check_in_flight(store):
     from kg.serve.settings import ServeSettings
 
-    settings = ServeSettings(cds_open=True, store=store, extra={"health_ttl_s": 0.001})
+    settings = ServeSettings(cds_open=True, store=store, health_ttl_s=0.001)
     app = app_with_health(settings)
     with serve_url(settings, app=app) as base:
         before = app.state.health_check.runs

@@ -99,7 +99,7 @@ def test_the_answer_is_byte_identical_when_asked_again(base):
     first, second = call(base, body)[2], call(base, body)[2]
     assert first == second
     # A server without the card cache computes the same bytes afresh.
-    with cds_server(ServeSettings(cds_open=True, extra={"cds_cache": 0})) as fresh:
+    with cds_server(ServeSettings(cds_open=True, cds_cache=0)) as fresh:
         assert call(fresh, body)[2].replace(fresh.encode(), base.encode()) == first
 
 

@@ -331,7 +331,7 @@ def test_cds_card_links_to_the_page_of_its_explanation(server):
 def test_no_store_and_a_bounded_cache():
     from kg.serve.settings import ServeSettings
 
-    with serve_url(ServeSettings(cds_open=True, extra={"explanation_cache": 1})) as base:
+    with serve_url(ServeSettings(cds_open=True, explanation_cache=1)) as base:
         status, _, body = http("GET", f"{base}/patients/p1.json")
         assert status == 404 and json.loads(body)["field"] == "store"
         status, _, body = http("GET", f"{base}/patients?format=json")

@@ -7,7 +7,7 @@ and the pages (:mod:`kg.serve.pages`), plus ``GET /healthz`` (readiness: :mod:`k
 CDN, so it works offline) and the vendored front-end files under ``/static/``.
 The app holds everything it needs (settings, its engine threads, the
 explanations the pages link to: :mod:`kg.serve.explanation_cache`, bounded by
-``settings.extra["explanation_cache"]``) in ``app.state``; there is no global
+``settings.explanation_cache``) in ``app.state``; there is no global
 mutable state, so two apps with different settings can run side by side.
 
 Every error is a JSON body ``{"error", "field", "status"}`` (:mod:`kg.serve.http_errors`),
@@ -53,9 +53,9 @@ def create_app(settings: ServeSettings):
 
     from .. import __version__
     from .auth import check_auth_settings
-    from .engines import DEFAULT_WORKERS, EnginePool
+    from .engines import EnginePool
     from .health import health_router
-    from .explanation_cache import DEFAULT_SIZE, ExplanationCache
+    from .explanation_cache import ExplanationCache
     from .explain_api import explain_router
     from .http_errors import install_error_handlers
     from .http_guards import HeadMiddleware, InternalErrorMiddleware, JsonCORSMiddleware
@@ -65,8 +65,8 @@ def create_app(settings: ServeSettings):
 
     check_store(settings)
     check_auth_settings(settings)  # --base-url is required when tokens are verified
-    limits = serve_limits(settings)  # a bad limit in settings.extra: InputError before anything starts
-    engines = EnginePool(settings.extra.get("workers", DEFAULT_WORKERS))
+    limits = serve_limits(settings)  # checked when the settings were built: InputError before anything starts
+    engines = EnginePool(settings.workers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -79,7 +79,7 @@ def create_app(settings: ServeSettings):
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engines = engines
-    app.state.explanations = ExplanationCache(settings.extra.get("explanation_cache", DEFAULT_SIZE))
+    app.state.explanations = ExplanationCache(settings.explanation_cache)
     install_error_handlers(app)
 
     # Readiness, not liveness: /healthz runs a trivial query through the real worker path.

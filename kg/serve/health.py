@@ -8,7 +8,7 @@ a store that cannot be opened or read, or a worker that cannot start make
 (``field``: ``sparql`` or ``store``) and ``checks``; otherwise **200**
 ``{"status": "ok", "version", "store", "checks"}``.
 
-The result is kept for ``settings.extra["health_ttl_s"]`` seconds (default
+The result is kept for ``settings.health_ttl_s`` seconds (``painkg serve --health-ttl``; default
 :data:`DEFAULT_TTL_S`): a storm of ``/healthz`` forks one worker per period,
 and concurrent callers share the one check in flight; while it runs, the kept
 result answers at once if it is at most :data:`STALE_TTLS` periods old, so
@@ -110,7 +110,7 @@ def health_router(settings):
     from .http_errors import error_body
 
     router = APIRouter(tags=["service"])
-    ttl = float(settings.extra.get("health_ttl_s", DEFAULT_TTL_S))
+    ttl = settings.health_ttl_s
 
     def check_of(request) -> HealthCheck:
         # One per app, in app.state (made on first use; the event loop runs one coroutine at a time).

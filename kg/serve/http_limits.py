@@ -1,7 +1,8 @@
 """What ``painkg serve`` enforces on every request before a handler runs: body size, uploads at once, time.
 
-:class:`ServeLimits` holds the numbers (:func:`serve_limits` reads them from
-``ServeSettings.extra``; the defaults are below and in docs/serve.md).
+:class:`ServeLimits` holds the numbers (:func:`serve_limits` reads them from the
+:class:`~kg.serve.settings.ServeSettings` fields of the same names, which check
+them; docs/serve.md lists them).
 :class:`RequestLimitsMiddleware` applies the request-level ones:
 
 - a body over the route's limit is refused with 413 from its ``Content-Length``,
@@ -32,7 +33,6 @@ import logging
 import time
 from dataclasses import dataclass, fields
 
-from ..errors import InputError
 from ..inputs.limits import LIMITS
 from .http_errors import send_error
 
@@ -53,7 +53,7 @@ PATIENT_PATHS = frozenset({"/explain", "/why-not", "/what-if", "/interventions",
 
 @dataclass(frozen=True)
 class ServeLimits:
-    """The limits of one server; each is a ``ServeSettings.extra`` key of the same name."""
+    """The limits of one server; each is the ``ServeSettings`` field of the same name (defaults alike)."""
 
     #: seconds for a request's head (request line and headers) to arrive, counted from the connection or the
     #: previous answer; then 408 and the connection is closed (uvicorn itself has no such timeout).
@@ -85,29 +85,13 @@ class ServeLimits:
 
 
 def serve_limits(settings) -> ServeLimits:
-    """The :class:`ServeLimits` of ``settings``: its ``max_body_bytes`` and the ``extra`` keys that name a limit.
-
-    An ``extra`` value that is not a positive number is :class:`~kg.errors.InputError` naming the key.
+    """The :class:`ServeLimits` of ``settings``: its fields of the same names (checked when it was built).
 
     >>> from kg.serve.settings import ServeSettings
-    >>> serve_limits(ServeSettings(extra={"header_timeout_s": 2})).header_timeout_s
+    >>> serve_limits(ServeSettings(header_timeout_s=2)).header_timeout_s
     2.0
-    >>> serve_limits(ServeSettings(extra={"max_uploads": 0}))
-    Traceback (most recent call last):
-    ...
-    kg.errors.InputError: max_uploads: 0 is not allowed; expected a whole number of at least 1
     """
-    values = {"max_body_bytes": settings.max_body_bytes}
-    for spec in fields(ServeLimits):
-        if spec.name not in settings.extra:
-            continue
-        value, whole = settings.extra[spec.name], spec.type in ("int", int)
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not number or value <= 0 or (whole and value != int(value)) or value != value or value == float("inf"):
-            expected = "a whole number of at least 1" if whole else "a number of seconds above 0"
-            raise InputError(spec.name, value, expected)
-        values[spec.name] = int(value) if whole else float(value)
-    return ServeLimits(**values)
+    return ServeLimits(**{spec.name: getattr(settings, spec.name) for spec in fields(ServeLimits)})
 
 
 class RequestLimitsMiddleware:

@@ -38,13 +38,14 @@ import logging
 
 from .http_errors import error_bytes
 from .http_limits import OVERLOADED, ServeLimits
+from .settings import HTTP_PARSERS
 
 __all__ = ["guarded_protocol", "Guards", "PARSERS"]
 
 _log = logging.getLogger("kg.serve.limits")
 
 #: The parsers :func:`guarded_protocol` takes: ``auto`` is httptools where it is installed, else h11.
-PARSERS = ("auto", "h11", "httptools")
+PARSERS = HTTP_PARSERS
 
 
 class Guards:
@@ -148,7 +149,7 @@ def guarded_protocol(limits: ServeLimits, parser: str = "auto") -> type:
     if parser not in PARSERS:
         from ..errors import InputError
 
-        raise InputError("http", parser, f"one of {', '.join(PARSERS)}")
+        raise InputError("http_parser", parser, f"one of {', '.join(PARSERS)}")
     if parser != "h11":
         try:
             from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base

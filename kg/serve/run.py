@@ -2,13 +2,14 @@
 
 ``painkg serve`` calls :func:`serve`; the tests build their servers with
 :func:`uvicorn_config` too (``tests/serve_support.py``), so what they check is
-what runs. The limits are :class:`~kg.serve.http_limits.ServeLimits`, read from
-``ServeSettings.extra`` (``header_timeout_s``, ``body_timeout_s``,
-``keep_alive_s``, ``max_connections``, ``backlog``, ``max_uploads``, ``patient_body_bytes``;
+what runs. The limits are :class:`~kg.serve.http_limits.ServeLimits`, the
+:class:`~kg.serve.settings.ServeSettings` fields of the same names
+(``header_timeout_s``, ``body_timeout_s``, ``keep_alive_s``, ``max_connections``,
+``backlog``, ``max_uploads``, ``max_body_bytes``, ``patient_body_bytes``; and
 ``log_level``; see docs/serve.md, "Running in production"). uvicorn runs with:
 
 - uvicorn's httptools protocol where httptools is installed, else its h11 one
-  (``extra["http"]``: ``auto``, ``h11``, ``httptools``), with the guards of
+  (``http_parser``: ``auto``, ``h11``, ``httptools``), with the guards of
   :mod:`kg.serve.http_protocol` (header timeout, connection cap, JSON errors),
   and no WebSocket protocol (``ws="none"``);
 - ``timeout_keep_alive`` = ``keep_alive_s``, ``backlog`` (2048), a graceful
@@ -19,7 +20,7 @@ what runs. The limits are :class:`~kg.serve.http_limits.ServeLimits`, read from
 
 >>> from kg.serve.app import create_app
 >>> from kg.serve.settings import ServeSettings
->>> settings = ServeSettings(port=0, extra={"keep_alive_s": 2})
+>>> settings = ServeSettings(port=0, keep_alive_s=2)
 >>> config = uvicorn_config(create_app(settings), settings)
 >>> (config.port, config.ws, config.timeout_keep_alive, config.http.limits.header_timeout_s)
 (0, 'none', 2, 10.0)
@@ -42,8 +43,8 @@ def uvicorn_config(app, settings):
     from .log_limits import log_config
 
     limits = serve_limits(settings)
-    level = str(settings.extra.get("log_level", "info")).lower()
-    protocol = guarded_protocol(limits, settings.extra.get("http", "auto"))
+    level = settings.log_level
+    protocol = guarded_protocol(limits, settings.http_parser)
     return uvicorn.Config(app, host=settings.host, port=settings.port, http=protocol, ws="none",
                           lifespan="on", log_config=log_config(level), log_level=level, access_log=False,
                           timeout_keep_alive=max(1, math.ceil(limits.keep_alive_s)), backlog=limits.backlog,
@@ -125,4 +126,4 @@ def fit_file_limit(settings):
     logging.getLogger("kg.serve").warning("max_connections lowered from %d to %d and backlog from %d to %d: the "
                                           "open-file limit is %d (raise it with ulimit -n)", limits.max_connections,
                                           cap, limits.backlog, backlog, files)
-    return dataclasses.replace(settings, extra={**settings.extra, "max_connections": cap, "backlog": backlog})
+    return dataclasses.replace(settings, max_connections=cap, backlog=backlog)

@@ -11,8 +11,9 @@ which the routes answer as 503 with ``Retry-After`` and the JSON error body.
 
 The queue lives in ``app.state`` (:func:`queue_of`): one per app, shared by the
 routes that read the store, so two apps in one process do not share limits.
-Its settings come from ``ServeSettings.extra``: ``sparql_concurrency``,
-``sparql_queue``, ``sparql_max_wait_s``.
+Its settings are the ``ServeSettings`` fields ``sparql_concurrency``,
+``sparql_queue`` and ``sparql_max_wait_s`` (``painkg serve --sparql-concurrency``,
+``--sparql-queue``, ``--sparql-max-wait``).
 
 >>> import asyncio
 >>> async def demo():
@@ -69,10 +70,8 @@ class QueryQueue:
 
     @classmethod
     def from_settings(cls, settings) -> "QueryQueue":
-        extra = settings.extra
-        return cls(int(extra.get("sparql_concurrency", DEFAULT_RUNNING)),
-                   int(extra.get("sparql_queue", DEFAULT_WAITING)),
-                   float(extra.get("sparql_max_wait_s", DEFAULT_MAX_WAIT_S)))
+        """The queue ``settings`` asks for (its ``sparql_concurrency``, ``sparql_queue``, ``sparql_max_wait_s``)."""
+        return cls(settings.sparql_concurrency, settings.sparql_queue, settings.sparql_max_wait_s)
 
     def stats(self) -> dict:
         """How many run and wait now, and the bounds."""
