@@ -17,7 +17,8 @@ from ..knowledge.ontology import PK, PKC, PKE, PKR, PKS, PROV, TIME
 
 __all__ = ["PATIENT_BASE", "ONTOLOGY_GRAPH", "PLANS_GRAPH", "PLAN_BASE", "FACT_TEMPLATE_BASE", "ENGINE", "PREFIXES",
            "patient_iri", "fact_iri", "firing_iri", "input_graph_iri", "derivations_graph_iri", "quote_segment",
-           "plan_iri", "fact_template_iri"]
+           "plan_iri", "fact_template_iri", "DERIVATION_BASE", "CONCLUSION_BASE", "KEY_CHAIN_BASE", "derivation_iri",
+           "conclusion_iri", "key_chain_iri"]
 
 PATIENT_BASE = "https://w3id.org/painkg/patient/"
 #: Named graph holding the ontology.
@@ -28,6 +29,12 @@ PLANS_GRAPH = URIRef("https://w3id.org/painkg/graph/plans")
 PLAN_BASE = "https://w3id.org/painkg/plan/"
 #: Fact templates: what a fact id means (concept, site), shared by every patient who has the fact.
 FACT_TEMPLATE_BASE = "https://w3id.org/painkg/fact/"
+#: Derivations: the set of firing plans one patient's reasoning applied, shared by every patient with that set.
+DERIVATION_BASE = "https://w3id.org/painkg/derivation/"
+#: Conclusions: a fact template at a certainty, with the plans that justify it, shared by the patients who conclude it.
+CONCLUSION_BASE = "https://w3id.org/painkg/conclusion/"
+#: Key chains: the rules of a persistent-pain conclusion's key chain, in order, at its certainty.
+KEY_CHAIN_BASE = "https://w3id.org/painkg/keychain/"
 #: The software agent every rule firing is associated with.
 ENGINE = URIRef("https://w3id.org/painkg/agent/engine")
 
@@ -107,3 +114,36 @@ def plan_iri(fact_id: str, rule: str, premises: Iterable[str], level: str) -> UR
     text = "\n".join(sorted(premises)) + "\n#" + level
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     return URIRef(f"{PLAN_BASE}{quote_segment(fact_id)}/{quote_segment(rule)}/{digest}")
+
+
+def _digest(lines: Iterable[str], length: int) -> str:
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:length]
+
+
+def derivation_iri(plans: Iterable[str]) -> URIRef:
+    """The IRI of a derivation: a hash of its firing plans' IRIs, in sorted order.
+
+    Content-addressed (64 bits: a million distinct derivations collide with odds of about 3e-8).
+
+    >>> derivation_iri(["https://w3id.org/painkg/plan/b", "https://w3id.org/painkg/plan/a"]).split("/derivation/")[1]
+    '1f12f8ccfd696db7'
+    """
+    return URIRef(DERIVATION_BASE + _digest(sorted(str(p) for p in plans), 16))
+
+
+def conclusion_iri(fact_id: str, level: str, plans: Iterable[str]) -> URIRef:
+    """The IRI of a conclusion: the fact id, its certainty, and a short hash of the plans that justify it.
+
+    >>> conclusion_iri("persistent_pain@neck", "expected", []).split("/conclusion/")[1]
+    'persistent_pain@neck/expected/e3b0c442'
+    """
+    return URIRef(f"{CONCLUSION_BASE}{quote_segment(fact_id)}/{level}/{_digest(sorted(str(p) for p in plans), 8)}")
+
+
+def key_chain_iri(rules: Iterable[str], level: str) -> URIRef:
+    """The IRI of a key chain: its certainty and a short hash of its rules, in chain order.
+
+    >>> key_chain_iri(["spasm-protective", "knots-from-overload"], "expected").split("/keychain/")[1]
+    'expected/c5c88ba5'
+    """
+    return URIRef(f"{KEY_CHAIN_BASE}{level}/{_digest(rules, 8)}")

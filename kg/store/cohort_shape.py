@@ -1,32 +1,43 @@
-"""The cohort shape of the store: each distinct derivation step once, per patient only its own.
+"""The cohort shape of the store: each distinct derivation once, per patient only its own.
 
 In a cohort most patients share their reasoning: 100,000 patients fire a few hundred distinct
-(rule, premises, certainty) steps. The cohort shape stores each such step once, as a *firing
-plan* in the shared graph :data:`~kg.render.rdf_iris.PLANS_GRAPH`, and each patient as:
+(rule, premises, certainty) steps. The cohort shape stores what patients share once, in the shared
+graph :data:`~kg.render.rdf_iris.PLANS_GRAPH`, and per patient a handful of links to it:
 
 - input graph ``<p>/graph/input``: ``<p> a pk:Patient; dcterms:identifier; pk:assessedOn``;
-  each input fact ``<p>/fact/<id>`` with ``prov:specializationOf`` its fact template,
-  ``pk:aboutPatient`` and ``pk:status "observed"``; an injury's dates and index
+  ``<p> pk:reported <template>`` for each input fact; each injury ``<p>/fact/<id>`` with
+  ``prov:specializationOf`` its fact template, ``pk:aboutPatient`` and its dates and index
   (``pk:onset/time:inXSDDate``, ``pk:daysSinceOnset``, ``pk:resolved``, ``pk:resolvedOn``,
-  ``pk:resolvedBy``, ``pk:episodeStartUnknown``, ``pk:injuryIndex``, ``pk:mechanism``); a
-  status fact's ``pk:injury``;
+  ``pk:resolvedBy``, ``pk:episodeStartUnknown``, ``pk:injuryIndex``, ``pk:mechanism``); a status
+  fact's ``pk:injury``;
 - derivations graph ``<p>/graph/derivations``: ``pk:thresholdDays``, ``pk:painPersists``;
-  ``<p> pk:applied <plan>`` for every rule firing of its reasoning; ``<p> pk:concluded <f>`` for
-  each main conclusion (the chains of the explanation, the ``conclusions`` of a batch result)
-  with its ``pk:concept``, ``pk:site``, ``pk:certaintyLevel`` and ``prov:specializationOf``.
+  ``<p> pk:derivation <d>``, the set of firing plans its reasoning applied; ``<p> pk:concluded <c>``
+  for each main conclusion (the chains of the explanation, the ``conclusions`` of a batch result);
+  ``<p> pk:keyChain <k>`` for the key chain of each persistent-pain conclusion
+  (:mod:`kg.reasoning.key_chain`); ``<injury> pk:knotsExpectedOn`` the date the explanation's
+  expectations give for knots at its site, while they can still be prevented.
 
 The shared graph holds, once each:
 
 - fact templates ``pkf:<id>`` (:func:`~kg.render.rdf_iris.fact_template_iri`): ``pk:concept``,
   ``pk:site``, ``dcterms:identifier`` (no ``rdf:type``: a template is no patient's fact);
-- firing plans ``<plan>`` (:func:`~kg.render.rdf_iris.plan_iri`), ``a prov:Plan, pk:FiringPlan``:
+- firing plans (:func:`~kg.render.rdf_iris.plan_iri`), ``a prov:Plan, pk:FiringPlan``:
   ``pk:rule``, ``pk:certaintyLevel``, ``pk:premise`` and ``pk:concludes`` (fact templates),
-  ``pk:appliedEdge``, ``pk:conditionMet``, ``pk:evidence`` (the source's sentences).
+  ``pk:appliedEdge``, ``pk:conditionMet``, ``pk:evidence`` (the source's sentences);
+- derivations (:func:`~kg.render.rdf_iris.derivation_iri`), ``a prov:Plan, pk:Derivation``:
+  ``pk:applied`` each of its firing plans;
+- conclusions (:func:`~kg.render.rdf_iris.conclusion_iri`), ``a pk:Conclusion``: a fact template
+  (``prov:specializationOf``, and its ``pk:concept`` and ``pk:site``) at a ``pk:certaintyLevel``,
+  ``pk:justifiedBy`` the plans that concluded it;
+- key chains (:func:`~kg.render.rdf_iris.key_chain_iri`), ``a pk:KeyChain``: ``pk:certaintyLevel``
+  and ``pk:chainRules``, the rules of the chain in order (``"a + b + c"``).
 
-A patient's fact ``<p>/fact/<id>`` and its template ``pkf:<id>`` differ only in their prefix, so a
-query goes from one to the other with ``prov:specializationOf`` (docs/sparql.md, "The cohort
-store"); :mod:`kg.store.readback` turns the two back into the explanation, exactly. The
-per-patient (full) form of ``painkg explain --format trig`` is :mod:`kg.render.rdf`.
+So a cohort question groups the patients by one link (``pk:concluded``, ``pk:keyChain``,
+``pk:derivation``) first and then reads the few shared nodes (docs/sparql.md, "The cohort store").
+A patient's fact ``<p>/fact/<id>`` and its template ``pkf:<id>`` differ only in their prefix;
+:mod:`kg.store.readback` turns a patient's quads and the shared nodes it links to back into the
+explanation, exactly. The per-patient (full) form of ``painkg explain --format trig`` is
+:mod:`kg.render.rdf`.
 
 Built from the explanation's JSON (``to_dict()``, which memoised reasoning gives without an
 :class:`~kg.reasoning.explanation.Explanation`) and the validated patient.
@@ -34,7 +45,7 @@ Built from the explanation's JSON (``to_dict()``, which memoised reasoning gives
 >>> import kg
 >>> e = kg.explain("examples/lower-back-strain-day20.json")
 >>> mine, shared = cohort_quads(e.patient, e.to_dict(), e.ontology)
->>> len(mine) < 100, len(shared) > len(mine)
+>>> len(mine) < 30, len(shared) > len(mine)
 (True, True)
 """
 
@@ -46,21 +57,22 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from ..knowledge.ontology import PK, PKC, PROV, TIME, Ontology
+from ..reasoning.key_chain import facts_by_id, key_steps
 from ..reasoning.memo import injury_fields
 from ..render.rdf import LEVEL_IRIS
-from ..render.rdf_iris import (PLANS_GRAPH, derivations_graph_iri, fact_template_iri, input_graph_iri, patient_iri,
-                               plan_iri, quote_segment)
+from ..render.rdf_iris import (PLANS_GRAPH, conclusion_iri, derivation_iri, derivations_graph_iri, fact_template_iri,
+                               input_graph_iri, key_chain_iri, patient_iri, plan_iri, quote_segment)
 from .lean import nquads
 
-__all__ = ["FIRING_PLAN", "APPLIED", "CONCLUDED", "PREMISE", "CONCLUDES", "cohort_quads", "all_cohort_quads",
-           "CohortWriter"]
+__all__ = ["FIRING_PLAN", "DERIVATION", "CONCLUSION", "KEY_CHAIN", "APPLIED", "CONCLUDED", "PREMISE", "CONCLUDES",
+           "cohort_quads", "all_cohort_quads", "CohortWriter"]
 
-#: The class of firing plans (a ``prov:Plan``), and the four links of the cohort shape.
-FIRING_PLAN = PK.FiringPlan
+#: The classes of the shared nodes: firing plans and derivations (``prov:Plan``), conclusions, key chains.
+FIRING_PLAN, DERIVATION, CONCLUSION, KEY_CHAIN = PK.FiringPlan, PK.Derivation, PK.Conclusion, PK.KeyChain
+#: The links of the cohort shape.
 APPLIED, CONCLUDED, PREMISE, CONCLUDES = PK.applied, PK.concluded, PK.premise, PK.concludes
 
 _TYPE, _ID, _SPEC = RDF.type, DCTERMS.identifier, PROV.specializationOf
-_OBSERVED = Literal("observed")
 
 
 def _shared_fact(onto: Ontology, fact: dict) -> list[tuple]:
@@ -107,12 +119,44 @@ def _injury_quads(node: URIRef, inj, g: URIRef) -> list[tuple]:
     return quads
 
 
+def _shared_derivation(d: URIRef, plans: list) -> list[tuple]:
+    g = PLANS_GRAPH
+    return [(d, _TYPE, PROV.Plan, g), (d, _TYPE, DERIVATION, g)] + [(d, APPLIED, plan, g) for plan in plans]
+
+
+def _shared_conclusion(onto: Ontology, c: URIRef, fact: dict, plans: list) -> list[tuple]:
+    g = PLANS_GRAPH
+    quads = [(c, _TYPE, CONCLUSION, g), (c, _SPEC, fact_template_iri(fact["id"]), g),
+             (c, PK.certaintyLevel, LEVEL_IRIS[fact["certainty"]], g),
+             (c, PK.concept, URIRef(onto.concepts[fact["concept"]].iri), g)]
+    if fact["site"]:
+        quads.append((c, PK.site, URIRef(onto.concepts[fact["site"]].iri), g))
+    return quads + [(c, PK.justifiedBy, plan, g) for plan in plans]
+
+
+def _key_chains(onto: Ontology, explanation: dict, by_id: dict, known: set, shared: list) -> list[URIRef]:
+    """The key chain of each persistent-pain conclusion (:func:`kg.reasoning.key_chain.key_steps`)."""
+    out = []
+    for chain in explanation["chains"]:
+        fact = by_id[chain["fact"]]
+        if fact["concept"] != "persistent_pain":
+            continue
+        rules = [step.rule for step in key_steps(by_id, fact["id"], onto) if step.rule is not None]
+        k = key_chain_iri(rules, fact["certainty"])
+        if k not in known:
+            known.add(k)
+            shared += [(k, _TYPE, KEY_CHAIN, PLANS_GRAPH), (k, PK.certaintyLevel, LEVEL_IRIS[fact["certainty"]], PLANS_GRAPH),
+                       (k, PK.chainRules, Literal(" + ".join(rules)), PLANS_GRAPH)]
+        out.append(k)
+    return out
+
+
 def cohort_quads(patient, explanation: dict, onto: Ontology, *, known: set | None = None) -> tuple[list, list]:
     """``(the patient's quads, shared quads)`` of one explanation in the cohort shape.
 
     ``patient`` is the validated :class:`~kg.inputs.patient.Patient`, ``explanation`` its
-    explanation's ``to_dict()``. Shared quads are left out for templates and plans already in
-    ``known`` (a set the caller keeps: each worker writes each shared node once).
+    explanation's ``to_dict()``. Shared quads are left out for nodes already in ``known`` (a set
+    the caller keeps: each worker writes each shared node once per chunk).
     """
     known = set() if known is None else known
     pid = patient.id
@@ -127,41 +171,57 @@ def cohort_quads(patient, explanation: dict, onto: Ontology, *, known: set | Non
     injuries: dict[tuple, object] = {}
     for inj in patient.injuries:  # the first of a kind at a site is the injury's fact
         injuries.setdefault((inj.kind, inj.site), inj)
+    injury_nodes: dict[tuple, URIRef] = {}
     concluded = {chain["fact"] for chain in explanation["chains"]}
-    applied: set = set()
+    by_id = facts_by_id(explanation["facts"])
+    plans_of: dict[str, list] = {}
     for fact in explanation["facts"]:
         fid = fact["id"]
-        node = URIRef(base + quote_segment(fid))
         template = fact_template_iri(fid)
         if template not in known:
             known.add(template)
             shared += _shared_fact(onto, fact)
-        if fact["status"] == "observed":
-            mine += [(node, _SPEC, template, g_in), (node, PK.aboutPatient, p, g_in), (node, PK.status, _OBSERVED, g_in)]
-            inj = injuries.get((fact["concept"], fact["site"])) if "/" not in fid else None
-            if inj is not None:
-                mine += _injury_quads(node, inj, g_in)
-                if inj.mechanism:
-                    mine.append((node, PK.mechanism, URIRef(base + quote_segment(f"{inj.mechanism}@{inj.site}")), g_in))
-            elif "/" in fid:  # a status fact: <status>@<site>/<injury kind>
-                kind = fid.rsplit("/", 1)[1]
-                mine.append((node, PK.injury, URIRef(base + quote_segment(f"{kind}@{fact['site']}")), g_in))
-        if fid in concluded:
-            graph = g_in if fact["status"] == "observed" else g_der
-            mine += [(p, CONCLUDED, node, g_der), (node, PK.certaintyLevel, LEVEL_IRIS[fact["certainty"]], graph),
-                     (node, PK.concept, URIRef(onto.concepts[fact["concept"]].iri), graph)]
-            if fact["status"] != "observed":
-                mine.append((node, _SPEC, template, graph))
-            if fact["site"]:
-                mine.append((node, PK.site, URIRef(onto.concepts[fact["site"]].iri), graph))
+        plans = plans_of[fid] = []
         for just in fact["justifications"]:
             plan = plan_iri(fid, just["rule"], just["premises"], just["certainty"])
-            if plan not in applied:
-                applied.add(plan)
-                mine.append((p, APPLIED, plan, g_der))
+            plans.append(plan)
             if plan not in known:
                 known.add(plan)
                 shared += _shared_plan(onto, plan, fact, just)
+        if fact["status"] != "observed":
+            continue
+        mine.append((p, PK.reported, template, g_in))
+        node = URIRef(base + quote_segment(fid))
+        inj = injuries.get((fact["concept"], fact["site"])) if "/" not in fid else None
+        if inj is not None:
+            injury_nodes[(fact["concept"], fact["site"])] = node
+            mine += [(node, _SPEC, template, g_in), (node, PK.aboutPatient, p, g_in)]
+            mine += _injury_quads(node, inj, g_in)
+            if inj.mechanism:
+                mine.append((node, PK.mechanism, URIRef(base + quote_segment(f"{inj.mechanism}@{inj.site}")), g_in))
+        elif "/" in fid:  # a status fact: <status>@<site>/<injury kind>
+            kind = fid.rsplit("/", 1)[1]
+            mine.append((node, PK.injury, URIRef(base + quote_segment(f"{kind}@{fact['site']}")), g_in))
+    applied = sorted({plan for plans in plans_of.values() for plan in plans})
+    d = derivation_iri(applied)
+    mine.append((p, PK.derivation, d, g_der))
+    if d not in known:
+        known.add(d)
+        shared += _shared_derivation(d, applied)
+    for fid in sorted(concluded):
+        fact = by_id[fid]
+        c = conclusion_iri(fid, fact["certainty"], plans_of[fid])
+        mine.append((p, CONCLUDED, c, g_der))
+        if c not in known:
+            known.add(c)
+            shared += _shared_conclusion(onto, c, fact, sorted(set(plans_of[fid])))
+    mine += [(p, PK.keyChain, k, g_der) for k in _key_chains(onto, explanation, by_id, known, shared)]
+    by_index = {inj.index: inj for inj in patient.injuries}
+    for expectation in explanation["expectations"]:  # knots that can still be prevented, and by when
+        inj = by_index.get(expectation.get("injury"))
+        node = injury_nodes.get((inj.kind, inj.site)) if inj is not None else None
+        if expectation["concept"] == "muscle_knots" and node is not None:
+            mine.append((node, PK.knotsExpectedOn, Literal(expectation["expected_on"], datatype=XSD.date), g_der))
     return mine, shared
 
 

@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - Windows: no locking
 
 __all__ = ["STORE_FORMAT", "META_FILE", "PatientStore", "StoreOpener", "store_for_query", "store_size"]
 
-STORE_FORMAT = "painkg-store/2"
+STORE_FORMAT = "painkg-store/3"
 META_FILE = "painkg-store.json"
 LOCK_FILE = "painkg-store.lock"
 

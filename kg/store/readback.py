@@ -1,7 +1,7 @@
 """A stored patient read back as its explanation: exactly ``kg.explain(record).to_dict()``.
 
 ``painkg batch --store`` keeps each patient as two named graphs (input and
-derivations, in the lean shape of :mod:`kg.store.lean`). :func:`explanation_from_triples`
+derivations, in the cohort shape of :mod:`kg.store.cohort_shape`). :func:`explanation_from_triples`
 turns those triples back into the :class:`~kg.reasoning.explanation.Explanation` the
 batch explained, and :func:`explanation_dict` into its ``to_dict()``: the same keys, in
 the same order, with the same values (``tests/test_store_readback.py`` checks this for
@@ -68,29 +68,31 @@ _P = {name: str(term) for name, term in (
     ("episode", PK.episodeStartUnknown),
     ("injury", PK.injury), ("rule", PK.rule), ("generated", PROV.generated), ("used", PROV.used),
     ("spec", PROV.specializationOf), ("applied", PK.applied), ("concluded", PK.concluded), ("premise", PK.premise),
-    ("concludes", PK.concludes))}
+    ("concludes", PK.concludes), ("reported", PK.reported), ("derivation", PK.derivation))}
 _PATIENT = str(PK.Patient)
 
 
 def patient_sparql(pid: str) -> str:
-    """The SPARQL query that reads the patient ``pid`` as ``?s ?p ?o`` rows: its two graphs, and the
-    firing plans it applied and the fact templates it uses from the shared graph (the cohort shape,
-    :mod:`kg.store.cohort_shape`)."""
+    """The SPARQL query that reads the patient ``pid`` as ``?s ?p ?o`` rows: its two graphs, and from the
+    shared graph its derivation, the firing plans that applies and the fact templates they and the
+    patient's reported facts use (the cohort shape, :mod:`kg.store.cohort_shape`)."""
     g_in, g_der, me = input_graph_iri(pid), derivations_graph_iri(pid), patient_iri(pid)
     plans = f"<{PLANS_GRAPH}>"
+    mine_d = f"GRAPH <{g_der}> {{ <{me}> <{_P['derivation']}> ?d }}"
     return (f"SELECT DISTINCT ?s ?p ?o WHERE {{ {{ VALUES ?g {{ <{g_in}> <{g_der}> }} GRAPH ?g {{ ?s ?p ?o }} }} "
-            f"UNION {{ GRAPH <{g_der}> {{ <{me}> <{_P['applied']}> ?s }} GRAPH {plans} {{ ?s ?p ?o }} }} "
-            f"UNION {{ GRAPH <{g_der}> {{ <{me}> <{_P['applied']}> ?plan }} "
-            f"GRAPH {plans} {{ ?plan <{_P['premise']}>|<{_P['concludes']}> ?s . ?s ?p ?o }} }} "
-            f"UNION {{ GRAPH <{g_in}> {{ ?f <{_P['spec']}> ?s }} GRAPH {plans} {{ ?s ?p ?o }} }} }}")
+            f"UNION {{ GRAPH <{g_der}> {{ <{me}> <{_P['derivation']}> ?s }} GRAPH {plans} {{ ?s ?p ?o }} }} "
+            f"UNION {{ {mine_d} GRAPH {plans} {{ ?d <{_P['applied']}> ?s . ?s ?p ?o }} }} "
+            f"UNION {{ {mine_d} GRAPH {plans} {{ ?d <{_P['applied']}> ?plan . "
+            f"?plan <{_P['premise']}>|<{_P['concludes']}> ?s . ?s ?p ?o }} }} "
+            f"UNION {{ GRAPH <{g_in}> {{ <{me}> <{_P['reported']}> ?s }} GRAPH {plans} {{ ?s ?p ?o }} }} }}")
 
 
 def _from_cohort(triples: list[tuple]) -> list[tuple]:
     """The cohort shape's triples as the per-patient triples :func:`explanation_from_triples` reads.
 
     Each fact template the patient uses becomes the patient's fact (same id, the patient's prefix),
-    derived unless the patient reported it; each firing plan it applied becomes a firing that used
-    the patient's premise facts and generated its conclusion.
+    observed if the patient reported it, else derived; each firing plan of its derivation becomes a
+    firing that used the patient's premise facts and generated its conclusion.
     """
     from rdflib import Literal, URIRef
 
@@ -103,37 +105,34 @@ def _from_cohort(triples: list[tuple]) -> list[tuple]:
     def mine(term) -> URIRef:
         return URIRef(base + str(term)[len(FACT_TEMPLATE_BASE):])
 
-    skip = {_P["spec"], _P["applied"], _P["concluded"]}
     templates: dict[str, list] = defaultdict(list)
     plans: dict[str, list] = defaultdict(list)
-    applied: set[str] = set()
-    out, status = [], set()
+    derivation = next((str(o) for s, p, o in triples if str(s) == me and str(p) == _P["derivation"]), None)
+    applied = {str(o) for s, p, o in triples if str(s) == derivation and str(p) == _P["applied"]}
+    reported: set[str] = set()
+    out = []
     for s, p, o in triples:
         s_text, p_text = str(s), str(p)
         if s_text.startswith(FACT_TEMPLATE_BASE):
             templates[s_text].append((p, o))
-        elif p_text in (_P["rule"], _P["premise"], _P["concludes"]) and not s_text.startswith(me + "/"):
+        elif s_text in applied:
             plans[s_text].append((p, o))
-        elif p_text == _P["applied"]:
-            applied.add(str(o))
-        elif p_text not in skip:
-            out.append((s, p, o))
-            if p_text == _P["status"]:
-                status.add(s_text)
-    used = {str(o) for s, p, o in triples if str(p) == _P["spec"] and str(s).startswith(base)}
-    used.update(str(o) for iri in applied for p, o in plans.get(iri, ()) if str(p) != _P["rule"])
+        elif s_text == me and p_text == _P["reported"]:
+            reported.add(str(o))
+        elif (s_text == me or s_text.startswith(base)) and p_text != _P["spec"]:
+            out.append((s, p, o))  # the patient and its own facts' values (the shared links are left out)
+    used = set(reported)
+    used.update(str(o) for iri in applied for p, o in plans.get(iri, ()) if str(p) in (_P["premise"], _P["concludes"]))
     for iri in sorted(used):  # only the templates this patient uses: the rows may hold the whole shared graph
-        values = templates.get(iri, ())
         node = mine(iri)
-        out += [(node, p, o) for p, o in values if str(p) != _P["type"]]
-        if str(node) not in status:
-            out.append((node, URIRef(_P["status"]), Literal("derived")))
+        out += [(node, p, o) for p, o in templates.get(iri, ()) if str(p) != _P["type"]]
+        out.append((node, URIRef(_P["status"]), Literal("observed" if iri in reported else "derived")))
     for iri in sorted(applied):
         for p, o in plans.get(iri, ()):
             key = str(p)
             if key == _P["rule"]:
                 out.append((URIRef(iri), p, o))
-            else:
+            elif key in (_P["premise"], _P["concludes"]):
                 out.append((URIRef(iri), URIRef(_P["used" if key == _P["premise"] else "generated"]), mine(o)))
     return out
 
@@ -182,7 +181,7 @@ def explanation_from_triples(triples: Iterable[tuple], pid: str | None = None,
     """
     onto = ontology if ontology is not None else load_ontology()
     triples = list(triples)
-    if any(str(p) == _P["spec"] for _, p, _ in triples):
+    if any(str(p) == _P["derivation"] for _, p, _ in triples):
         triples = _from_cohort(triples)
     grouped: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for s, p, o in triples:
