@@ -303,7 +303,7 @@ def test_running_in_production_examples_run():
     text = (Path(__file__).resolve().parents[1] / "docs" / "serve.md").read_text(encoding="utf-8")
     section = text.split("## Running in production", 1)[1].split("\n## ", 1)[0].replace("```", "")  # fences end output
     test = doctest.DocTestParser().get_doctest(section, {}, "serve.md: Running in production", "serve.md", 0)
-    assert len(test.examples) == 7
+    assert len(test.examples) == 8
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
