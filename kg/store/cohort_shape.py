@@ -219,7 +219,8 @@ def cohort_quads(patient, explanation: dict, onto: Ontology, *, known: set | Non
     by_index = {inj.index: inj for inj in patient.injuries}
     for expectation in explanation["expectations"]:  # knots that can still be prevented, and by when
         inj = by_index.get(expectation.get("injury"))
-        node = injury_nodes.get((inj.kind, inj.site)) if inj is not None else None
+        # A resolved injury's expectation is about the past (was it fixed in time?): nothing to prevent.
+        node = injury_nodes.get((inj.kind, inj.site)) if inj is not None and not inj.resolved else None
         if expectation["concept"] == "muscle_knots" and node is not None:
             mine.append((node, PK.knotsExpectedOn, Literal(expectation["expected_on"], datatype=XSD.date), g_der))
     return mine, shared
