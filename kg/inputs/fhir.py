@@ -6,7 +6,8 @@ lines), groups them by patient (``subject.reference``: a bundle's ``fullUrl`` fi
 type and id, or a Patient the resource contains, ``#p1``) and gives one :class:`FhirPatient` each:
 the patient record in painkg's JSON contract (:mod:`kg.inputs.patient`), the resources it used,
 and the resources it ignored with the reason. Structurally invalid FHIR raises :class:`FhirInputError` naming
-the resource and the element (:mod:`kg.inputs.fhir_validate`); what each resource gives is in
+the resource and the element (:mod:`kg.inputs.fhir_validate`: a plain resource is checked by hand,
+:mod:`kg.inputs.fhir_shape`, the others by the R4B models, which name the problem); what each resource gives is in
 :mod:`kg.inputs.fhir_map`; bulk ``$export`` directories are read by :mod:`kg.inputs.fhir_bulk`.
 
 Resources are told apart by their ``fullUrl`` when the bundle gives one, else by type and id,
@@ -47,6 +48,7 @@ from ..knowledge.ontology import load_ontology
 from .dates import resolve_as_of
 from .fhir_bulk import BulkPatient, read_ndjson_dir
 from .fhir_map import fhir_date, fhir_instant
+from .fhir_shape import plainly_valid
 from .fhir_validate import READ_TYPES, FhirInputError, element_path, stand_in, validate_resource
 from .reading import LongNumber
 
@@ -217,7 +219,8 @@ def _entries(items: list[_Item], ignored: list[dict], order: dict[str, int]) -> 
             raise FhirInputError(item.where, "id", resource.get("id"),
                                  message=f"repeats {same[0].typeid or key}; give each resource once")
         same.append(entry)
-        if resource["resourceType"] in READ_TYPES and resource["resourceType"] != "Bundle":
+        if resource["resourceType"] in READ_TYPES and resource["resourceType"] != "Bundle" \
+                and not plainly_valid(resource):  # a plain resource the model would accept: no model built
             validate_resource(resource, typeid or item.full_url or item.where)
     entries = []
     for versions in groups.values():
