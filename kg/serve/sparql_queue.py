@@ -87,14 +87,14 @@ class QueryQueue:
         """Hold one of the running turns for the ``async with`` block, or raise :class:`QueueFull`."""
         if self._running >= self.max_running or self._waiting:  # first come, first served
             if self._waiting >= self.max_waiting:
-                raise QueueFull(f"query: the server is busy ({self.max_running} queries running and "
+                raise QueueFull(f"query: the server is busy ({_queries(self.max_running)} running and "
                                 f"{self.max_waiting} waiting, its limit); try again later", self._retry_after())
             self._waiting += 1
             try:
                 await asyncio.wait_for(self._slots.acquire(), self.max_wait_s)
             except asyncio.TimeoutError:
-                raise QueueFull(f"query: waited {self.max_wait_s:g} s for a turn behind {self.max_running} running "
-                                "queries; try again later", self._retry_after()) from None
+                raise QueueFull(f"query: waited {self.max_wait_s:g} s for a turn behind {_queries(self.max_running)} "
+                                "running; try again later", self._retry_after()) from None
             finally:
                 self._waiting -= 1
         else:
@@ -105,6 +105,10 @@ class QueryQueue:
         finally:
             self._running -= 1
             self._slots.release()
+
+
+def _queries(n: int) -> str:
+    return f"{n} query" if n == 1 else f"{n} queries"
 
 
 def queue_of(request, settings) -> QueryQueue:
