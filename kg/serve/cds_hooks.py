@@ -158,7 +158,8 @@ def _explain_card(resources: list, notes: tuple, patient_id: str, as_of: str, ba
     data = loads_json(result.explanation)
     link = None
     if pages is not None and data["facts"]:
-        key = pages.put(data, not_used=source.ignored, record=source.record, as_of=source.as_of)
+        key = pages.put(data, not_used=source.ignored, record=source.record, as_of=source.as_of,
+                        compact=result.explanation)  # the memo's text, kept as it is
         link = f"{base}/explanations/{key}"
     return card_for(data, memo.ontology, base_url=base, source_label=label, ignored=list(source.ignored),
                     notes=notes, link=link)
