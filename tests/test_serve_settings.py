@@ -235,3 +235,27 @@ def test_the_docs_table_lists_every_setting_with_its_default_option_and_field():
     for field, (_, default, option, _, _) in rows.items():
         assert default.startswith(_documented_default(getattr(ServeSettings(), field), SETTING_SPECS[field])), field
         assert option == (f"`{options[field]}`" if field in options else ""), field
+
+
+def test_the_systemd_unit_of_the_docs_verifies(tmp_path):
+    """systemd-analyze verify accepts docs/serve.md's unit (unknown keys and bad values would be reported),
+    with ExecStart pointing at this environment's painkg."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    painkg = Path(sys.executable).with_name("painkg")
+    if not painkg.exists():
+        pytest.skip("no painkg entry point beside this Python")
+    text = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    (unit,) = re.findall(r"```ini\n(.*?)```", text, flags=re.S)
+    assert "/opt/painkg/venv/bin/painkg serve" in unit
+    (tmp_path / "painkg@.service").write_text(unit.replace("/opt/painkg/venv/bin/painkg", str(painkg)))
+    run = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "painkg@8000.service")],
+                         capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    # Every option of its ExecStart is one painkg serve takes.
+    options = re.findall(r"(--[a-z-]+)", unit.split("ExecStart=", 1)[1].split("\n#", 1)[0])
+    assert options and set(options) <= {o for p in cli.commands["serve"].params for o in p.opts}
