@@ -131,13 +131,14 @@ def derivation_iri(plans: Iterable[str]) -> URIRef:
     return URIRef(DERIVATION_BASE + _digest(sorted(str(p) for p in plans), 16))
 
 
-def conclusion_iri(fact_id: str, level: str, plans: Iterable[str]) -> URIRef:
-    """The IRI of a conclusion: the fact id, its certainty, and a short hash of the plans that justify it.
+def conclusion_iri(fact_id: str, level: str, parts: Iterable[str]) -> URIRef:
+    """The IRI of a conclusion: the fact id, its certainty, and a short hash of ``parts`` (the IRIs of the
+    plans that justify it, and which of their premises were reported: what else it is made of).
 
     >>> conclusion_iri("persistent_pain@neck", "expected", []).split("/conclusion/")[1]
     'persistent_pain@neck/expected/e3b0c442'
     """
-    return URIRef(f"{CONCLUSION_BASE}{quote_segment(fact_id)}/{level}/{_digest(sorted(str(p) for p in plans), 8)}")
+    return URIRef(f"{CONCLUSION_BASE}{quote_segment(fact_id)}/{level}/{_digest(sorted(str(p) for p in parts), 8)}")
 
 
 def key_chain_iri(rules: Iterable[str], level: str) -> URIRef:

@@ -28,7 +28,8 @@ The shared graph holds, once each:
   ``pk:applied`` each of its firing plans;
 - conclusions (:func:`~kg.render.rdf_iris.conclusion_iri`), ``a pk:Conclusion``: a fact template
   (``prov:specializationOf``, and its ``pk:concept`` and ``pk:site``) at a ``pk:certaintyLevel``,
-  ``pk:justifiedBy`` the plans that concluded it;
+  ``pk:justifiedBy`` the plans that concluded it, ``pk:reportedPremise`` those of their premises the
+  patients reported;
 - key chains (:func:`~kg.render.rdf_iris.key_chain_iri`), ``a pk:KeyChain``: ``pk:certaintyLevel``
   and ``pk:chainRules``, the rules of the chain in order (``"a + b + c"``).
 
@@ -124,14 +125,15 @@ def _shared_derivation(d: URIRef, plans: list) -> list[tuple]:
     return [(d, _TYPE, PROV.Plan, g), (d, _TYPE, DERIVATION, g)] + [(d, APPLIED, plan, g) for plan in plans]
 
 
-def _shared_conclusion(onto: Ontology, c: URIRef, fact: dict, plans: list) -> list[tuple]:
+def _shared_conclusion(onto: Ontology, c: URIRef, fact: dict, plans: list, reported: list) -> list[tuple]:
     g = PLANS_GRAPH
     quads = [(c, _TYPE, CONCLUSION, g), (c, _SPEC, fact_template_iri(fact["id"]), g),
              (c, PK.certaintyLevel, LEVEL_IRIS[fact["certainty"]], g),
              (c, PK.concept, URIRef(onto.concepts[fact["concept"]].iri), g)]
     if fact["site"]:
         quads.append((c, PK.site, URIRef(onto.concepts[fact["site"]].iri), g))
-    return quads + [(c, PK.justifiedBy, plan, g) for plan in plans]
+    quads += [(c, PK.justifiedBy, plan, g) for plan in plans]
+    return quads + [(c, PK.reportedPremise, fact_template_iri(premise), g) for premise in reported]
 
 
 def _key_chains(onto: Ontology, explanation: dict, by_id: dict, known: set, shared: list) -> list[URIRef]:
@@ -210,11 +212,14 @@ def cohort_quads(patient, explanation: dict, onto: Ontology, *, known: set | Non
         shared += _shared_derivation(d, applied)
     for fid in sorted(concluded):
         fact = by_id[fid]
-        c = conclusion_iri(fid, fact["certainty"], plans_of[fid])
+        # The premises of its plans the patient reported are part of what the conclusion is (a query
+        # tells reported knots from concluded ones without a lookup per patient).
+        reported = sorted({q for j in fact["justifications"] for q in j["premises"] if by_id[q]["status"] == "observed"})
+        c = conclusion_iri(fid, fact["certainty"], [*plans_of[fid], *(f"reported {q}" for q in reported)])
         mine.append((p, CONCLUDED, c, g_der))
         if c not in known:
             known.add(c)
-            shared += _shared_conclusion(onto, c, fact, sorted(set(plans_of[fid])))
+            shared += _shared_conclusion(onto, c, fact, sorted(set(plans_of[fid])), reported)
     mine += [(p, PK.keyChain, k, g_der) for k in _key_chains(onto, explanation, by_id, known, shared)]
     by_index = {inj.index: inj for inj in patient.injuries}
     for expectation in explanation["expectations"]:  # knots that can still be prevented, and by when

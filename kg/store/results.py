@@ -8,6 +8,7 @@ format of ``painkg query``.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import io
 import json
@@ -308,18 +309,39 @@ def jsonld(triples) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+_XSD_STRING = str(XSD.string)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _iri(value: str) -> URIRef:
+    return URIRef(value)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _literal(value: str, language: str | None, datatype: str) -> Literal:
+    # rdflib parses a typed literal's lexical form (a date: about 13 us); results repeat values
+    # (sites, certainties, dates), and rdflib terms are immutable, so equal ones are shared.
+    if language:
+        return Literal(value, lang=language)
+    return Literal(value) if datatype == _XSD_STRING else Literal(value, datatype=_iri(datatype))
+
+
 def rdflib_term(term):
+    """The rdflib term of a pyoxigraph term (IRIs and literals shared between equal ones).
+
+    >>> import pyoxigraph as ox
+    >>> rdflib_term(ox.Literal("2026-01-02", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"))).toPython()
+    datetime.date(2026, 1, 2)
+    """
     import pyoxigraph as ox
 
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
+    kind = type(term)
+    if kind is ox.NamedNode:
+        return _iri(term.value)
+    if kind is ox.Literal:
+        return _literal(term.value, term.language, term.datatype.value)
+    if kind is ox.BlankNode:
         return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        datatype = term.datatype.value
-        return Literal(term.value) if datatype == str(XSD.string) else Literal(term.value, datatype=URIRef(datatype))
     raise InputError("query", str(term), "results of IRIs, blank nodes and literals (no RDF-star triples)")
 
 
