@@ -24,12 +24,13 @@ Example
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass
 from typing import Any, Union
 
 from ..errors import InputError, type_name
-from ..knowledge.ontology import Ontology, load_ontology
+from ..knowledge.ontology import Ontology, load_ontology, normalize_key
 from .dates import parse_date, resolve_as_of
 from .injury_dates import injury_onset, resolution_bound, resolution_date
 from .limits import LIMITS
@@ -188,11 +189,14 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
 
     injuries: list[Injury] = []
     seen: dict[tuple[str, str], int] = {}
+    canonical = _canonical_keys(onto)
     for i, item in enumerate(raw.injuries):
         at = f"injuries[{i}]"
-        kind = onto.resolve(item.kind, "injury", f"{at}.kind")
-        site = onto.resolve(item.site, "site", f"{at}.site")
-        mechanism = onto.resolve(item.mechanism, "mechanism", f"{at}.mechanism") if item.mechanism else None
+        kind = canonical.get((item.kind, "injury")) or onto.resolve(item.kind, "injury", f"{at}.kind")
+        site = canonical.get((item.site, "site")) or onto.resolve(item.site, "site", f"{at}.site")
+        mechanism = (canonical.get((item.mechanism, "mechanism")) or onto.resolve(item.mechanism, "mechanism",
+                                                                                 f"{at}.mechanism")
+                     if item.mechanism else None)
         onset = injury_onset(item, anchor, at)
         if onset > assessed:
             raise InputError(f"{at}.onset", onset.isoformat(),
@@ -219,14 +223,33 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
     for i, item in enumerate(raw.findings):
         at = f"findings[{i}]"
         if isinstance(item, str):
-            concept, site = onto.resolve(item, "finding", at), default_site
+            concept, site = canonical.get((item, "finding")) or onto.resolve(item, "finding", at), default_site
         else:
-            concept = onto.resolve(item.kind, "finding", f"{at}.kind")
-            site = onto.resolve(item.site, "site", f"{at}.site") if item.site else default_site
+            concept = canonical.get((item.kind, "finding")) or onto.resolve(item.kind, "finding", f"{at}.kind")
+            site = ((canonical.get((item.site, "site")) or onto.resolve(item.site, "site", f"{at}.site"))
+                    if item.site else default_site)
         site = finding_site(onto, at, item, concept, site)
         findings[(concept, site)] = Finding(concept, site)
     ordered = tuple(findings[k] for k in sorted(findings, key=lambda k: (k[0], k[1] or "")))
-    return Patient(raw.id, assessed, with_site_runs(injuries, assessed), ordered)
+    # Runs need two injuries at one site; most patients have one per site (nothing to recompute).
+    runs = with_site_runs(injuries, assessed) if len(sites) < len(injuries) else tuple(injuries)
+    return Patient(raw.id, assessed, runs, ordered)
+
+
+@functools.lru_cache(maxsize=4)
+def _canonical_keys(onto: Ontology) -> dict[tuple[str, str], str]:
+    """``(value, role) -> key`` for every value :meth:`Ontology.resolve` maps to ``key`` unchanged by folding.
+
+    Most input gives the keys themselves: a lookup here answers exactly what ``resolve`` would,
+    without folding the value; anything else (an alias to fold, an error) goes to ``resolve``.
+    Cached per ontology, which never changes.
+    """
+    aliases: dict[str, str] = {}
+    for concept in onto.concepts.values():  # as Ontology builds its aliases: a later one wins
+        for key in (concept.key, *concept.alt_keys):
+            aliases[normalize_key(key)] = concept.key
+    return {(folded, onto.concepts[key].input_role): key for folded, key in aliases.items()
+            if normalize_key(folded) == folded and onto.concepts[key].input_role is not None}
 
 
 def ontology_or_default(ontology: object) -> Ontology:

@@ -39,6 +39,7 @@ from typing import Any
 
 from ..errors import InputError, show
 from .limits import LIMITS
+from .plain_tree import plainly_within
 
 __all__ = ["JsonLimitError", "LongNumber", "read_bytes", "decode_utf8", "read_text", "loads", "parse_json",
            "check_tree", "format_path", "size_text"]
@@ -217,15 +218,49 @@ def _pairs(pairs: list) -> dict:
     return out
 
 
+#: A run of the characters JSON numbers are written with, longer than ``LIMITS.number_chars``: only
+#: text with one can hold a number too long to convert (the run may be inside a string: then the
+#: careful parse runs for nothing, and gives the same value).
+_LONG_RUN = re.compile(r"[-+.0-9eE]{%d,}" % (LIMITS.number_chars + 1)).search
+
+
+class _Repeated(Exception):
+    """A JSON object gave a key twice: parse again, carefully, to say where."""
+
+
+def _unique_pairs(pairs: list) -> dict:
+    # A dict built in C; fewer keys than pairs means a key given twice (rare: the careful parse names it).
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Repeated
+    return out
+
+
+# Built once (a batch parses millions of records): the quick parser converts numbers itself; the
+# careful one keeps a long number as its text and marks an object that repeats a key.
+_QUICK = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_constant)
+_CAREFUL = json.JSONDecoder(object_pairs_hook=_pairs, parse_int=_number(int), parse_float=_number(float),
+                            parse_constant=_constant)
+
+
 def loads(text: str, *, depth: int = LIMITS.depth) -> Any:
     """Parse JSON text strictly; :class:`JsonLimitError` for a broken rule, ``json.JSONDecodeError`` for bad syntax.
 
     A number longer than ``LIMITS.number_chars`` characters is a :class:`LongNumber` (its text).
+
+    >>> loads('{"a": [1, 2.5, "x"]}'), type(loads('[1' + '0' * 30 + ']')[0]).__name__
+    ({'a': [1, 2.5, 'x']}, 'LongNumber')
     """
     _check_depth(text, depth)
+    if text.startswith("\ufeff"):  # json.loads' own error for it (the decoders below would not see one)
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_int=_number(int), parse_float=_number(float),
-                           parse_constant=_constant)
+        if _LONG_RUN(text) is None:
+            try:
+                return _QUICK.decode(text)
+            except _Repeated:
+                pass
+        value = _CAREFUL.decode(text)
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise JsonLimitError("arrays and objects are nested too deep", f"at most {depth} levels") from None
     dup = _first_duplicate(value)
@@ -302,6 +337,8 @@ def check_tree(value: Any, root: str, *, path: tuple = ()) -> None:
     keys are strings given once. The walk stops at the first problem, so a
     huge or endlessly nested value costs no more than the limits.
     """
+    if plainly_within(value):  # the common case, without building a path per value
+        return
     budget = LIMITS.values
     stack = [(value, path, 0)]
     while stack:
