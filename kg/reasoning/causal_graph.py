@@ -14,12 +14,14 @@ needs, so explaining a patient imports no graph library (networkx stays for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from ..knowledge.ontology import OBO, Ontology
 
-__all__ = ["CAUSAL_PREDICATES", "causal_digraph", "sorted_cycles", "feedback_pairs", "derivations", "successors",
-           "simple_paths"]
+__all__ = ["CAUSAL_PREDICATES", "CausalModel", "causal_model", "causal_digraph", "sorted_cycles", "feedback_pairs",
+           "derivations", "successors", "simple_paths"]
 
 #: Predicates that make a causal-model edge a cause (and so able to close a loop).
 CAUSAL_PREDICATES = frozenset(str(OBO[p]) for p in ("RO_0002411", "RO_0003302", "RO_0003304"))
@@ -97,14 +99,43 @@ def sorted_cycles(graph, feedback: set[tuple[str, str]], within=None) -> list[tu
     return sorted(cycles, key=lambda c: (-len(c), c))
 
 
+class CausalModel(NamedTuple):
+    """What the loop searches read of an ontology: its causal edges, feedback pairs and cycles."""
+
+    graph: dict[tuple[str, str], list[str]]
+    feedback: frozenset[tuple[str, str]]
+    #: Every cycle of ``graph``, rotated and ordered as :func:`sorted_cycles` gives them.
+    cycles: tuple[tuple[str, ...], ...]
+
+
+@functools.lru_cache(maxsize=16)
+def causal_model(onto: Ontology) -> CausalModel:
+    """The causal model of ``onto``, searched once: it depends on the ontology alone.
+
+    An ontology is immutable and hashed by identity, and every explanation asks for its
+    cycles (one search of the model per patient was a third of the loops' cost), so the
+    answer is kept per ontology; the cycles of a patient's site are the ones whose concepts
+    are all present there, in this order (:func:`sorted_cycles` with ``within``).
+
+    >>> from kg.knowledge.ontology import load_ontology
+    >>> model = causal_model(load_ontology())
+    >>> model.cycles == tuple(sorted_cycles(model.graph, set(model.feedback)))
+    True
+    """
+    graph = causal_digraph(onto)
+    feedback = frozenset(feedback_pairs(onto))
+    return CausalModel(graph, feedback, tuple(sorted_cycles(graph, feedback)))
+
+
 def derivations(e, causal_only: bool = False) -> dict[tuple[str, str], tuple[str, ...]]:
     """:func:`kg.reasoning.loops.derivation_graph`'s edges as ``(premise, conclusion) -> rules``, in the same order."""
-    onto, found = e.ontology, {}
+    onto, found, by_id = e.ontology, {}, e._by_id
     for fact in e.facts:
         for j in fact.justifications:
             for premise in j.premises:
                 if causal_only and not onto.is_causal_premise(j.rule, fact.concept, fact.site,
-                                                              e.fact(premise).concept):
+                                                              by_id[premise].concept):
                     continue
-                found[premise, fact.id] = tuple(sorted({*found.get((premise, fact.id), ()), j.rule}))
+                known = found.get((premise, fact.id))
+                found[premise, fact.id] = (j.rule,) if known is None else tuple(sorted({*known, j.rule}))
     return found

@@ -24,7 +24,7 @@ from typing import Mapping
 
 from ..rules.tracing import Justification, TracedFact
 
-__all__ = ["RawStep", "depths", "chain_steps", "main_path", "sorted_justifications"]
+__all__ = ["RawStep", "ChainIndex", "depths", "chain_steps", "main_path", "sorted_justifications"]
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,28 @@ def depths(trace: Mapping[str, TracedFact]) -> dict[str, int]:
     Facts with no well-founded derivation would keep an infinite depth; the
     engine never produces one, and the property tests check that.
     """
-    depth = {k: (0 if f.observed else math.inf) for k, f in trace.items()}
+    inf = math.inf
+    depth = {k: (0 if f.observed else inf) for k, f in trace.items()}
+    # Plain loops over each fact's premise tuples, no generator per justification: the
+    # shortest depths are the one fixpoint of this update whatever order it runs in.
+    derived = [(key, [j.premises for j in fact.justifications]) for key, fact in trace.items() if fact.justifications]
     changed = True
     while changed:
         changed = False
-        for key, fact in trace.items():
-            for j in fact.justifications:
-                d = 1 + max((depth.get(p, math.inf) for p in j.premises), default=0)
-                if d < depth[key]:
-                    depth[key] = d
-                    changed = True
-    return {k: int(v) if v != math.inf else -1 for k, v in sorted(depth.items())}
+        for key, alternatives in derived:
+            best = depth[key]
+            for premises in alternatives:
+                d = 0
+                for p in premises:
+                    known = depth.get(p, inf)
+                    if known > d:
+                        d = known
+                if d + 1 < best:
+                    best = d + 1
+            if best < depth[key]:
+                depth[key] = best
+                changed = True
+    return {k: int(v) if v != inf else -1 for k, v in sorted(depth.items())}
 
 
 def _ancestors(trace: Mapping[str, TracedFact], fact_id: str) -> list[str]:
@@ -121,3 +132,85 @@ def main_path(trace: Mapping[str, TracedFact], fact_id: str) -> list[str]:
         return best
 
     return longest(fact_id, frozenset())
+
+
+class ChainIndex:
+    """Every chain of one trace, from its steps sorted once.
+
+    :func:`chain_steps` searches the ancestors of a conclusion and sorts their steps; an
+    explanation asks for a chain of each key conclusion, and their steps overlap. The index
+    makes each step once, sorts them all once by the key :func:`chain_steps` uses after its
+    first part (whether the step concludes the chain's own fact), and gives a chain as the
+    steps of its ancestors in that order, its own fact's last: the same list, since a sort
+    is stable and the steps enter it in the same order (facts by id, then each fact's
+    observation and its justifications in :func:`sorted_justifications` order).
+    :meth:`main_path` is :func:`main_path` over the same sorted justifications.
+
+    >>> from kg.rules.tracing import TracedFact, Justification
+    >>> trace = {"a": TracedFact("a", "a", None, True),
+    ...          "b": TracedFact("b", "b", None, False, justifications=[Justification("r", ("a",), ())])}
+    >>> index = ChainIndex(trace, depths(trace))
+    >>> index.chain_steps("b") == chain_steps(trace, "b"), index.main_path("b")
+    (True, ['a', 'b'])
+    """
+
+    def __init__(self, trace: Mapping[str, TracedFact], depth: Mapping[str, int]):
+        self.trace = trace
+        #: fact id -> its justifications in :func:`sorted_justifications` order.
+        self.justifications = {k: sorted_justifications(f) for k, f in trace.items()}
+        self._status = {k for k, f in trace.items() if f.details.get("role") == "status"}
+        steps: list[RawStep] = []
+        for key in sorted(trace):
+            if trace[key].observed:
+                steps.append(RawStep(key, None, (), None, 0))
+            for j in self.justifications[key]:
+                d = 1 + max([depth[p] for p in j.premises]) if j.premises else 1
+                steps.append(RawStep(key, j.rule, j.premises, j, d))
+        steps.sort(key=lambda s: (s.depth, s.fact, s.rule or "", s.premises))
+        #: Every step of the trace, in chain order.
+        self.steps = steps
+
+    def ancestors(self, fact_id: str) -> set[str]:
+        """``fact_id`` and every fact it rests on."""
+        seen, todo, justifications = set(), [fact_id], self.justifications
+        while todo:
+            key = todo.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            for j in justifications[key]:
+                todo.extend(j.premises)
+        return seen
+
+    def chain_positions(self, fact_id: str) -> list[int]:
+        """Where the steps of :func:`chain_steps` of ``fact_id`` stand in :attr:`steps`."""
+        ancestors = self.ancestors(fact_id)
+        ancestors.discard(fact_id)
+        steps = self.steps
+        return ([n for n in range(len(steps)) if steps[n].fact in ancestors]
+                + [n for n in range(len(steps)) if steps[n].fact == fact_id])
+
+    def chain_steps(self, fact_id: str) -> list[RawStep]:
+        """:func:`chain_steps` of ``fact_id``."""
+        return [self.steps[n] for n in self.chain_positions(fact_id)]
+
+    def main_path(self, fact_id: str) -> list[str]:
+        """:func:`main_path` of ``fact_id``."""
+        memo: dict[str, list[str]] = {}
+        justifications, status = self.justifications, self._status
+
+        def longest(key: str, visiting: frozenset) -> list[str]:
+            if key in memo:
+                return memo[key]
+            best: list[str] = [key]
+            for j in justifications[key]:
+                for premise in j.premises:
+                    if premise in visiting or premise in status:
+                        continue
+                    candidate = longest(premise, visiting | {key}) + [key]
+                    if len(candidate) > len(best):
+                        best = candidate
+            memo[key] = best
+            return best
+
+        return longest(fact_id, frozenset())

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from .answer import answer_parts, headline
 from .certainty import fact_certainties, is_firm, strongest
-from .chains import RawStep, chain_steps, depths, main_path, sorted_justifications
+from .chains import ChainIndex, RawStep, depths
 from .conflicts import conflicts
 from .expectations import Expectation, expectations, resolution_text, time_condition
 from .json_text import dumps_explanation
@@ -130,7 +130,6 @@ class Explanation:
         self.trace = trace
         self.ontology = ontology
         self._by_id = {f.id: f for f in facts}
-        self._steps: dict[tuple, Step] = {}
 
     @property
     def pain_persists(self) -> bool:
@@ -258,13 +257,14 @@ def _condition(explanation: "Explanation", raw: RawStep, edge) -> str | None:
     return edge.condition.label
 
 
-def _step(explanation: "Explanation", raw: RawStep) -> Step:
+def _step(explanation: "Explanation", position: int) -> Step:
     # A step is the same in every chain that holds it (its depth depends on its premises
-    # only), and the key chains share most of theirs: each is built once per explanation.
-    key = (raw.fact, raw.justification)
-    step = explanation._steps.get(key)
+    # only), and the key chains share most of theirs: each is built once per explanation,
+    # kept at its place in the index's steps (one per observation or justification).
+    built = explanation._built
+    step = built[position]
     if step is None:
-        step = explanation._steps[key] = _new_step(explanation, raw)
+        step = built[position] = _new_step(explanation, explanation._index.steps[position])
     return step
 
 
@@ -288,25 +288,30 @@ def _evidence(onto: Ontology, rule: str, site: str | None) -> tuple[Evidence, ..
 
 
 def _chain(explanation: "Explanation", fact: Fact) -> Chain:
-    raw = chain_steps(explanation.trace, fact.id, explanation._depths)
-    path = tuple(main_path(explanation.trace, fact.id))
-    return Chain(fact.concept, fact.id, fact.site, path, tuple(_step(explanation, r) for r in raw))
+    # The index gives chain_steps() and main_path() of the fact from steps sorted once per trace.
+    index = explanation._index
+    path = tuple(index.main_path(fact.id))
+    return Chain(fact.concept, fact.id, fact.site, path,
+                 tuple([_step(explanation, n) for n in index.chain_positions(fact.id)]))
 
 
 def build_explanation(patient: Patient, trace: Trace, ontology: Ontology, threshold_days: int) -> Explanation:
     """Turn an engine trace into an :class:`Explanation` (sorted, stable)."""
     depth = depths(trace)
     levels, step_levels = fact_certainties(trace, ontology)
+    index = ChainIndex(trace, depth)
     order = sorted(trace, key=lambda k: (depth[k], k))
     facts = []
     for k in order:
-        justifications = tuple(sorted_justifications(trace[k]))
+        justifications = tuple(index.justifications[k])
         facts.append(Fact(k, trace[k].concept, ontology.concepts[trace[k].concept].label, trace[k].site,
                           "observed" if trace[k].observed else "derived", _detail(trace[k], ontology, patient),
                           justifications, levels[k], tuple(step_levels[(k, j)] for j in justifications)))
     explanation = Explanation(patient, threshold_days, tuple(facts), (), trace, ontology)
     explanation._depths = depth
     explanation._step_levels = step_levels
+    explanation._index = index
+    explanation._built = [None] * len(index.steps)
     ranked = [f for f in facts if ontology.concepts[f.concept].key_rank is not None]
     ranked.sort(key=lambda f: (ontology.concepts[f.concept].key_rank, f.site or "", f.id))
     explanation.chains = tuple(_chain(explanation, f) for f in ranked)

@@ -46,8 +46,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..knowledge.ontology import Ontology, load_ontology
-from .causal_graph import (CAUSAL_PREDICATES, causal_digraph, derivations, feedback_pairs, simple_paths,
-                           sorted_cycles, successors)
+from .causal_graph import CAUSAL_PREDICATES, causal_model, derivations, simple_paths, successors
 
 __all__ = ["CAUSAL_PREDICATES", "LoopEdge", "Loop", "CausalPath", "CausalLink", "causal_cycles",
            "feedback_loops", "inactive_loops", "causal_paths", "derivation_graph", "causal_links"]
@@ -116,8 +115,7 @@ def causal_cycles(ontology: Ontology | None = None) -> list[tuple[str, ...]]:
     >>> causal_cycles()
     [('muscle_spasm', 'continuous_contraction', 'muscle_overload', 'muscle_knots'), ('muscle_spasm', 'muscle_knots')]
     """
-    onto = ontology or load_ontology()
-    return sorted_cycles(causal_digraph(onto), feedback_pairs(onto))
+    return list(causal_model(ontology or load_ontology()).cycles)
 
 
 def derivation_graph(e, causal_only: bool = False):
@@ -195,9 +193,10 @@ def _sites(e) -> list[str]:
     return sorted({f.site for f in e.facts if f.site is not None})
 
 
-def _active_cycles(e, causal, feedback, site):
+def _active_cycles(e, model, site):
     present = _present(e, site)
-    cycles = sorted_cycles(causal, feedback, present)
+    # The cycles of the subgraph on the concepts present are the model's cycles with every concept present.
+    cycles = [c for c in model.cycles if all(n in present for n in c)]
     # Longest first, so a summary cycle is dropped in favour of the full one.
     kept: list[tuple[str, ...]] = []
     for cycle in cycles:
@@ -264,11 +263,14 @@ def feedback_loops(e) -> tuple[Loop, ...]:
     ()
     """
     onto = e.ontology
-    causal, feedback = causal_digraph(onto), feedback_pairs(onto)
-    derived = derivations(e)
+    model = causal_model(onto)
+    causal, feedback = model.graph, model.feedback
+    derived = None  # the patient's derivations, read only where a loop is active
     loops = []
     for site in _sites(e):
-        present, cycles = _active_cycles(e, causal, feedback, site)
+        present, cycles = _active_cycles(e, model, site)
+        if cycles and derived is None:
+            derived = derivations(e)
         unresolved = tuple(f.id for f in e.facts if f.concept == "injury_unresolved" and f.site == site)
         pain = next((f.id for f in e.facts if f.concept == "persistent_pain" and f.site == site), None)
         for cycle in cycles:
@@ -303,12 +305,11 @@ def inactive_loops(e) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
     >>> inactive_loops(kg.explain("examples/knots-first-report.json"))
     [('upper_back', ('muscle_spasm', 'continuous_contraction', 'muscle_overload', 'muscle_knots'), ('muscle_spasm', 'continuous_contraction', 'muscle_overload'))]
     """
-    onto = e.ontology
-    causal, feedback = causal_digraph(onto), feedback_pairs(onto)
-    cycles = sorted_cycles(causal, feedback)
+    model = causal_model(e.ontology)
+    cycles, feedback = model.cycles, model.feedback
     notes = []
     for site in _sites(e):
-        present, active = _active_cycles(e, causal, feedback, site)
+        present, active = _active_cycles(e, model, site)
         if active:
             continue
         for cycle in cycles:
@@ -333,12 +334,15 @@ def causal_paths(e) -> tuple[CausalPath, ...]:
     >>> causal_paths(kg.explain("examples/lower-back-strain-acute.json"))
     ()
     """
+    targets = sorted(f.id for f in e.facts if f.concept == "persistent_pain")
+    if not targets:  # no persistent pain, no path to it: the derivations are not read
+        return ()
     graph = derivations(e, causal_only=True)
     succ = successors(graph)
     roots = [f.id for f in e.facts if not f.justifications and f.status == "observed"
              and e.trace[f.id].details.get("role") != "status"]
     found = []
-    for target in sorted(f.id for f in e.facts if f.concept == "persistent_pain"):
+    for target in targets:
         paths = []
         for root in roots:
             if root == target:
