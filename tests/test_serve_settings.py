@@ -202,6 +202,7 @@ def test_help_groups_the_settings_and_shows_their_defaults():
         shown = f"{default:g}" if isinstance(default, float) else str(default)
         assert re.search(rf"{re.escape(option)} .*?\[default: {re.escape(shown)}[\] ]", text), (option, shown)
     assert "[default: 16777216 (16 MiB)]" in text and "[default: 1048576 (1 MiB)]" in text
+    assert "[default: 16384 (16 KiB)]" in text
 
 
 # ------------------------------------------------------------------ docs/serve.md
@@ -218,13 +219,15 @@ def _settings_table() -> dict[str, list[str]]:
     return rows
 
 
-def _documented_default(value, spec) -> str:
+def _documented_default(field, value, spec) -> str:
     if spec.kind == "seconds":
         return f"{value:g} s"
     if spec.kind == "choice":
         return f"`{value}`"
     if value >= 1024 ** 2 and value % 1024 ** 2 == 0:
         return f"{value // 1024 ** 2} MiB"
+    if field.endswith("_bytes") and value % 1024 == 0:
+        return f"{value // 1024} KiB"
     return f"{value:,}"
 
 
@@ -233,7 +236,7 @@ def test_the_docs_table_lists_every_setting_with_its_default_option_and_field():
     options = dict((field, option) for option, field in OPTIONS)
     assert set(rows) == set(SETTING_SPECS) - {"port"}  # --port is with --host, in the Options paragraph
     for field, (_, default, option, _, _) in rows.items():
-        assert default.startswith(_documented_default(getattr(ServeSettings(), field), SETTING_SPECS[field])), field
+        assert default.startswith(_documented_default(field, getattr(ServeSettings(), field), SETTING_SPECS[field])), field
         assert option == (f"`{options[field]}`" if field in options else ""), field
 
 

@@ -33,8 +33,8 @@ SECTIONS = {
     "Connections and time": (("--header-timeout", "header_timeout_s"), ("--body-timeout", "body_timeout_s"),
                              ("--keep-alive", "keep_alive_s"), ("--max-connections", "max_connections"),
                              ("--backlog", "backlog")),
-    "Request bodies": (("--max-uploads", "max_uploads"), ("--max-body", "max_body_bytes"),
-                       ("--max-patient-body", "patient_body_bytes")),
+    "Request sizes": (("--max-head", "max_head_bytes"), ("--max-uploads", "max_uploads"),
+                      ("--max-body", "max_body_bytes"), ("--max-patient-body", "patient_body_bytes")),
     "SPARQL": (("--sparql-timeout", "sparql_timeout_s"), ("--sparql-max-rows", "sparql_max_rows"),
                ("--sparql-concurrency", "sparql_concurrency"), ("--sparql-queue", "sparql_queue"),
                ("--sparql-max-wait", "sparql_max_wait_s")),
@@ -111,7 +111,8 @@ def _setting_option(option: str, field_name: str, section: str):
     metavar = {"seconds": "SECONDS", "whole": "BYTES" if field_name.endswith("_bytes") else "N"}.get(
         spec.kind, f"[{'|'.join(spec.choices)}]")
     default = spec_field.default
-    size = f" ({default // 1024 ** 2} MiB)" if metavar == "BYTES" and default % 1024 ** 2 == 0 else ""
+    size = "" if metavar != "BYTES" else f" ({default // 1024 ** 2} MiB)" if default % 1024 ** 2 == 0 else (
+        f" ({default // 1024} KiB)" if default % 1024 == 0 else "")
     return click.option(option, field_name, cls=_SectionOption, section=section, metavar=metavar,
                         type=_SettingType(field_name, option), default=default, show_default=True,
                         shown_default=f"{default:g}{size}" if isinstance(default, float) else f"{default}{size}",

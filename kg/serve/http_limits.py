@@ -69,6 +69,9 @@ class ServeLimits:
     backlog: int = 2048
     #: large request bodies received at once; one more gets 503 (each may hold up to ``max_body_bytes``).
     max_uploads: int = 8
+    #: the largest request head (request line and headers): uvicorn's h11 buffer, and counted for httptools,
+    #: whose parser buffers a header value however long it grows (:mod:`kg.serve.http_protocol`).
+    max_head_bytes: int = 16 * 1024
     #: the largest body of any route (``ServeSettings.max_body_bytes``, 16 MiB).
     max_body_bytes: int = 16 * 1024 * 1024
     #: the largest patient body (``POST /explain`` and the questions; ``POST /`` takes 3 times it, a form

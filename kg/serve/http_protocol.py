@@ -17,6 +17,12 @@ server's :class:`~kg.serve.http_limits.ServeLimits`:
   ``limit_concurrency`` answered plain text); a connection over twice the cap
   is closed at once, unanswered, so the process keeps descriptors for
   ``/healthz``.
+- **head size**: a request head over ``max_head_bytes`` is answered 400 (JSON)
+  and the connection closed, with either parser: h11's own buffer limit
+  (uvicorn's ``h11_max_incomplete_event_size``), and for httptools the bytes of
+  an unfinished head counted here, as its parser keeps a header value growing
+  however long it is (one endless header held 95 MiB in 8 s, bounded only by
+  the header timeout).
 - **JSON errors**: a request the parser refuses is answered 400 with the JSON
   error (uvicorn sent "Invalid HTTP request received." as plain text).
 - **no WebSocket**: the service has no WebSocket endpoint and runs with
@@ -59,6 +65,7 @@ class Guards:
         self.limit_concurrency = None  # the cap is ours (JSON, CORS), not uvicorn's plain-text one
         self.head_timer = None
         self.head_started = False  # httptools: a request's head has begun and is not complete
+        self.head_bytes = 0  # httptools: bytes of the unfinished head received so far
         inner, cap = self.app, self.limits.max_connections
 
         def admit(scope, receive, send):
@@ -80,9 +87,16 @@ class Guards:
 
     def data_received(self, data: bytes) -> None:
         cycle = self.cycle
+        # Whether this chunk starts inside a head or between requests (else its first bytes may be the end of
+        # the previous request's body, which must not count against the next head).
+        from_head = self.head_started or cycle is None or cycle.response_complete
         super().data_received(data)
         if self.cycle is not cycle:  # a request's head is complete: its body has its own deadline
             self._cancel_head_timer()
+        if self.head_started and from_head:  # httptools, still in a head after this chunk
+            self.head_bytes += len(data)
+            if self.head_bytes > self.limits.max_head_bytes and not self.transport.is_closing():
+                self._head_too_large()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -92,6 +106,7 @@ class Guards:
 
     def on_message_begin(self) -> None:  # httptools only (h11 has no such callback)
         self.head_started = True
+        self.head_bytes = 0
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:  # httptools only
@@ -112,6 +127,16 @@ class Guards:
     def send_400_response(self, msg: str) -> None:
         # Written raw, as both parsers are in an error state here; the connection closes after it.
         payload = error_bytes(400, "request", "request: is not a valid HTTP/1.1 request")
+        self.transport.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(payload), payload))
+        self.transport.close()
+
+    def _head_too_large(self) -> None:
+        """Refuse a head over ``max_head_bytes`` (httptools; h11 refuses it itself): 400, JSON, closed."""
+        client = self.client[0] if self.client else "-"
+        _log.warning("closed a connection from %s: request head over %d bytes", client, self.limits.max_head_bytes)
+        payload = error_bytes(400, "request", f"request: the request line and headers are larger than "
+                                              f"{self.limits.max_head_bytes:,} bytes")
         self.transport.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
                              b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(payload), payload))
         self.transport.close()

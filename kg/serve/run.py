@@ -5,7 +5,7 @@
 what runs. The limits are :class:`~kg.serve.http_limits.ServeLimits`, the
 :class:`~kg.serve.settings.ServeSettings` fields of the same names
 (``header_timeout_s``, ``body_timeout_s``, ``keep_alive_s``, ``max_connections``,
-``backlog``, ``max_uploads``, ``max_body_bytes``, ``patient_body_bytes``; and
+``backlog``, ``max_head_bytes``, ``max_uploads``, ``max_body_bytes``, ``patient_body_bytes``; and
 ``log_level``; see docs/serve.md, "Running in production"). uvicorn runs with:
 
 - uvicorn's httptools protocol where httptools is installed, else its h11 one
@@ -48,6 +48,7 @@ def uvicorn_config(app, settings):
     return uvicorn.Config(app, host=settings.host, port=settings.port, http=protocol, ws="none",
                           lifespan="on", log_config=log_config(level), log_level=level, access_log=False,
                           timeout_keep_alive=max(1, math.ceil(limits.keep_alive_s)), backlog=limits.backlog,
+                          h11_max_incomplete_event_size=limits.max_head_bytes,
                           # Long enough for a stalled upload to end with its 408, not be cancelled (a traceback).
                           timeout_graceful_shutdown=math.ceil(max(limits.body_timeout_s, 10.0) + 5))
 

@@ -183,7 +183,10 @@ class ServeSettings:
     backlog: int = _setting(
         2048, "whole", 1, 65_535,
         help="Connections the system queues before the server accepts them (the kernel caps it at somaxconn).")
-    # ---- bodies (kg.serve.http_limits; checked before a byte is read)
+    # ---- sizes (kg.serve.http_protocol for the head; kg.serve.http_limits for bodies, before a byte is read)
+    max_head_bytes: int = _setting(
+        16 * 1024, "whole", 1024, 1024 ** 2,
+        help="The largest request head (request line and headers) in bytes, with either HTTP parser; over it, 400.")
     max_uploads: int = _setting(
         8, "whole", 1, 10_000,
         help="Large bodies (over 64 KiB, or chunked) received at once; one more gets 503 with Retry-After.")
