@@ -78,3 +78,57 @@ def test_the_cache_keeps_compact_text_and_gives_back_the_tree(cohort):
     assert type(entry.compact) is bytes and entry.compact == text.encode("utf-8")
     assert entry.explanation == data and key == json_key(data)
     assert cache.get(cache.put(data)).compact == text.encode("utf-8")  # written by the cache: the same text
+
+
+def test_cards_answered_on_the_event_loop_and_on_engine_threads_are_the_fresh_cards():
+    """A real server, its card cache off: cohort patients, each a new id; the first of a kind is reasoned
+    on an engine thread, later ones the memo holds are answered on the event loop. Every answer is the card
+    built from fresh reasoning (kg.explain), byte for byte."""
+    import kg
+    from kg.serve.app import create_app
+    from kg.serve.cds_cards import card_for, with_uuid
+    from kg.serve.cds_hooks import SERVICE_ID, _compact_json, _source_title
+    from kg.serve.cds_models import parse_request
+    from kg.serve.cds_prefetch import gather, prefetch_patient
+    from kg.serve.engines import EnginePool
+    from kg.serve.settings import ServeSettings
+    from serve_load import fhir_prefetch
+    from serve_support import http, serve_url
+
+    class CountingPool(EnginePool):
+        """The real engine pool, counting the calls sent to its threads."""
+
+        trips = 0
+
+        async def run(self, fn, *args, **kwargs):
+            CountingPool.trips += 1
+            return await super().run(fn, *args, **kwargs)
+
+    settings = ServeSettings(cds_open=True, extra={"cds_cache": 0})
+    app = create_app(settings)
+    app.state.engines.close()
+    app.state.engines = CountingPool(2)
+    people = patients(40, 5) * 2  # each clinical picture twice, under another id the second time
+    onto = load_ontology()
+    with serve_url(settings, app=app) as base:
+        for n, p in enumerate(people):
+            pid = f"{p['id']}-{n}"
+            body = {"hook": "patient-view", "hookInstance": f"00000000-0000-4000-8000-{n:012d}",
+                    "context": {"userId": "Practitioner/t", "patientId": pid},
+                    "prefetch": fhir_prefetch(p, pid), "extension": {"org.w3id.painkg.asOf": p["assessed_on"]}}
+            status, _, got = http("POST", f"{base}/cds-services/{SERVICE_ID}", body=json.dumps(body),
+                                  headers={"Content-Type": "application/json"})
+            assert status == 200, got
+            cds = parse_request(body)
+            data = gather(cds, settings)
+            source = prefetch_patient(data.resources, pid, p["assessed_on"])
+            fresh = kg.explain(source.record, as_of=source.as_of).to_dict()
+            cards = []
+            if fresh["facts"]:
+                link = f"{base}/explanations/{explanation_key(fresh, source.ignored)}"
+                card = card_for(fresh, onto, base_url=base, source_label=f"painkg: {_source_title()}",
+                                ignored=list(source.ignored), notes=data.notes, link=link)
+                cards = [with_uuid(card, cds.hookInstance, pid)]
+            assert got == _compact_json({"cards": cards}), pid
+            assert got == (json.dumps({"cards": cards}, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    assert 0 < CountingPool.trips < len(people)  # both paths taken
