@@ -70,8 +70,10 @@ def test_the_defaults_are_the_limits_the_server_had():
     # The value is cut short in the message, with its size.
     ("backlog", "9" * 500, 'backlog: "' + "9" * 60 + '…" (500 characters) is not allowed; expected a whole number '
                            'from 1 to 65,535'),
-    ("sparql_max_rows", 10 ** 100, "sparql_max_rows: " + "1" + "0" * 59 + "… (101 digits) is not allowed; "
+    ("sparql_max_rows", 10 ** 400, "sparql_max_rows: " + "1" + "0" * 59 + "… (401 digits) is not allowed; "
                                    "expected a whole number from 0 to 1,000,000,000"),
+    ("sparql_timeout_s", -10 ** 400, "sparql_timeout_s: -" + "1" + "0" * 59 + "… (401 digits) is not allowed; "
+                                     "expected a number of seconds above 0 and at most 86,400"),
 ])
 def test_a_bad_value_is_an_input_error_naming_the_field(name, value, message):
     with pytest.raises(InputError) as caught:

@@ -99,12 +99,12 @@ def check_setting(name: str, value: Any, spec: SettingSpec, label: str | None = 
             return value.lower()
         raise InputError(label, value, spec.expected())
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    # NaN and infinities fail these comparisons or the bound; a whole float (8.0) is taken as the int it is.
-    ok = number and not math.isnan(value) and (value > spec.low if spec.strict else value >= spec.low) \
-        and value <= spec.high
+    # NaN and infinities fail these comparisons or the bound (ints are compared as they are: 10**400 has no
+    # float); a whole float (8.0) is taken as the int it is.
+    ok = number and not (isinstance(value, float) and math.isnan(value)) \
+        and (value > spec.low if spec.strict else value >= spec.low) and value <= spec.high
     if spec.kind == "whole":
-        ok = ok and float(value).is_integer()
-        if ok:
+        if ok and (isinstance(value, int) or value.is_integer()):
             return int(value)
     elif ok:
         return float(value)
