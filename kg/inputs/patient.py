@@ -34,7 +34,7 @@ from ..knowledge.ontology import Ontology, load_ontology, normalize_key
 from .dates import parse_date, resolve_as_of
 from .injury_dates import injury_onset, resolution_bound, resolution_date
 from .limits import LIMITS
-from .patient_shape import fast_shape
+from .patient_shape import fast_shape, within_limits
 from .reading import check_tree, parse_json, read_text
 from .site_runs import with_site_runs
 from .sites import finding_site
@@ -171,10 +171,12 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
     onto = ontology_or_default(ontology)
     if not isinstance(data, dict):
         raise InputError("patient", type_name(data), "a JSON object with id, assessed_on, injuries, findings")
-    check_tree(data, "patient")
-    # The shape of a well-formed record is checked by hand (fast, and pydantic is not imported);
-    # anything else goes through the pydantic models, which name the first problem exactly.
+    # The shape of a well-formed record is checked by hand (fast, and pydantic is not imported), and
+    # then its strings against the limits; anything else is walked against the limits (which name
+    # the first problem) and then goes through the pydantic models, which name the first problem exactly.
     raw = fast_shape(data)
+    if raw is None or not within_limits(raw):
+        check_tree(data, "patient")
     if raw is None:
         from .patient_schema import validate_shape
 

@@ -18,9 +18,12 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-__all__ = ["fast_shape", "RawPatient", "RawInjury", "RawFinding"]
+from .limits import LIMITS
+
+__all__ = ["fast_shape", "within_limits", "RawPatient", "RawInjury", "RawFinding"]
 
 _PATIENT = frozenset({"id", "assessed_on", "injuries", "findings"})
 _INJURY = frozenset({"kind", "site", "onset", "days_since_onset", "mechanism", "resolved", "resolved_on",
@@ -99,7 +102,11 @@ def _finding(item: Any):
 
 
 def fast_shape(data: Any) -> RawPatient | None:
-    """The record's fields if its shape is the contract's exactly; None to let the models decide."""
+    """The record's fields if its shape is the contract's exactly; None to let the models decide.
+
+    Also None for a list longer than ``LIMITS.items`` (the limits' check names it), so a caller's
+    list of a million injuries is refused before it is walked.
+    """
     if type(data) is not dict or not _PATIENT.issuperset(data):
         return None
     pid = data.get("id")
@@ -108,8 +115,45 @@ def fast_shape(data: Any) -> RawPatient | None:
     given_injuries, given_findings = data.get("injuries", []), data.get("findings", [])
     if type(given_injuries) is not list or type(given_findings) is not list:
         return None
+    if len(given_injuries) > LIMITS.items or len(given_findings) > LIMITS.items:
+        return None
     injuries = [_injury(item) for item in given_injuries]
     findings = [_finding(item) for item in given_findings]
     if None in injuries or any(f is None for f in findings):
         return None
     return RawPatient(data, injuries, findings)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BIG_INT = 10 ** LIMITS.number_chars
+
+
+def within_limits(raw: RawPatient) -> bool:
+    """Whether a record :func:`fast_shape` accepted is within the input limits (``LIMITS``).
+
+    Such a record's keys are the contract's, its lists at most ``LIMITS.items`` long and its
+    nesting three deep, so only its strings (length, lone surrogates) and its day counts (digits)
+    remain to check. False: let :func:`kg.inputs.reading.check_tree` walk it and name the problem.
+
+    >>> within_limits(fast_shape({"id": "p", "findings": ["x" * 201]})), within_limits(fast_shape({"id": "p"}))
+    (False, True)
+    """
+    strings = [raw.id]
+    for item in raw.injuries:
+        strings += (item.kind, item.site)
+        for value in (item.onset, item.mechanism, item.resolved_on, item.resolved_by):
+            if type(value) is str:
+                strings.append(value)
+        days = item.days_since_onset
+        if days is not None and not -_BIG_INT < days < _BIG_INT:
+            return False
+    for item in raw.findings:
+        if type(item) is str:
+            strings.append(item)
+        else:
+            strings.append(item.kind)
+            if item.site is not None:
+                strings.append(item.site)
+    if type(raw.assessed_on) is str:
+        strings.append(raw.assessed_on)
+    return max(map(len, strings)) <= LIMITS.string_chars and _SURROGATE.search("".join(strings)) is None

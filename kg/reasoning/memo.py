@@ -38,6 +38,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from operator import attrgetter
 
 from ..inputs.patient import Patient, load_patient
 from ..rules.engine import injury_fields, observed_facts
@@ -46,7 +47,7 @@ from .certainty import LEVELS, is_firm, strongest
 from .explanation import _detail, build_explanation
 from .expectations import expectations
 from .memo_groups import INJURY, MECHANISM, concept_groups
-from .memo_key import decomposable, piece_keys
+from .memo_key import combo_key, decomposable, piece_keys
 from .memo_pieces import Filler, Piece, _Shim, build_piece, dumps
 from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, thread_reasoner
 
@@ -165,7 +166,7 @@ class MemoReasoner:
             self._count("fresh")
             return self._fresh(parsed, threshold)
         found = piece_keys(parsed, threshold, self.grouping)
-        keys = tuple(found[sg] for sg in sorted(found, key=lambda sg: (tuple(s or "" for s in sg[0]), sg[1])))
+        keys = combo_key(found)
         if not reason:
             with self._lock:
                 if keys not in self._combos and any(key not in self._cache for key in found.values()):
@@ -215,27 +216,19 @@ class MemoReasoner:
             if combo is not None:
                 self._combos.move_to_end(keys)
                 self.stats["hits"] += 1
+        onto = self.ontology
         if combo is None:
-            combo = _combine(pieces())
+            combo = _combine(pieces(), onto)
             with self._lock:
                 self._combos[keys] = combo
                 if len(self._combos) > self.combos_size:
                     self._combos.popitem(last=False)
-        injury_facts = {}
-        for inj in parsed.injuries:  # the first of a kind at a site, as the engine's facts would be
-            injury_facts.setdefault((inj.kind, inj.site), injury_fields(inj))
-        onto = self.ontology
-        filler = Filler(parsed, onto, threshold, injury_facts,
-                        lambda fields, site: _detail(_Traced(fields, site), onto, parsed))
         expected = [x.to_dict() for x in expectations(_Shim(parsed, onto, threshold))]
         assessed = parsed.assessed_on.isoformat()
         text = "".join((
-            '{"patient":', dumps(parsed.id), ',"assessed_on":', dumps(assessed),
-            ',"threshold_days":', dumps(threshold),
-            ',"headline":', dumps(headline(combo.answer, expected, assessed, onto)),
-            ',"pain_persists":', dumps(combo.pain_persists),
-            ',"persistent_pain":', dumps(combo.persistent_pain), ',"expectations":[', ",".join(map(dumps, expected)),
-            _body(combo, filler)))
+            '{"patient":', dumps(parsed.id), ',"assessed_on":"', assessed, '","threshold_days":', dumps(threshold),
+            ',"headline":', combo.headline or dumps(headline(combo.answer, expected, assessed, onto)),
+            combo.persists_json, dumps(expected)[1:-1], _body(combo, parsed, onto, threshold)))
         return MemoResult(parsed.id, combo.pain_persists, combo.persistent_pain, combo.conclusions, text,
                           combo.conclusions_json)
 
@@ -255,30 +248,72 @@ class _Combo:
     body: tuple
     #: The persistent-pain conclusions with their key chains, as :func:`kg.reasoning.answer.answer_parts` orders them.
     answer: tuple = ()
+    #: Where ``body`` holds an element with slots (the only parts filled per patient).
+    slots: tuple[int, ...] = ()
+    #: The headline as JSON when something is concluded (then it names only the conclusions, the same for
+    #: every patient of the combination); "" when it must be worded per patient (from the expectations).
+    headline: str = ""
+    #: ``,"pain_persists":...,"persistent_pain":...,"expectations":[`` as JSON text.
+    persists_json: str = ""
 
 
 _SECTIONS = (("facts", '],"facts":['), ("conflicts", '],"conflicts":['), ("chains", '],"chains":['),
              ("loops", '],"loops":['), ("causal_paths", '],"causal_paths":['))
 
 
-def _combine(pieces: list[Piece]) -> _Combo:
+_BY_SORT = attrgetter("sort")
+
+
+def _combine(pieces: list[Piece], onto) -> _Combo:
     body: list = []
+    slots: list[int] = []
     for name, head in _SECTIONS:
         body.append(head)
-        for n, el in enumerate(sorted((el for piece in pieces for el in getattr(piece, name)), key=lambda el: el.sort)):
+        items = [el for piece in pieces for el in getattr(piece, name)]
+        items.sort(key=_BY_SORT)  # stable: elements with equal keys stay in the pieces' order
+        for n, el in enumerate(items):
             if n:
                 body.append(",")
-            body.append(el if el.slots else el.parts[0])  # the piece's own string: shared, not copied
+            if el.slots:
+                slots.append(len(body))
+                body.append(el)
+            else:
+                body.append(el.parts[0])  # the piece's own string: shared, not copied
     body.append("]}")
     levels = [level for piece in pieces for level in piece.persistent]
     persistent = strongest(levels) if levels else None
     conclusions = tuple(c for _, c in sorted((c for piece in pieces for c in piece.conclusions), key=lambda sc: sc[0]))
     answer = tuple(sorted((p for piece in pieces for p in piece.answer), key=lambda p: (LEVELS.index(p[1]), p[0] or "")))
-    return _Combo(is_firm(persistent), persistent, conclusions, dumps(list(conclusions)), tuple(body), answer)
+    pain_persists = is_firm(persistent)
+    # With a conclusion, the headline words the conclusions alone (kg.knowledge.wording.answer_sentence
+    # reads the expectations and the date only when nothing is concluded); the property tests hold it to that.
+    worded = dumps(headline(answer, [], "", onto)) if answer else ""
+    persists = "".join((',"pain_persists":', dumps(pain_persists), ',"persistent_pain":', dumps(persistent),
+                        ',"expectations":['))
+    return _Combo(pain_persists, persistent, conclusions, dumps(list(conclusions)), tuple(body), answer,
+                  tuple(slots), worded, persists)
 
 
-def _body(combo: _Combo, filler: Filler) -> str:
-    return "".join([part if part.__class__ is str else filler.text(part) for part in combo.body])
+def _body(combo: _Combo, parsed: Patient, onto, threshold: int) -> str:
+    """The combination's text after the expectations, its slots filled for the patient."""
+    if not combo.slots:
+        return "".join(combo.body)
+    facts: dict = {}
+
+    def injury_fact(kind: str, site) -> dict | None:
+        # The first injury of the kind at the site, as the engine's facts would be; built only when asked.
+        key = (kind, site)
+        if key not in facts:
+            inj = next((i for i in parsed.injuries if i.kind == kind and i.site == site), None)
+            facts[key] = None if inj is None else injury_fields(inj)
+        return facts[key]
+
+    filler = Filler(parsed, onto, threshold, injury_fact,
+                    lambda fields, site: _detail(_Traced(fields, site), onto, parsed))
+    parts = list(combo.body)
+    for at in combo.slots:
+        parts[at] = filler.text(parts[at])
+    return "".join(parts)
 
 
 _per_thread = threading.local()

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import functools
 import re
+from operator import attrgetter
 
 from ..inputs.patient import Patient
 from .memo_groups import INJURY, MECHANISM, Grouping, concept_groups
 from .premises import rule_premises
 
-__all__ = ["MemoUnsupported", "injury_fields", "piece_keys", "decomposable"]
+__all__ = ["MemoUnsupported", "injury_fields", "piece_keys", "combo_key", "decomposable"]
 
 _THRESHOLD_TEST = re.compile(r"^(\w+) (>=|<) threshold$")
 
@@ -78,20 +79,43 @@ def injury_fields() -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(sorted(fields)), frozenset(compared - others)
 
 
-def _injury_key(injury, threshold: int) -> tuple:
+#: How each injury field a rule can read is found on a parsed injury (kg.rules.engine.injury_fields).
+_FIELD_VALUES = {"days": attrgetter("days_since_onset"), "unresolved_days": attrgetter("unresolved_days"),
+                 "resolution": attrgetter("resolution"), "resolved": attrgetter("resolved"),
+                 "mechanism": lambda injury: injury.mechanism or "", "onset": attrgetter("onset"),
+                 "resolved_on": attrgetter("resolved_on"), "unresolved_at_most": attrgetter("unresolved_at_most"),
+                 "resolved_by": attrgetter("resolved_by"), "site_run_days": attrgetter("run_days")}
+
+
+@functools.lru_cache(maxsize=1)
+def _injury_plan() -> tuple[tuple, ...]:
+    """(value of the field, whether it is only compared with the threshold) for each field of :func:`injury_fields`."""
     fields, compared = injury_fields()
-    values = {"days": injury.days_since_onset, "unresolved_days": injury.unresolved_days,
-              "resolution": injury.resolution, "resolved": injury.resolved, "mechanism": injury.mechanism or "",
-              "onset": injury.onset, "resolved_on": injury.resolved_on,
-              "unresolved_at_most": injury.unresolved_at_most, "resolved_by": injury.resolved_by,
-              "site_run_days": injury.run_days}
-    out = [injury.kind]
     for name in fields:
-        if name not in values:
+        if name not in _FIELD_VALUES:
             raise MemoUnsupported(f"an injury premise reads {name!r}, which the memo key does not know")
-        value = values[name]
-        out.append((value is not None and value >= threshold) if name in compared else value)
+    return tuple((_FIELD_VALUES[name], name in compared) for name in fields)
+
+
+def _injury_key(injury, threshold: int) -> tuple:
+    out = [injury.kind]
+    for value_of, compared in _injury_plan():
+        value = value_of(injury)
+        out.append((value is not None and value >= threshold) if compared else value)
     return tuple(out)
+
+
+def _combo_order(site_group: tuple) -> tuple:
+    return tuple(s or "" for s in site_group[0]), site_group[1]
+
+
+def combo_key(found: dict[tuple, tuple]) -> tuple:
+    """The keys of :func:`piece_keys` in one canonical order: the key of their combination.
+
+    >>> combo_key({(("neck",), "b"): 2, ((None,), "a"): 1, (("neck",), "a"): 3})
+    (1, 3, 2)
+    """
+    return tuple(found[sg] for sg in sorted(found, key=_combo_order))
 
 
 def decomposable(patient: Patient, grouping: Grouping) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _text  # the C escaper of json.dumps(ensure_ascii=False)
 from typing import Any, Callable
 
 from ..knowledge.ontology import Ontology
@@ -36,9 +37,32 @@ _SLOT = "\x00slot\x00"
 _SLOT_JSON = json.dumps(_SLOT)
 
 
+#: json.dumps(value, ensure_ascii=False, separators=(",", ":")), its encoder built once.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_int_text = int.__repr__
+
+
 def dumps(value: Any) -> str:
-    """Compact JSON, as the batch writes it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, as the batch writes it: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``.
+
+    A string, a whole number, a boolean and None (most of what a merge writes per patient) are
+    written as json.dumps writes them, without building an encoder each time.
+
+    >>> [dumps(v) for v in ("é\\n", 3, True, None, [1, {"a": "b"}])]
+    ['"é\\\\n"', '3', 'true', 'null', '[1,{"a":"b"}]']
+    """
+    cls = value.__class__
+    if cls is str:
+        return _text(value)
+    if value is None:
+        return "null"
+    if cls is bool:
+        return "true" if value else "false"
+    if cls is int:
+        return _int_text(value)
+    if cls is list and not value:  # most patients' expectations
+        return "[]"
+    return _COMPACT(value)
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,9 @@ class Slot:
     rule: str | None = None
     bindings: tuple = ()
     head_edge: str | None = None
+    #: (variable, injury field) the rule binds from the injury fact, in the rule's order: read again
+    #: from each patient's own injury fact (worked out once, when the piece is built).
+    rebind: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -120,7 +147,7 @@ def build_piece(e, sites: tuple, group: str, grouping: Grouping) -> Piece:
             if step.rule is not None and time_condition(e, step.rule, bindings, edge) is not None:
                 out["condition"] = _SLOT
                 slots.append(Slot("condition", str(bindings.get("kind")), bindings.get("site"), step.rule,
-                                  tuple(sorted(bindings.items())), step.edge))
+                                  tuple(sorted(bindings.items())), step.edge, _rebind(step.rule)))
         sort = (onto.concepts[c.concept].key_rank, c.site or "", c.fact)
         chains.append(_element(sort, value, slots))
         conclusions.append((sort, {"concept": c.concept, "site": c.site, "certainty": e.fact(c.fact).certainty}))
@@ -138,6 +165,13 @@ def build_piece(e, sites: tuple, group: str, grouping: Grouping) -> Piece:
                  persistent, answer)
 
 
+def _rebind(rule: str) -> tuple[tuple[str, str], ...]:
+    """(variable, field) of every binding test of the rule's injury premises, in order."""
+    return tuple((test.bind, test.field) for premise in rule_premises()[rule].premises
+                 if premise.kind == "fact" and premise.value("role", {}) == "injury"
+                 for test in premise.fields if test.bind is not None)
+
+
 class _Shim:
     """What :func:`time_condition` and the expectations read of an explanation."""
 
@@ -148,25 +182,29 @@ class _Shim:
 
 
 class Filler:
-    """Fills a piece's slots for one patient (its injury facts as the engine would see them)."""
+    """Fills a piece's slots for one patient (its injury facts as the engine would see them).
 
-    def __init__(self, patient: Patient, ontology: Ontology, threshold_days: int, injury_facts: dict,
+    ``injury_fact(kind, site)`` gives the fields of the patient's injury fact of that kind at
+    that site (the first such injury, as the engine's facts would be); it is asked only for
+    the injuries a slot names.
+    """
+
+    def __init__(self, patient: Patient, ontology: Ontology, threshold_days: int,
+                 injury_fact: Callable[[str, str | None], dict | None],
                  detail: Callable[[dict, str | None], str | None]):
         self.shim = _Shim(patient, ontology, threshold_days)
         self.ontology = ontology
-        self.injury_facts = injury_facts
+        self.injury_fact = injury_fact
         self.detail = detail
 
     def value(self, slot: Slot) -> Any:
-        fields = self.injury_facts.get((slot.concept, slot.site))
+        fields = self.injury_fact(slot.concept, slot.site)
         if slot.kind == "detail":
             return self.detail(fields, slot.site)
         bindings = dict(slot.bindings)
-        for premise in rule_premises()[slot.rule].premises:
-            if premise.kind == "fact" and premise.value("role", {}) == "injury":
-                for test in premise.fields:
-                    if test.bind is not None and test.field in fields:
-                        bindings[test.bind] = fields[test.field]
+        for bind, field in slot.rebind:
+            if field in fields:
+                bindings[bind] = fields[field]
         edge = self.ontology.edges.get(slot.head_edge) if slot.head_edge else None
         return time_condition(self.shim, slot.rule, bindings, edge)
 
