@@ -132,3 +132,20 @@ def test_cards_answered_on_the_event_loop_and_on_engine_threads_are_the_fresh_ca
             assert got == _compact_json({"cards": cards}), pid
             assert got == (json.dumps({"cards": cards}, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     assert 0 < CountingPool.trips < len(people)  # both paths taken
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.text(max_size=40), st.from_regex(r"[A-Za-z0-9\-.]{1,64}", fullmatch=True))
+def test_card_uuids_are_uuid5(hook_instance, patient_id):
+    import uuid
+
+    from kg.serve.cds_cards import card_uuid
+
+    name = f"https://w3id.org/painkg/cds/{hook_instance}/{patient_id}"
+    try:
+        expected = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+    except UnicodeEncodeError:  # a lone surrogate: refused at input, and refused here the same way
+        with pytest.raises(UnicodeEncodeError):
+            card_uuid(hook_instance, patient_id)
+        return
+    assert card_uuid(hook_instance, patient_id) == expected
