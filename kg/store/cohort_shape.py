@@ -66,7 +66,7 @@ from ..render.rdf_iris import (PLANS_GRAPH, conclusion_iri, derivation_iri, deri
 from .lean import nquads
 
 __all__ = ["FIRING_PLAN", "DERIVATION", "CONCLUSION", "KEY_CHAIN", "APPLIED", "CONCLUDED", "PREMISE", "CONCLUDES",
-           "cohort_quads", "all_cohort_quads", "CohortWriter"]
+           "Memo", "cohort_quads", "all_cohort_quads", "CohortWriter"]
 
 #: The classes of the shared nodes: firing plans and derivations (``prov:Plan``), conclusions, key chains.
 FIRING_PLAN, DERIVATION, CONCLUSION, KEY_CHAIN = PK.FiringPlan, PK.Derivation, PK.Conclusion, PK.KeyChain
@@ -74,6 +74,44 @@ FIRING_PLAN, DERIVATION, CONCLUSION, KEY_CHAIN = PK.FiringPlan, PK.Derivation, P
 APPLIED, CONCLUDED, PREMISE, CONCLUDES = PK.applied, PK.concluded, PK.premise, PK.concludes
 
 _TYPE, _ID, _SPEC = RDF.type, DCTERMS.identifier, PROV.specializationOf
+# Looked up once: an rdflib namespace attribute costs a function call each time.
+_PATIENT, _ASSESSED, _THRESHOLD, _PERSISTS = PK.Patient, PK.assessedOn, PK.thresholdDays, PK.painPersists
+_REPORTED, _ABOUT, _MECHANISM, _INJURY, _DERIVATION = PK.reported, PK.aboutPatient, PK.mechanism, PK.injury, PK.derivation
+_KEY_CHAIN, _EXPECTED_ON, _ONSET, _IN_DATE = PK.keyChain, PK.knotsExpectedOn, PK.onset, TIME.inXSDDate
+_DAYS, _RESOLVED, _INDEX, _RESOLVED_ON = PK.daysSinceOnset, PK.resolved, PK.injuryIndex, PK.resolvedOn
+_RESOLVED_BY, _EPISODE = PK.resolvedBy, PK.episodeStartUnknown
+
+
+class Memo:
+    """IRIs and literals of one writer, made once each (quoting, hashing and rdflib's checks cost
+    more than the rest of a patient's quads). Pure: what it returns depends only on the arguments."""
+
+    def __init__(self):
+        self._templates: dict = {}
+        self._plans: dict = {}
+        self._literals: dict = {}
+
+    def template(self, fact_id: str) -> URIRef:
+        found = self._templates.get(fact_id)
+        if found is None:
+            found = self._templates[fact_id] = fact_template_iri(fact_id)
+        return found
+
+    def plan(self, fact_id: str, rule: str, premises: list, level: str) -> URIRef:
+        key = (fact_id, rule, tuple(premises), level)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = plan_iri(fact_id, rule, premises, level)
+        return found
+
+    def literal(self, value, datatype=None) -> Literal:
+        key = (type(value), value, datatype)
+        found = self._literals.get(key)
+        if found is None:
+            if len(self._literals) > 100_000:  # dates and numbers repeat; ids do not come here
+                self._literals.clear()
+            found = self._literals[key] = Literal(value, datatype=datatype)
+        return found
 
 
 def _shared_fact(onto: Ontology, fact: dict) -> list[tuple]:
@@ -104,19 +142,19 @@ def _shared_plan(onto: Ontology, plan: URIRef, fact: dict, just: dict) -> list[t
     return quads
 
 
-def _injury_quads(node: URIRef, inj, g: URIRef) -> list[tuple]:
+def _injury_quads(node: URIRef, inj, g: URIRef, memo: Memo) -> list[tuple]:
     """An injury fact's own values, as :func:`kg.render.rdf._patient_quads` writes them."""
     fields = injury_fields(inj)
     instant = URIRef(f"{node}/onset")
-    quads = [(node, PK.onset, instant, g), (instant, TIME.inXSDDate, Literal(fields["onset"], datatype=XSD.date), g),
-             (node, PK.daysSinceOnset, Literal(fields["days"]), g), (node, PK.resolved, Literal(bool(fields["resolved"])), g),
-             (node, PK.injuryIndex, Literal(inj.index), g)]
+    quads = [(node, _ONSET, instant, g), (instant, _IN_DATE, memo.literal(fields["onset"], XSD.date), g),
+             (node, _DAYS, memo.literal(fields["days"]), g), (node, _RESOLVED, memo.literal(bool(fields["resolved"])), g),
+             (node, _INDEX, memo.literal(inj.index), g)]
     if fields.get("resolved_on"):
-        quads.append((node, PK.resolvedOn, Literal(fields["resolved_on"], datatype=XSD.date), g))
+        quads.append((node, _RESOLVED_ON, memo.literal(fields["resolved_on"], XSD.date), g))
     if fields.get("resolved_by"):
-        quads.append((node, PK.resolvedBy, Literal(fields["resolved_by"], datatype=XSD.date), g))
+        quads.append((node, _RESOLVED_BY, memo.literal(fields["resolved_by"], XSD.date), g))
     if fields.get("resolution") == "recurred":
-        quads.append((node, PK.episodeStartUnknown, Literal(True), g))
+        quads.append((node, _EPISODE, memo.literal(True), g))
     return quads
 
 
@@ -153,22 +191,25 @@ def _key_chains(onto: Ontology, explanation: dict, by_id: dict, known: set, shar
     return out
 
 
-def cohort_quads(patient, explanation: dict, onto: Ontology, *, known: set | None = None) -> tuple[list, list]:
+def cohort_quads(patient, explanation: dict, onto: Ontology, *, known: set | None = None,
+                 memo: Memo | None = None) -> tuple[list, list]:
     """``(the patient's quads, shared quads)`` of one explanation in the cohort shape.
 
     ``patient`` is the validated :class:`~kg.inputs.patient.Patient`, ``explanation`` its
     explanation's ``to_dict()``. Shared quads are left out for nodes already in ``known`` (a set
-    the caller keeps: each worker writes each shared node once per chunk).
+    the caller keeps: each worker writes each shared node once per chunk); ``memo`` keeps the IRIs
+    and literals made for earlier patients.
     """
     known = set() if known is None else known
+    memo = Memo() if memo is None else memo
     pid = patient.id
     p = patient_iri(pid)
     g_in, g_der = input_graph_iri(pid), derivations_graph_iri(pid)
     base = f"{p}/fact/"
-    mine = [(p, _TYPE, PK.Patient, g_in), (p, _ID, Literal(pid), g_in),
-            (p, PK.assessedOn, Literal(patient.assessed_on, datatype=XSD.date), g_in),
-            (p, PK.thresholdDays, Literal(explanation["threshold_days"]), g_der),
-            (p, PK.painPersists, Literal(explanation["pain_persists"]), g_der)]
+    mine = [(p, _TYPE, _PATIENT, g_in), (p, _ID, Literal(pid), g_in),
+            (p, _ASSESSED, memo.literal(patient.assessed_on, XSD.date), g_in),
+            (p, _THRESHOLD, memo.literal(explanation["threshold_days"]), g_der),
+            (p, _PERSISTS, memo.literal(explanation["pain_persists"]), g_der)]
     shared: list[tuple] = []
     injuries: dict[tuple, object] = {}
     for inj in patient.injuries:  # the first of a kind at a site is the injury's fact
@@ -179,34 +220,35 @@ def cohort_quads(patient, explanation: dict, onto: Ontology, *, known: set | Non
     plans_of: dict[str, list] = {}
     for fact in explanation["facts"]:
         fid = fact["id"]
-        template = fact_template_iri(fid)
+        template = memo.template(fid)
         if template not in known:
             known.add(template)
             shared += _shared_fact(onto, fact)
         plans = plans_of[fid] = []
         for just in fact["justifications"]:
-            plan = plan_iri(fid, just["rule"], just["premises"], just["certainty"])
+            plan = memo.plan(fid, just["rule"], just["premises"], just["certainty"])
             plans.append(plan)
             if plan not in known:
                 known.add(plan)
                 shared += _shared_plan(onto, plan, fact, just)
         if fact["status"] != "observed":
             continue
-        mine.append((p, PK.reported, template, g_in))
-        node = URIRef(base + quote_segment(fid))
+        mine.append((p, _REPORTED, template, g_in))
         inj = injuries.get((fact["concept"], fact["site"])) if "/" not in fid else None
         if inj is not None:
+            node = URIRef(base + quote_segment(fid))
             injury_nodes[(fact["concept"], fact["site"])] = node
-            mine += [(node, _SPEC, template, g_in), (node, PK.aboutPatient, p, g_in)]
-            mine += _injury_quads(node, inj, g_in)
+            mine += [(node, _SPEC, template, g_in), (node, _ABOUT, p, g_in)]
+            mine += _injury_quads(node, inj, g_in, memo)
             if inj.mechanism:
-                mine.append((node, PK.mechanism, URIRef(base + quote_segment(f"{inj.mechanism}@{inj.site}")), g_in))
+                mine.append((node, _MECHANISM, URIRef(base + quote_segment(f"{inj.mechanism}@{inj.site}")), g_in))
         elif "/" in fid:  # a status fact: <status>@<site>/<injury kind>
             kind = fid.rsplit("/", 1)[1]
-            mine.append((node, PK.injury, URIRef(base + quote_segment(f"{kind}@{fact['site']}")), g_in))
+            mine.append((URIRef(base + quote_segment(fid)), _INJURY,
+                         URIRef(base + quote_segment(f"{kind}@{fact['site']}")), g_in))
     applied = sorted({plan for plans in plans_of.values() for plan in plans})
     d = derivation_iri(applied)
-    mine.append((p, PK.derivation, d, g_der))
+    mine.append((p, _DERIVATION, d, g_der))
     if d not in known:
         known.add(d)
         shared += _shared_derivation(d, applied)
@@ -220,14 +262,14 @@ def cohort_quads(patient, explanation: dict, onto: Ontology, *, known: set | Non
         if c not in known:
             known.add(c)
             shared += _shared_conclusion(onto, c, fact, sorted(set(plans_of[fid])), reported)
-    mine += [(p, PK.keyChain, k, g_der) for k in _key_chains(onto, explanation, by_id, known, shared)]
+    mine += [(p, _KEY_CHAIN, k, g_der) for k in _key_chains(onto, explanation, by_id, known, shared)]
     by_index = {inj.index: inj for inj in patient.injuries}
     for expectation in explanation["expectations"]:  # knots that can still be prevented, and by when
         inj = by_index.get(expectation.get("injury"))
         # A resolved injury's expectation is about the past (was it fixed in time?): nothing to prevent.
         node = injury_nodes.get((inj.kind, inj.site)) if inj is not None and not inj.resolved else None
         if expectation["concept"] == "muscle_knots" and node is not None:
-            mine.append((node, PK.knotsExpectedOn, Literal(expectation["expected_on"], datatype=XSD.date), g_der))
+            mine.append((node, _EXPECTED_ON, memo.literal(expectation["expected_on"], XSD.date), g_der))
     return mine, shared
 
 
@@ -253,7 +295,8 @@ class CohortWriter:
         self.onto = onto
         self.known: set = set()
         self.terms: dict = {}
+        self.memo = Memo()
 
     def nquads(self, patient, explanation: dict) -> str:
-        mine, shared = cohort_quads(patient, explanation, self.onto, known=self.known)
+        mine, shared = cohort_quads(patient, explanation, self.onto, known=self.known, memo=self.memo)
         return nquads(shared + mine, self.terms)
