@@ -235,6 +235,25 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text.encode("unicode_escape").decode("ascii")[:limit]
 
 
+def _direct_route_class():
+    """The route class of the CDS call: FastAPI documents and matches it as any route, and its handler
+    calls the endpoint with the path's ``service_id`` and the request, as FastAPI would, without
+    solving dependencies the endpoint does not have (the request is its only other parameter; it reads
+    its body itself): a twentieth of a call's time. (FastAPI's hook: a custom ``APIRoute.get_route_handler``.)"""
+    from fastapi.routing import APIRoute
+
+    class DirectRoute(APIRoute):
+        def get_route_handler(self):
+            endpoint = self.endpoint
+
+            async def handler(request):
+                return await endpoint(request.path_params["service_id"], request)
+
+            return handler
+
+    return DirectRoute
+
+
 def cds_router(settings: ServeSettings):
     """The CDS Hooks routes for ``settings`` (a FastAPI ``APIRouter``; its :class:`CdsState` is ``router.cds_state``).
 
@@ -301,7 +320,6 @@ def cds_router(settings: ServeSettings):
             return denied
         return json_response({"services": [service_description()]})
 
-    @router.post("/cds-services/{service_id}", summary="CDS Hooks call (patient-view): cards explaining persistent pain")
     @refusing
     async def call(service_id: str, request: Request):
         denied = await refused(request, f"/cds-services/{service_id}")
@@ -343,6 +361,10 @@ def cds_router(settings: ServeSettings):
             if cards is not UNREASONED:
                 return json_response({"cards": cards})
         return json_response({"cards": await engines.run(answer, raw, content_type, read, source)})
+
+    router.add_api_route("/cds-services/{service_id}", call, methods=["POST"],
+                         summary="CDS Hooks call (patient-view): cards explaining persistent pain",
+                         route_class_override=_direct_route_class())
 
     @router.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback on a card (counted, not stored)")
     @refusing
