@@ -27,7 +27,14 @@ from serve_load import cds_requests, patients  # noqa: E402
 
 
 class InlineEngines:
-    """An engine pool that runs the work on the calling thread (so one profiler sees all of it)."""
+    """An engine pool that runs the work on the calling thread (so one profiler sees all of it), with the
+    app's shared memo (the calling thread's too, as on an engine thread)."""
+
+    def __init__(self, memo):
+        from kg.reasoning.memo import use_thread_memo
+
+        self.memo = memo
+        use_thread_memo(memo)
 
     async def run(self, fn, *args, **kwargs):
         return fn(*args, **kwargs)
@@ -75,7 +82,7 @@ def main() -> None:
 
     app = create_app(ServeSettings(cds_open=True, extra={"cds_cache": 0}))  # no card cache: every call works
     app.state.engines.close()
-    app.state.engines = InlineEngines()
+    app.state.engines = InlineEngines(app.state.engines.memo)
     asyncio.set_event_loop(asyncio.new_event_loop())
     people = patients(args.warmup + args.calls, 7)
     requests = cds_requests(people)
@@ -104,7 +111,8 @@ def main() -> None:
              "  FHIR model validation (validate_resource)": ("fhir_validate.py", "validate_resource"),
              "  Bundle entries (_bundle_items)": ("fhir.py", "_bundle_items"),
              "the call's body (parse_request)": ("cds_models.py", "parse_request"),
-             "memo (explain_json)": ("memo.py", "explain_json"),
+             "memo, on an engine thread (explain_json)": ("memo.py", "explain_json"),
+             "memo, on the event loop (cached_json)": ("memo.py", "cached_json"),
              "explanation JSON parsed (loads_json)": ("json_text.py", "loads_json"),
              "ExplanationCache.put": ("explanation_cache.py", "put"),
              "card (card_for)": ("cds_cards.py", "card_for")}
