@@ -2,8 +2,8 @@
 
 Each patient is there in both shapes: the per-patient form of ``painkg explain
 --format trig`` (:mod:`kg.render.rdf`: every fact and rule firing) and the cohort
-shape of the persistent store (:mod:`kg.store.cohort_shape`: conclusions, applied
-firing plans, the shared plans graph). The two share their IRIs, so a query written
+shape of the persistent store (:mod:`kg.store.cohort_shape`: links to shared derivations,
+conclusions and key chains, and the shared plans graph). The two share their IRIs, so a query written
 for the store answers the same here as over a store of the same patients.
 
 :func:`dataset` returns them as an rdflib ``Dataset``; :func:`oxigraph_store`

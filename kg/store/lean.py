@@ -1,7 +1,7 @@
 """A patient's lean per-patient RDF, and N-Quads text.
 
 The persistent store now keeps the cohort shape (:mod:`kg.store.cohort_shape`, format
-``painkg-store/2``); the lean per-patient form below was the shape of ``painkg-store/1``
+``painkg-store/3``); the lean per-patient form below was the shape of ``painkg-store/1``
 and stays for comparison and tests. :func:`nquads` writes any quads, the cohort shape's too.
 
 :func:`lean_quads` is :func:`kg.render.rdf.explanation_quads` less what the

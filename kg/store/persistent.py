@@ -12,8 +12,9 @@ Layout of a store directory ``DIR``:
 The ontology is loaded once, into its named graph, when the store is created
 (and replaced when painkg's ontology changed). Patients are added as N-Quads
 files (:meth:`PatientStore.load_nquads`, Oxigraph's bulk loader) in the cohort
-shape: each patient's own two named graphs, and the firing plans and fact
-templates all patients share in one graph (``PLANS_GRAPH``), each quad once. A
+shape: each patient's own two named graphs, and the firing plans, fact templates,
+derivations, conclusions and key chains patients share in one graph (``PLANS_GRAPH``),
+each quad once. A
 patient already in the store has its two named graphs removed first, so
 re-running a patient replaces it (the shared graph only ever grows: a plan is
 true of the rules, whoever used it). A store of an older shape is refused. The store is queried through the guarded worker of
