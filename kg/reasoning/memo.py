@@ -38,6 +38,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from itertools import compress
 from operator import attrgetter
 
 from ..inputs.patient import Patient, load_patient
@@ -262,23 +263,25 @@ _SECTIONS = (("facts", '],"facts":['), ("conflicts", '],"conflicts":['), ("chain
 
 
 _BY_SORT = attrgetter("sort")
+_TOKEN = attrgetter("token")
+_HAS_SLOTS = attrgetter("slots")
 
 
 def _combine(pieces: list[Piece], onto) -> _Combo:
+    # Built with C-level list operations: a cohort merges tens of thousands of combinations.
     body: list = []
     slots: list[int] = []
     for name, head in _SECTIONS:
         body.append(head)
         items = [el for piece in pieces for el in getattr(piece, name)]
+        if not items:
+            continue
         items.sort(key=_BY_SORT)  # stable: elements with equal keys stay in the pieces' order
-        for n, el in enumerate(items):
-            if n:
-                body.append(",")
-            if el.slots:
-                slots.append(len(body))
-                body.append(el)
-            else:
-                body.append(el.parts[0])  # the piece's own string: shared, not copied
+        start = len(body)
+        section = [","] * (2 * len(items) - 1)
+        section[::2] = map(_TOKEN, items)  # each element's own string (shared, not copied) or itself
+        body += section
+        slots += compress(range(start, start + len(section), 2), map(_HAS_SLOTS, items))
     body.append("]}")
     levels = [level for piece in pieces for level in piece.persistent]
     persistent = strongest(levels) if levels else None

@@ -18,7 +18,7 @@ Everything else in a piece depends only on what its key holds.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring as _text  # the C escaper of json.dumps(ensure_ascii=False)
 from typing import Any, Callable
 
@@ -87,6 +87,12 @@ class Element:
     sort: tuple
     parts: tuple[str, ...]
     slots: tuple[Slot, ...] = ()
+    #: What a merged combination holds for it: its text (the piece's own string, shared) when it has
+    #: no slots, else the element itself, to be filled per patient.
+    token: object = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "token", self if self.slots else self.parts[0])
 
 
 @dataclass(frozen=True)
