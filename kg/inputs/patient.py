@@ -230,7 +230,8 @@ def parse_patient(data: Any, *, as_of: object = None, ontology: Ontology | None 
             concept = canonical.get((item.kind, "finding")) or onto.resolve(item.kind, "finding", f"{at}.kind")
             site = ((canonical.get((item.site, "site")) or onto.resolve(item.site, "site", f"{at}.site"))
                     if item.site else default_site)
-        site = finding_site(onto, at, item, concept, site)
+        if onto.concepts[concept].sites:  # bound to a site by the source (else anywhere: nothing to check)
+            site = finding_site(onto, at, item, concept, site)
         findings[(concept, site)] = Finding(concept, site)
     ordered = tuple(findings[k] for k in sorted(findings, key=lambda k: (k[0], k[1] or "")))
     # Runs need two injuries at one site; most patients have one per site (nothing to recompute).

@@ -48,7 +48,7 @@ from .certainty import LEVELS, is_firm, strongest
 from .explanation import _detail, build_explanation
 from .expectations import expectations
 from .memo_groups import INJURY, MECHANISM, concept_groups
-from .memo_key import combo_key, decomposable, piece_keys
+from .memo_key import combo_key, decomposable, patient_signature, piece_keys
 from .memo_pieces import Filler, Piece, _Shim, build_piece, dumps
 from .reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner, check_threshold, thread_reasoner
 
@@ -118,6 +118,8 @@ class MemoReasoner:
         self.grouping = concept_groups(self.ontology)
         self._cache: OrderedDict[tuple, Piece] = OrderedDict()
         self._combos: OrderedDict[tuple, _Combo] = OrderedDict()
+        # Patient signature -> (piece keys, combination key); as many as combinations, oldest dropped first.
+        self._signatures: OrderedDict[tuple, tuple] = OrderedDict()
         # Held only to read or change the caches and the counts, never while reasoning.
         self._lock = threading.Lock()
         self.stats = {"patients": 0, "hits": 0, "fresh": 0, "piece_hits": 0, "piece_misses": 0}
@@ -166,8 +168,7 @@ class MemoReasoner:
             self._count("patients")
             self._count("fresh")
             return self._fresh(parsed, threshold)
-        found = piece_keys(parsed, threshold, self.grouping)
-        keys = combo_key(found)
+        found, keys = self._keys(parsed, threshold)
         if not reason:
             with self._lock:
                 if keys not in self._combos and any(key not in self._cache for key in found.values()):
@@ -178,6 +179,21 @@ class MemoReasoner:
         # A combination of keys seen before reuses its merged template: the pieces are not even looked up.
         return self._merge(parsed, threshold, keys,
                            lambda: [self._piece(parsed, threshold, sg, key) for sg, key in found.items()])
+
+    def _keys(self, parsed: Patient, threshold: int) -> tuple[dict, tuple]:
+        """The patient's piece keys and their combination's key, remembered by the patient's signature
+        (what the keys are computed from: most patients of a cohort repeat one seen before)."""
+        signature = patient_signature(parsed, threshold)
+        with self._lock:
+            known = self._signatures.get(signature)
+        if known is None:
+            found = piece_keys(parsed, threshold, self.grouping)
+            known = found, combo_key(found)
+            with self._lock:
+                self._signatures[signature] = known
+                if len(self._signatures) > self.combos_size:
+                    self._signatures.popitem(last=False)
+        return known
 
     def _fresh(self, parsed: Patient, threshold: int) -> MemoResult:
         return result_of(self._engine().explain(parsed, threshold_days=threshold))
@@ -301,15 +317,19 @@ def _body(combo: _Combo, parsed: Patient, onto, threshold: int) -> str:
     """The combination's text after the expectations, its slots filled for the patient."""
     if not combo.slots:
         return "".join(combo.body)
+    injuries: dict = {}
+    for inj in parsed.injuries:  # the first of a kind at a site, as the engine's facts would be
+        injuries.setdefault((inj.kind, inj.site), inj)
     facts: dict = {}
 
     def injury_fact(kind: str, site) -> dict | None:
-        # The first injury of the kind at the site, as the engine's facts would be; built only when asked.
+        # The fields of that injury's fact, built only when a slot asks (once per injury).
         key = (kind, site)
-        if key not in facts:
-            inj = next((i for i in parsed.injuries if i.kind == kind and i.site == site), None)
-            facts[key] = None if inj is None else injury_fields(inj)
-        return facts[key]
+        fields = facts.get(key)
+        if fields is None:
+            inj = injuries.get(key)
+            fields = facts[key] = None if inj is None else injury_fields(inj)
+        return fields
 
     filler = Filler(parsed, onto, threshold, injury_fact,
                     lambda fields, site: _detail(_Traced(fields, site), onto, parsed))

@@ -36,7 +36,7 @@ from ..inputs.patient import Patient
 from .memo_groups import INJURY, MECHANISM, Grouping, concept_groups
 from .premises import rule_premises
 
-__all__ = ["MemoUnsupported", "injury_fields", "piece_keys", "combo_key", "decomposable"]
+__all__ = ["MemoUnsupported", "injury_fields", "piece_keys", "combo_key", "patient_signature", "decomposable"]
 
 _THRESHOLD_TEST = re.compile(r"^(\w+) (>=|<) threshold$")
 
@@ -103,6 +103,27 @@ def _injury_key(injury, threshold: int) -> tuple:
         value = value_of(injury)
         out.append((value is not None and value >= threshold) if compared else value)
     return tuple(out)
+
+
+_FINDING = attrgetter("concept", "site")
+
+
+def patient_signature(patient: Patient, threshold: int) -> tuple:
+    """What :func:`piece_keys` reads of a patient, cheaply: equal signatures give equal piece keys.
+
+    The threshold, each finding's concept and site, and each injury's site, mechanism and key
+    (:func:`_injury_key`), in the patient's order (the order decides nothing else).
+
+    >>> from kg.inputs.patient import parse_patient
+    >>> a = parse_patient({"id": "a", "assessed_on": "2026-03-21", "injuries": [
+    ...     {"kind": "strain", "site": "neck", "onset": "2026-03-01"}]})
+    >>> b = parse_patient({"id": "b", "assessed_on": "2026-06-21", "injuries": [
+    ...     {"kind": "strain", "site": "neck", "onset": "2026-06-02"}]})
+    >>> patient_signature(a, 14) == patient_signature(b, 14) != patient_signature(a, 30)
+    True
+    """
+    return (threshold, tuple(map(_FINDING, patient.findings)),
+            tuple((i.site, i.mechanism, _injury_key(i, threshold)) for i in patient.injuries))
 
 
 def _combo_order(site_group: tuple) -> tuple:
