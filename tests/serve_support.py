@@ -40,7 +40,7 @@ def serve_url(settings=None, *, startup_timeout: float = 30.0, app=None) -> Iter
 
     settings = settings if settings is not None else ServeSettings(cds_open=True)
     settings = replace(settings, host="127.0.0.1", port=0,
-                       extra={"log_level": "warning", **settings.extra})
+                       log_level="warning" if settings.log_level == "info" else settings.log_level)
     app = app if app is not None else create_app(settings)
     server = uvicorn.Server(uvicorn_config(app, settings))  # the production setup (kg.serve.run)
     server.install_signal_handlers = lambda: None  # not the main thread

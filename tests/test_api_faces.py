@@ -43,7 +43,7 @@ FUNCTIONS = {"explain": ("explain", "intake", "text_report"), "serve": ("ServeSe
 SPELLED = {
     "batch": {"dask_address": "client"},  # a Dask Client or its scheduler address
     "query": {"timeout": "limits.timeout", "max_rows": "limits.max_rows", "max_memory": "limits.max_memory_mb"},
-    "serve": {"cors": "cors_origins", "cds_issuer": "cds_issuers", "cds_jwks": "cds_issuers", "workers": "extra"},
+    "serve": {"cors": "cors_origins", "cds_issuer": "cds_issuers", "cds_jwks": "cds_issuers"},
 }
 
 
