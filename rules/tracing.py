@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from ._experta_compat import experta
 from .facts import C, fact_id
 
+_unfreeze = experta.utils.unfreeze
+#: Values experta's ``unfreeze`` returns unchanged (everything a painkg fact holds).
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
 __all__ = ["Justification", "TracedFact", "Trace", "TracingEngine", "rule_id"]
 
 
@@ -61,6 +65,19 @@ def _key(fact: C) -> str:
     return fact_id(fact["concept"], fact.get("site"), fact.get("injury"))
 
 
+def _recorded_key(fact: C) -> str:
+    # The id _record filed the fact under (a fact's content is fixed once declared), else its id.
+    return fact.__dict__.get("_trace_id") or _key(fact)
+
+
+def _details(fact: C) -> dict:
+    # fact.as_dict() less concept and site. as_dict() runs experta's singledispatch unfreeze
+    # on every value and its is_special on every key: the cost of recording a fact was
+    # mostly that. A scalar is what unfreeze returns it as; anything else still goes to it.
+    return {k: (v if type(v) in _PLAIN else _unfreeze(v)) for k, v in fact.items()
+            if k != "concept" and k != "site" and not (type(k) is str and k.startswith("__") and k.endswith("__"))}
+
+
 class TracingEngine(experta.KnowledgeEngine):
     """A KnowledgeEngine that records a :class:`Trace` of every run."""
 
@@ -93,17 +110,16 @@ class TracingEngine(experta.KnowledgeEngine):
 
     def _record(self, fact: C, activation) -> None:
         key = _key(fact)
+        fact.__dict__["_trace_id"] = key  # read back when the fact is a premise (_recorded_key)
         traced = self.trace.get(key)
         if traced is None:
-            details = {k: v for k, v in fact.as_dict().items() if k not in ("concept", "site")}
             traced = self.trace[key] = TracedFact(key, fact["concept"], fact.get("site"),
-                                                  observed=activation is None, details=details)
+                                                  observed=activation is None, details=_details(fact))
         if activation is None:
             traced.observed = True
             return
-        premises = tuple(sorted(_key(f) for f in activation.facts if isinstance(f, C)))
-        bindings = tuple(sorted((k, v) for k, v in activation.context.items()
-                                if not k.startswith("__")))
+        premises = tuple(sorted([_recorded_key(f) for f in activation.facts if isinstance(f, C)]))
+        bindings = tuple(sorted([(k, v) for k, v in activation.context.items() if not k.startswith("__")]))
         justification = Justification(rule_id(activation.rule), premises, bindings)
         if justification not in traced.justifications:
             traced.justifications.append(justification)

@@ -127,10 +127,15 @@ def causal_model(onto: Ontology) -> CausalModel:
     return CausalModel(graph, feedback, tuple(sorted_cycles(graph, feedback)))
 
 
-def derivations(e, causal_only: bool = False) -> dict[tuple[str, str], tuple[str, ...]]:
-    """:func:`kg.reasoning.loops.derivation_graph`'s edges as ``(premise, conclusion) -> rules``, in the same order."""
+def derivations(e, causal_only: bool = False, within=None) -> dict[tuple[str, str], tuple[str, ...]]:
+    """:func:`kg.reasoning.loops.derivation_graph`'s edges as ``(premise, conclusion) -> rules``, in the same order.
+
+    With ``within`` (a set of fact ids), only the edges into those facts.
+    """
     onto, found, by_id = e.ontology, {}, e._by_id
     for fact in e.facts:
+        if within is not None and fact.id not in within:
+            continue
         for j in fact.justifications:
             for premise in j.premises:
                 if causal_only and not onto.is_causal_premise(j.rule, fact.concept, fact.site,

@@ -25,13 +25,14 @@ an ``expected`` step.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Mapping
 
 from ..knowledge.ontology import Ontology
 from ..rules.tracing import Justification, TracedFact
 
-__all__ = ["LEVELS", "REPORTED", "EXPECTED", "POSSIBLE", "weakest", "strongest", "is_firm",
-           "fact_certainties"]
+__all__ = ["LEVELS", "REPORTED", "EXPECTED", "POSSIBLE", "LEVEL_OF_RANK", "weakest", "strongest", "is_firm",
+           "fact_certainties", "certainty_ranks"]
 
 REPORTED, EXPECTED, POSSIBLE = "reported", "expected", "possible"
 #: The levels, firmest first.
@@ -66,22 +67,50 @@ def fact_certainties(trace: Mapping[str, TracedFact], ontology: Ontology
     three, so it ends; a fact with no well-founded derivation would stay
     unknown, which the engine never produces (the property tests check it).
     """
-    # Levels as ranks (possible 0 < expected 1 < reported 2) and each justification by its
-    # index, so the fixpoint compares small ints and hashes no Justification (a frozen
-    # dataclass rehashes its fields on every lookup); the order of the passes is the one the
-    # definition above reads, so the result is the same.
-    rule_rank = {rule.id: _RANK[rule.level] for rule in ontology.rules.values()}
+    fact_rank, step_rank = certainty_ranks(trace, ontology)
+    fact_level = {key: LEVEL_OF_RANK[rank] for key, rank in fact_rank.items()}
+    step_level = {(key, trace[key].justifications[n]): LEVEL_OF_RANK[rank] for (key, n), rank in step_rank.items()}
+    return fact_level, step_level
+
+
+#: A level's rank (possible 0 < expected 1 < reported 2) back to its name.
+LEVEL_OF_RANK = {rank: level for level, rank in _RANK.items()}
+
+
+@functools.lru_cache(maxsize=16)
+def _rule_ranks(ontology: Ontology) -> dict[str, int]:
+    # Each rule's level as a rank: the ontology's alone (immutable, hashed by identity).
+    return {rule.id: _RANK[rule.level] for rule in ontology.rules.values()}
+
+
+def certainty_ranks(trace: Mapping[str, TracedFact], ontology: Ontology
+                    ) -> tuple[dict[str, int], dict[tuple[str, int], int]]:
+    """:func:`fact_certainties` as ranks (see :data:`LEVEL_OF_RANK`), each justification by its index in the trace.
+
+    >>> import kg
+    >>> e = kg.explain("examples/lower-back-strain-day20.json")
+    >>> facts, steps = certainty_ranks(e.trace, e.ontology)
+    >>> LEVEL_OF_RANK[facts["muscle_knots@lower_back"]], LEVEL_OF_RANK[steps["muscle_knots@lower_back", 0]]
+    ('expected', 'expected')
+    """
+    # Ranks, and each justification by its index, so the fixpoint compares small ints and hashes
+    # no Justification (a frozen dataclass rehashes its fields on every lookup). Levels only
+    # rise, so the iteration reaches the one least fixpoint of the definition in the module
+    # docstring whatever order it visits the steps in: here a fact's level is set once its
+    # steps of the pass are known.
+    rule_rank = _rule_ranks(ontology)
     reported = _RANK[REPORTED]
     fact_rank: dict[str, int] = {k: reported for k, f in trace.items() if f.observed}
     step_rank: dict[tuple[str, int], int] = {}
     facts = [(key, fact.observed, [((key, n), rule_rank[j.rule], j.premises) for n, j in enumerate(fact.justifications)])
-             for key, fact in trace.items()]
+             for key, fact in trace.items() if fact.justifications]
     changed = True
     while changed:
         changed = False
         for key, observed, steps in facts:
             # An observed fact may also be concluded (a reported spasm the injury
             # explains): its steps get a level, the fact stays "reported".
+            best = -1
             for step, level, premises in steps:
                 for premise in premises:
                     known = fact_rank.get(premise)
@@ -93,11 +122,11 @@ def fact_certainties(trace: Mapping[str, TracedFact], ontology: Ontology
                     if step_rank.get(step) != level:
                         step_rank[step] = level
                         changed = True
-                    best = reported if observed else max(step_rank[s] for s, _, _ in steps if s in step_rank)
-                    if fact_rank.get(key) != best:
-                        fact_rank[key] = best
-                        changed = True
-    names = {rank: level for level, rank in _RANK.items()}
-    fact_level = {key: names[rank] for key, rank in fact_rank.items()}
-    step_level = {(key, trace[key].justifications[n]): names[rank] for (key, n), rank in step_rank.items()}
-    return fact_level, step_level
+                    if level > best:
+                        best = level
+            if best >= 0:
+                best = reported if observed else best
+                if fact_rank.get(key) != best:
+                    fact_rank[key] = best
+                    changed = True
+    return fact_rank, step_rank

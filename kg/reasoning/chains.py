@@ -18,6 +18,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Mapping
@@ -156,19 +157,46 @@ class ChainIndex:
 
     def __init__(self, trace: Mapping[str, TracedFact], depth: Mapping[str, int]):
         self.trace = trace
+        #: fact id -> the indices of its justifications in the trace, in :func:`sorted_justifications` order
+        #: (a stable sort of the indices by the same key gives the same order).
+        self.order: dict[str, list[int]] = {}
         #: fact id -> its justifications in :func:`sorted_justifications` order.
-        self.justifications = {k: sorted_justifications(f) for k, f in trace.items()}
+        self.justifications: dict[str, list[Justification]] = {}
+        for key, fact in trace.items():
+            js = fact.justifications
+            order = (sorted(range(len(js)), key=lambda n: (js[n].rule, js[n].premises)) if len(js) > 1
+                     else list(range(len(js))))
+            self.order[key] = order
+            self.justifications[key] = [js[n] for n in order]
         self._status = {k for k, f in trace.items() if f.details.get("role") == "status"}
-        steps: list[RawStep] = []
+        # One row per step: (depth, fact, rule or "", premises) is chain_steps' sort key after its
+        # first part, and the running number after it keeps the sort stable; rows compare as
+        # tuples in C, no key function and no RawStep made per step.
+        rows: list[tuple] = []
         for key in sorted(trace):
             if trace[key].observed:
-                steps.append(RawStep(key, None, (), None, 0))
-            for j in self.justifications[key]:
+                rows.append((0, key, "", (), len(rows), None, None, None))
+            js = trace[key].justifications
+            for n in self.order[key]:
+                j = js[n]
                 d = 1 + max([depth[p] for p in j.premises]) if j.premises else 1
-                steps.append(RawStep(key, j.rule, j.premises, j, d))
-        steps.sort(key=lambda s: (s.depth, s.fact, s.rule or "", s.premises))
-        #: Every step of the trace, in chain order.
-        self.steps = steps
+                rows.append((d, key, j.rule or "", j.premises, len(rows), j.rule, j, n))
+        rows.sort()
+        self._rows = rows
+        #: The fact of each step, in chain order.
+        self.facts = [row[1] for row in rows]
+        #: The index in the trace of each step's justification (None for an observation), in chain order.
+        self.numbers = [row[7] for row in rows]
+
+    @functools.cached_property
+    def steps(self) -> list[RawStep]:
+        """Every step of the trace, in chain order."""
+        return [RawStep(row[1], row[5], row[3], row[6], row[0]) for row in self._rows]
+
+    def step(self, position: int) -> tuple[str, str | None, tuple[str, ...], Justification | None]:
+        """``(fact, rule, premises, justification)`` of the step at ``position`` in chain order."""
+        row = self._rows[position]
+        return row[1], row[5], row[3], row[6]
 
     def ancestors(self, fact_id: str) -> set[str]:
         """``fact_id`` and every fact it rests on."""
@@ -186,9 +214,9 @@ class ChainIndex:
         """Where the steps of :func:`chain_steps` of ``fact_id`` stand in :attr:`steps`."""
         ancestors = self.ancestors(fact_id)
         ancestors.discard(fact_id)
-        steps = self.steps
-        return ([n for n in range(len(steps)) if steps[n].fact in ancestors]
-                + [n for n in range(len(steps)) if steps[n].fact == fact_id])
+        facts = self.facts
+        return ([n for n, fact in enumerate(facts) if fact in ancestors]
+                + [n for n, fact in enumerate(facts) if fact == fact_id])
 
     def chain_steps(self, fact_id: str) -> list[RawStep]:
         """:func:`chain_steps` of ``fact_id``."""

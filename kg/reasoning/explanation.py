@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .answer import answer_parts, headline
-from .certainty import fact_certainties, is_firm, strongest
-from .chains import ChainIndex, RawStep, depths
+from .certainty import LEVEL_OF_RANK, certainty_ranks, is_firm, strongest
+from .chains import ChainIndex, depths
 from .conflicts import conflicts
 from .expectations import Expectation, expectations, resolution_text, time_condition
 from .json_text import dumps_explanation
@@ -247,9 +247,9 @@ def _detail(fact: TracedFact, onto: Ontology, patient: Patient) -> str | None:
     return None
 
 
-def _condition(explanation: "Explanation", raw: RawStep, edge) -> str | None:
-    values = dict(raw.justification.bindings) if raw.justification else {}
-    timed = time_condition(explanation, raw.rule, values, edge)  # with the patient's dates
+def _condition(explanation: "Explanation", rule: str, justification: Justification | None, edge) -> str | None:
+    values = dict(justification.bindings) if justification else {}
+    timed = time_condition(explanation, rule, values, edge)  # with the patient's dates
     if timed is not None:
         return timed
     if edge is None or edge.condition is None:
@@ -264,20 +264,21 @@ def _step(explanation: "Explanation", position: int) -> Step:
     built = explanation._built
     step = built[position]
     if step is None:
-        step = built[position] = _new_step(explanation, explanation._index.steps[position])
+        step = built[position] = _new_step(explanation, position)
     return step
 
 
-def _new_step(explanation: "Explanation", raw: RawStep) -> Step:
-    onto = explanation.ontology
-    fact = explanation.trace[raw.fact]
-    if raw.rule is None:
-        return Step(raw.fact, fact.concept, fact.site, "observed", None, (), None, None, ())
-    edge = onto.edge_for(raw.rule, fact.concept, fact.site)
-    evidence = _evidence(onto, raw.rule, fact.site)
-    return Step(raw.fact, fact.concept, fact.site, "derived", raw.rule, raw.premises,
-                edge.id if edge else None, _condition(explanation, raw, edge), evidence,
-                explanation._step_levels[(raw.fact, raw.justification)], onto.rules[raw.rule].level)
+def _new_step(explanation: "Explanation", position: int) -> Step:
+    onto, index = explanation.ontology, explanation._index
+    fact_id, rule, premises, justification = index.step(position)
+    fact = explanation.trace[fact_id]
+    if rule is None:
+        return Step(fact_id, fact.concept, fact.site, "observed", None, (), None, None, ())
+    edge = onto.edge_for(rule, fact.concept, fact.site)
+    evidence = _evidence(onto, rule, fact.site)
+    return Step(fact_id, fact.concept, fact.site, "derived", rule, premises,
+                edge.id if edge else None, _condition(explanation, rule, justification, edge), evidence,
+                LEVEL_OF_RANK[explanation._step_ranks[fact_id, index.numbers[position]]], onto.rules[rule].level)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -298,20 +299,21 @@ def _chain(explanation: "Explanation", fact: Fact) -> Chain:
 def build_explanation(patient: Patient, trace: Trace, ontology: Ontology, threshold_days: int) -> Explanation:
     """Turn an engine trace into an :class:`Explanation` (sorted, stable)."""
     depth = depths(trace)
-    levels, step_levels = fact_certainties(trace, ontology)
+    fact_ranks, step_ranks = certainty_ranks(trace, ontology)
     index = ChainIndex(trace, depth)
     order = sorted(trace, key=lambda k: (depth[k], k))
     facts = []
     for k in order:
-        justifications = tuple(index.justifications[k])
-        facts.append(Fact(k, trace[k].concept, ontology.concepts[trace[k].concept].label, trace[k].site,
-                          "observed" if trace[k].observed else "derived", _detail(trace[k], ontology, patient),
-                          justifications, levels[k], tuple(step_levels[(k, j)] for j in justifications)))
+        traced = trace[k]
+        facts.append(Fact(k, traced.concept, ontology.concepts[traced.concept].label, traced.site,
+                          "observed" if traced.observed else "derived", _detail(traced, ontology, patient),
+                          tuple(index.justifications[k]), LEVEL_OF_RANK[fact_ranks[k]],
+                          tuple([LEVEL_OF_RANK[step_ranks[k, n]] for n in index.order[k]])))
     explanation = Explanation(patient, threshold_days, tuple(facts), (), trace, ontology)
     explanation._depths = depth
-    explanation._step_levels = step_levels
+    explanation._step_ranks = step_ranks
     explanation._index = index
-    explanation._built = [None] * len(index.steps)
+    explanation._built = [None] * len(index.facts)
     ranked = [f for f in facts if ontology.concepts[f.concept].key_rank is not None]
     ranked.sort(key=lambda f: (ontology.concepts[f.concept].key_rank, f.site or "", f.id))
     explanation.chains = tuple(_chain(explanation, f) for f in ranked)

@@ -176,25 +176,26 @@ def causal_links(e) -> list[CausalLink]:
     return found
 
 
-def _present(e, site: str) -> dict[str, list[str]]:
-    """concept key -> fact ids at ``site`` standing for it (exact concept first)."""
-    found: dict[str, list[str]] = {}
+def _presence(e) -> dict[str, dict[str, list[str]]]:
+    """site -> concept key -> fact ids at the site standing for it (exact concept first), in one pass."""
+    found: dict[str, dict[str, list[str]]] = {}
+    ancestors = e.ontology.ancestors
     for fact in e.facts:
-        if fact.site != site:
+        if fact.site is None:
             continue
-        for concept in e.ontology.ancestors(fact.concept):
-            found.setdefault(concept, []).append(fact.id)
-    for concept, ids in found.items():
-        ids.sort(key=lambda i: (e.fact(i).concept != concept, i))
+        at = found.setdefault(fact.site, {})
+        for concept in ancestors(fact.concept):
+            at.setdefault(concept, []).append(fact.id)
+    by_id = e._by_id
+    for at in found.values():
+        for concept, ids in at.items():
+            if len(ids) > 1:
+                ids.sort(key=lambda i: (by_id[i].concept != concept, i))
     return found
 
 
-def _sites(e) -> list[str]:
-    return sorted({f.site for f in e.facts if f.site is not None})
-
-
-def _active_cycles(e, model, site):
-    present = _present(e, site)
+def _active_cycles(e, model, site, presence=None):
+    present = (presence if presence is not None else _presence(e)).get(site, {})
     # The cycles of the subgraph on the concepts present are the model's cycles with every concept present.
     cycles = [c for c in model.cycles if all(n in present for n in c)]
     # Longest first, so a summary cycle is dropped in favour of the full one.
@@ -203,6 +204,11 @@ def _active_cycles(e, model, site):
         if not any(set(cycle) < set(longer) for longer in kept):
             kept.append(cycle)
     return present, kept
+
+
+def _rules_between(e, premise: str, fact: str) -> tuple[str, ...]:
+    # The rules that concluded ``fact`` from ``premise`` (derivations(e)[premise, fact], or ()).
+    return tuple(sorted({j.rule for j in e._by_id[fact].justifications if premise in j.premises}))
 
 
 def _label(e, key: str) -> str:
@@ -265,12 +271,12 @@ def feedback_loops(e) -> tuple[Loop, ...]:
     onto = e.ontology
     model = causal_model(onto)
     causal, feedback = model.graph, model.feedback
-    derived = None  # the patient's derivations, read only where a loop is active
+    presence = _presence(e)
     loops = []
-    for site in _sites(e):
-        present, cycles = _active_cycles(e, model, site)
-        if cycles and derived is None:
-            derived = derivations(e)
+    for site in sorted(presence):  # every site of a fact (a fact stands for its own concept)
+        present, cycles = _active_cycles(e, model, site, presence)
+        if not cycles:
+            continue
         unresolved = tuple(f.id for f in e.facts if f.concept == "injury_unresolved" and f.site == site)
         pain = next((f.id for f in e.facts if f.concept == "persistent_pain" and f.site == site), None)
         for cycle in cycles:
@@ -281,7 +287,7 @@ def feedback_loops(e) -> tuple[Loop, ...]:
                 nxt = cycle[(i + 1) % len(cycle)]
                 source, target = facts[i], facts[(i + 1) % len(cycle)]
                 edge_ids = tuple(sorted(causal[concept, nxt]))
-                rules = derived.get((source, target), ())
+                rules = _rules_between(e, source, target)
                 is_feedback = (concept, nxt) in feedback
                 if is_feedback:
                     passages.update(p for eid in edge_ids for p in onto.edges[eid].passages)
@@ -307,9 +313,10 @@ def inactive_loops(e) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
     """
     model = causal_model(e.ontology)
     cycles, feedback = model.cycles, model.feedback
+    presence = _presence(e)
     notes = []
-    for site in _sites(e):
-        present, active = _active_cycles(e, model, site)
+    for site in sorted(presence):
+        present, active = _active_cycles(e, model, site, presence)
         if active:
             continue
         for cycle in cycles:
@@ -337,7 +344,10 @@ def causal_paths(e) -> tuple[CausalPath, ...]:
     targets = sorted(f.id for f in e.facts if f.concept == "persistent_pain")
     if not targets:  # no persistent pain, no path to it: the derivations are not read
         return ()
-    graph = derivations(e, causal_only=True)
+    # Every fact on a path to a target rests under it: the edges into the targets' ancestors are
+    # all the paths can use (the rest, therapies and fits, cost a causal test each for nothing).
+    ancestors = set().union(*(e._index.ancestors(t) for t in targets))
+    graph = derivations(e, causal_only=True, within=ancestors)
     succ = successors(graph)
     roots = [f.id for f in e.facts if not f.justifications and f.status == "observed"
              and e.trace[f.id].details.get("role") != "status"]
