@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import InputError, type_name
 from ..inputs.limits import LIMITS
@@ -39,8 +40,10 @@ from ..inputs.reading import JsonLimitError, loads, size_text
 from ..reasoning.memo import DEFAULT_MEMO_SIZE, MemoReasoner, MemoResult, result_of
 from ..reasoning.memo_pieces import dumps
 from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner
-from ..store.cohort_shape import CohortWriter
 from .sources import RAW_CHARS, Record
+
+if TYPE_CHECKING:  # the store's shape (and rdflib, 0.3 s) is imported only when a store is being built
+    from ..store.cohort_shape import CohortWriter
 
 __all__ = ["Options", "Outcome", "reason_record", "RecordReasoner", "new_record_reasoner", "reject_line"]
 
@@ -120,6 +123,8 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, write
             data, ignored = _fhir(data, as_of)
             as_of = None  # the FHIR reader applied it
         if options.nquads and writer is None:
+            from ..store.cohort_shape import CohortWriter
+
             writer = CohortWriter(reasoner.ontology)
         if memo is not None:
             m = memo.explain_json(data, as_of=as_of, threshold_days=options.threshold_days)
@@ -182,20 +187,31 @@ class RecordReasoner:
 
     def __init__(self, reasoner: Reasoner | None = None):
         self.reasoner = reasoner if reasoner is not None else Reasoner()
-        self.writer = CohortWriter(self.reasoner.ontology)
+        self._writer: CohortWriter | None = None
         self.memo: MemoReasoner | None = None
+
+    @property
+    def writer(self) -> CohortWriter:
+        """The N-Quads writer of this process (built on first use: only a run with a store needs it)."""
+        if self._writer is None:
+            from ..store.cohort_shape import CohortWriter
+
+            self._writer = CohortWriter(self.reasoner.ontology)
+        return self._writer
 
     def start_chunk(self) -> None:
         """Forget the shared nodes written so far: every chunk's N-Quads carry the firing plans and fact
         templates its patients use (a few thousand quads), so a chunk loads alone, whichever run,
         worker or store it goes to."""
-        self.writer.known.clear()
+        if self._writer is not None:
+            self._writer.known.clear()
 
     def __call__(self, record: Record, options: Options) -> Outcome:
         if options.memo > 0 and (self.memo is None or self.memo.maxsize != options.memo):
             self.memo = MemoReasoner(self.reasoner, maxsize=options.memo, combos=options.memo * COMBOS_PER_PIECE)
         memo = self.memo if options.memo > 0 else None
-        return reason_record(self.reasoner, record, options, writer=self.writer, memo=memo)
+        return reason_record(self.reasoner, record, options, writer=self.writer if options.nquads else None,
+                             memo=memo)
 
 
 def new_record_reasoner() -> RecordReasoner:
