@@ -187,6 +187,33 @@ class ChainIndex:
         self.facts = [row[1] for row in rows]
         #: The index in the trace of each step's justification (None for an observation), in chain order.
         self.numbers = [row[7] for row in rows]
+        self._acyclic: bool | None = None
+        self._lines: dict[str, list[str]] = {}
+
+    def _follows_no_cycle(self) -> bool:
+        # Depth-first colouring over the premises main_path follows (status facts left out).
+        justifications, status = self.justifications, self._status
+        state: dict[str, int] = {}  # 1 on the stack, 2 done
+        for start in justifications:
+            if start in state:
+                continue
+            state[start] = 1
+            stack = [(start, iter([p for j in justifications[start] for p in j.premises if p not in status]))]
+            while stack:
+                key, premises = stack[-1]
+                for premise in premises:
+                    seen = state.get(premise)
+                    if seen == 1:
+                        return False
+                    if seen is None:
+                        state[premise] = 1
+                        stack.append((premise, iter([p for j in justifications[premise] for p in j.premises
+                                                     if p not in status])))
+                        break
+                else:
+                    state[key] = 2
+                    stack.pop()
+        return True
 
     @functools.cached_property
     def steps(self) -> list[RawStep]:
@@ -223,8 +250,15 @@ class ChainIndex:
         return [self.steps[n] for n in self.chain_positions(fact_id)]
 
     def main_path(self, fact_id: str) -> list[str]:
-        """:func:`main_path` of ``fact_id``."""
-        memo: dict[str, list[str]] = {}
+        """:func:`main_path` of ``fact_id``.
+
+        Where no fact rests on itself (no cycle through the premises the path follows), a
+        fact's longest line does not depend on where the search came from, so the lines
+        found for one conclusion serve the next; otherwise each search keeps its own.
+        """
+        if self._acyclic is None:
+            self._acyclic = self._follows_no_cycle()
+        memo: dict[str, list[str]] = self._lines if self._acyclic else {}
         justifications, status = self.justifications, self._status
 
         def longest(key: str, visiting: frozenset) -> list[str]:

@@ -90,7 +90,8 @@ class Step:
         return {"fact": self.fact, "concept": self.concept, "site": self.site, "status": self.status,
                 "certainty": self.certainty, "rule": self.rule, "rule_certainty": self.rule_certainty,
                 "premises": list(self.premises), "edge": self.edge,
-                "condition": self.condition, "evidence": [e.to_dict() for e in self.evidence]}
+                "condition": self.condition,
+                "evidence": [{"passage": e.passage, "text": e.text} for e in self.evidence]}  # Evidence.to_dict, inlined
 
 
 @dataclass(frozen=True)
