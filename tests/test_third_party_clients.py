@@ -1,0 +1,488 @@
+"""Third-party SPARQL and RDF clients against ``painkg serve --store`` (issue 19's acceptance).
+
+A small cohort (synthetic records with bad ones mixed in, and the examples) is stored with the real
+``painkg batch --store``, and ``painkg serve --store`` is started for real on a loopback port. Then:
+
+- Apache Jena's query parser (``arq.qparse``) accepts every ``examples/queries/**/*.rq`` as written:
+  a client that parses before sending needs each query's ``PREFIX`` lines.
+- Jena's ``arq.rsparql`` runs every example query against the live ``/sparql`` endpoint, and its
+  rows equal ``kg.query(text, store=...)``'s over the same store (an ASK and a CONSTRUCT too).
+- rdflib's ``SPARQLStore`` runs a SELECT, an ASK and a CONSTRUCT (RDF/XML) against the endpoint,
+  with the same answers as ``kg.query``.
+- Jena's ``riotcmd.riot --validate`` accepts ``painkg explain --format trig|nq|ttl|jsonld`` output
+  and the endpoint's CONSTRUCT of the whole store (its only export) as RDF/XML, Turtle and
+  N-Triples; the RDF/XML, read by Jena, holds the same triples as the N-Triples.
+
+Jena is Debian's ``libapache-jena-java`` (jars in /usr/share/java; another class path in
+``PAINKG_JENA_CLASSPATH``, entries separated by ``os.pathsep``). Its command classes run in one JVM,
+through JPype, in a subprocess (:data:`_RUNNER`), so a JVM starts once for all of them (about 2 s)
+instead of once per command, and the test session never hosts a JVM. Without Java, the jars or
+JPype the tests skip, except under CI (CI=true), where they fail: a missing install step must
+not pass CI silently (.ci/run installs the package).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib import BNode, Literal, URIRef
+
+import kg
+from kg.cohort.synthetic import synthetic_records
+from kg.store.query_limits import QueryLimits
+from support import EXAMPLES, ROOT
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+PAINKG = [sys.executable, "-m", "kg.cli"]
+#: Read at collection time: the queries in examples/queries/ as they are now, however many.
+QUERIES = sorted((EXAMPLES / "queries").glob("**/*.rq"))
+#: The busy test machine: a generous timeout, the other limits as by default.
+LIMITS = QueryLimits(timeout=180)
+PK = "https://w3id.org/painkg/ontology#"
+XSD = "http://www.w3.org/2001/XMLSchema#"  # a string: pytest's collection trips over rdflib's closed XSD namespace
+XSD_STRING = URIRef(f"{XSD}string")
+ASK = f"PREFIX pk: <{PK}>\nASK {{ ?patient pk:painPersists true }}\n"
+ASK_FALSE = f"PREFIX pk: <{PK}>\nASK {{ ?patient pk:painPersists \"no such value\" }}\n"
+#: Every key chain with what it says: no blank nodes, so graphs compare as sets of triples.
+CONSTRUCT = f"PREFIX pk: <{PK}>\nCONSTRUCT {{ ?chain ?p ?o }} WHERE {{ ?chain a pk:KeyChain ; ?p ?o }}\n"
+#: The whole store (the ontology and every stored patient), as the endpoint exports it.
+EVERYTHING = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+#: The media types the endpoint writes a graph in, with the file suffix riot reads each by.
+GRAPH_MEDIA = {"application/rdf+xml": "rdf", "text/turtle": "ttl", "application/n-triples": "nt"}
+EXPLAINED = ("two-injuries.json", "neck-strain-day16.json")
+EXPLAIN_FORMATS = ("trig", "nq", "ttl", "jsonld")
+
+#: Jena (bookworm's libapache-jena-java 4.5) and the jars its commands need, as Debian names them.
+JENA_JARS = (
+    "jena-arq", "jena-base", "jena-cmds", "jena-core", "jena-iri", "jena-shacl", "jena-shex",
+    "jena-rdfconnection", "jena-dboe-base", "jena-dboe-index", "jena-dboe-storage", "jena-dboe-trans-data",
+    "jena-dboe-transaction", "jena-tdb", "jena-tdb2",
+    "commons-cli", "commons-codec", "commons-compress", "commons-csv", "commons-io", "commons-lang3",
+    "commons-logging", "dexx.collection", "gson", "guava", "caffeine", "jackson-core", "jackson-databind",
+    "jakarta.json-api", "jsonld-java", "titanium-json-ld", "protobuf", "thrift", "httpclient",
+    "httpclient-cache", "httpcore", "slf4j-api", "slf4j-simple",
+)
+JAR_DIR = Path("/usr/share/java")
+
+#: Runs Jena command classes in one JVM. Reads ``{"classpath": [...], "jobs": [[class, [args]], ...]}``
+#: on stdin; writes ``[{"status", "stdout", "stderr"}, ...]``, one per job, or exits 3 with a reason
+#: when JPype or the JVM is missing. A command runs as ``CmdMain.mainRun`` runs it, less its
+#: ``System.exit``: ``mainMethod`` (argument processing, then ``exec``) by reflection, a
+#: ``TerminationException`` giving the exit status and any other exception status 1.
+_RUNNER = r"""
+import json, sys
+spec = json.load(sys.stdin)
+try:
+    import jpype
+    jpype.startJVM(classpath=spec["classpath"], convertStrings=True)
+except Exception as err:
+    print(json.dumps({"reason": f"cannot start Java through JPype: {err!r}"}))
+    sys.exit(3)
+J = jpype.JClass
+String, System = J("java.lang.String"), J("java.lang.System")
+out, err = J("java.io.ByteArrayOutputStream")(), J("java.io.ByteArrayOutputStream")()
+System.setOut(J("java.io.PrintStream")(out, True, "UTF-8"))  # before Jena starts: it keeps System.out
+System.setErr(J("java.io.PrintStream")(err, True, "UTF-8"))
+main_method = J("org.apache.jena.cmd.CmdMain").class_.getDeclaredMethod("mainMethod")
+main_method.setAccessible(True)
+Termination = J("org.apache.jena.cmd.TerminationException")
+results = []
+for command, args in spec["jobs"]:
+    constructor = J(command).class_.getDeclaredConstructor(jpype.JArray(String))
+    constructor.setAccessible(True)  # riotcmd.riot's is protected
+    status = 0
+    try:
+        main_method.invoke(constructor.newInstance(jpype.JArray(jpype.JObject)([jpype.JArray(String)(args)])))
+    except J("java.lang.reflect.InvocationTargetException") as exc:
+        cause = exc.getTargetException()
+        status = int(cause.getCode()) if isinstance(cause, Termination) else 1
+        if status:
+            System.err.println(cause.toString())
+    System.out.flush()
+    System.err.flush()
+    results.append({"status": status, "stdout": str(out.toString("UTF-8")), "stderr": str(err.toString("UTF-8"))})
+    out.reset()
+    err.reset()
+print(json.dumps(results))
+"""
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _unavailable(reason: str):
+    if _in_ci():
+        pytest.fail(f"{reason} (CI=true: Jena must be installed, see .ci/run)")
+    pytest.skip(reason)
+
+
+def _query_id(path: Path) -> str:
+    return path.relative_to(EXAMPLES / "queries").as_posix()
+
+
+# ---------------------------------------------------------------- Jena
+
+
+def _xerces_resources(folder: Path) -> Path | None:
+    """A class path folder that puts back the resources Debian's Jena jar misplaces.
+
+    Debian's jena-core 4.5 moves the Xerces classes it bundles to the package ``xerces`` but
+    leaves their resource bundles under ``org/apache/jena/ext/xerces``; without them every
+    command dies as Jena starts ("RuntimeException: internal error" from
+    ``XSSimpleTypeDecl.applyFacets1``: building xsd:language's pattern cannot load
+    ``xerces.impl.xpath.regex.message``). Copied to ``xerces/`` here, on the class path before
+    the jar. None when the jar needs no such help (Jena's own build, another class path).
+    """
+    core = JAR_DIR / "jena-core.jar"
+    if not core.exists():
+        return None
+    with zipfile.ZipFile(core) as jar:
+        names = jar.namelist()
+        if "xerces/impl/dv/SchemaDVFactory.class" not in names:
+            return None
+        prefix = "org/apache/jena/ext/xerces/"
+        for name in names:
+            if name.startswith(prefix) and not name.endswith((".class", "/")):
+                target = folder / "xerces" / name[len(prefix):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(jar.read(name))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def jena_classpath(tmp_path_factory) -> list[str]:
+    if shutil.which("java") is None:
+        _unavailable("no Java runtime (apt-get install default-jre-headless)")
+    try:
+        import jpype  # noqa: F401
+    except ImportError:
+        _unavailable("JPype is not installed (pip install jpype1)")
+    configured = os.environ.get("PAINKG_JENA_CLASSPATH")
+    if configured:
+        return [p for p in configured.split(os.pathsep) if p]
+    jars = [JAR_DIR / f"{name}.jar" for name in JENA_JARS]
+    missing = [j.name for j in jars if not j.exists()]
+    if missing:
+        _unavailable(f"Jena jars not found in {JAR_DIR} ({', '.join(missing)}): apt-get install libapache-jena-java, "
+                     "or set PAINKG_JENA_CLASSPATH")
+    fix = _xerces_resources(tmp_path_factory.mktemp("jena-xerces"))
+    return ([str(fix)] if fix else []) + [str(j) for j in jars]
+
+
+def _run_jena(classpath: list[str], jobs: list[tuple[str, list[str]]]) -> list[dict]:
+    proc = subprocess.run([sys.executable, "-c", _RUNNER], input=json.dumps({"classpath": classpath, "jobs": jobs}),
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode == 3:
+        _unavailable(json.loads(proc.stdout)["reason"])
+    assert proc.returncode == 0, f"the Jena runner failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    results = json.loads(proc.stdout)
+    assert len(results) == len(jobs)
+    return results
+
+
+# ---------------------------------------------------------------- the store and the server
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    """About 50 synthetic patients (a few bad records) and the examples, stored by ``painkg batch --store``."""
+    tmp = tmp_path_factory.mktemp("third-party-store")
+    cohort = tmp / "cohort.ndjson"
+    cohort.write_bytes(b"\n".join(synthetic_records(50, seed=1919, bad=0.04)) + b"\n")
+    proc = subprocess.run([*PAINKG, "batch", str(cohort), str(EXAMPLES), "--out", str(tmp / "run"),
+                           "--store", str(tmp / "store"), "--chunk-size", "25"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    counts = json.loads((tmp / "run" / "summary.json").read_text())["counts"]
+    assert counts["results"] >= 50 and counts["pain_persists"] > 0, counts
+    return tmp / "store"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def endpoint(store, tmp_path_factory):
+    """``painkg serve --store`` on a free loopback port, as a process: yields its ``/sparql`` URL."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("third-party-serve") / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*PAINKG, "serve", "--store", str(store), "--port", str(port), "--log-level", "warning"],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=10) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, log.read_text(errors="replace")
+                assert time.monotonic() < deadline, "painkg serve did not answer /healthz in time"
+                time.sleep(0.1)
+        yield f"{base}/sparql"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _construct(url: str, media: str) -> bytes:
+    body = urllib.parse.urlencode({"query": EVERYTHING}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Accept": media,
+                                                              "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        assert answer.status == 200
+        assert answer.headers["Content-Type"].split(";")[0] == media
+        return answer.read()
+
+
+@pytest.fixture(scope="module")
+def documents(endpoint, tmp_path_factory) -> dict[str, Path]:
+    """RDF for riot: ``painkg explain`` output (name ``EXAMPLE.FORMAT``) and the store as the endpoint exports it."""
+    folder = tmp_path_factory.mktemp("third-party-rdf")
+    paths: dict[str, Path] = {}
+    running = []
+    for example in EXPLAINED:
+        for fmt in EXPLAIN_FORMATS:
+            path = folder / f"{Path(example).stem}.{fmt}"
+            out = open(path, "wb")
+            running.append((path, out, subprocess.Popen([*PAINKG, "explain", str(EXAMPLES / example), "--format", fmt],
+                                                        stdout=out, stderr=subprocess.PIPE, cwd=ROOT)))
+            paths[f"{example}.{fmt}"] = path
+            if len(running) == 2:  # two at a time: the machine has two cores
+                _finish(running)
+    _finish(running)
+    for media, suffix in GRAPH_MEDIA.items():
+        path = folder / f"store.{suffix}"
+        path.write_bytes(_construct(endpoint, media))
+        paths[f"store.{suffix}"] = path
+    broken = folder / "broken.ttl"  # the control: riot must refuse this
+    broken.write_text(f'@prefix pk: <{PK}> .\npk:a pk:b "x"^^<{XSD}integer> .\npk:a pk:b pk:c\n', encoding="utf-8")
+    paths["broken.ttl"] = broken
+    return paths
+
+
+def _finish(running: list) -> None:
+    for path, out, proc in running:
+        _, err = proc.communicate(timeout=300)
+        out.close()
+        assert proc.returncode == 0, (path.name, err.decode(errors="replace"))
+        assert path.stat().st_size > 0, path.name
+    running.clear()
+
+
+@pytest.fixture(scope="module")
+def jena(jena_classpath, endpoint, documents, tmp_path_factory) -> dict[str, dict]:
+    """Every Jena command of this module, run once in one JVM: results by a name for each job."""
+    folder = tmp_path_factory.mktemp("third-party-queries")
+    ask, ask_false, construct = folder / "ask.rq", folder / "ask-false.rq", folder / "construct.rq"
+    ask.write_text(ASK, encoding="utf-8")
+    ask_false.write_text(ASK_FALSE, encoding="utf-8")
+    construct.write_text(CONSTRUCT, encoding="utf-8")
+    jobs: dict[str, tuple[str, list[str]]] = {}
+    for path in QUERIES:
+        jobs[f"qparse {_query_id(path)}"] = ("arq.qparse", ["--query", str(path)])
+        jobs[f"rsparql {_query_id(path)}"] = ("arq.rsparql", ["--service", endpoint, "--query", str(path),
+                                                              "--results", "JSON"])
+    # The control: the prefix-less form the issue found in examples/queries/.
+    jobs["qparse no prefix"] = ("arq.qparse", ["SELECT ?p WHERE { ?p pk:painPersists true }"])
+    jobs["rsparql ask"] = ("arq.rsparql", ["--service", endpoint, "--query", str(ask), "--results", "JSON"])
+    jobs["rsparql ask false"] = ("arq.rsparql", ["--service", endpoint, "--query", str(ask_false), "--results", "JSON"])
+    jobs["rsparql construct"] = ("arq.rsparql", ["--service", endpoint, "--query", str(construct), "--results", "NT"])
+    rdf = [str(p) for name, p in sorted(documents.items()) if not name.endswith(("jsonld", "broken.ttl"))]
+    jobs["riot validate"] = ("riotcmd.riot", ["--validate", *rdf])
+    # JSON-LD 1.0 (jsonld-java): Debian ships no jakarta.json provider, which Jena's JSON-LD 1.1
+    # reader (Titanium) needs, so that reader fails on any document ("LOADING_DOCUMENT_FAILED").
+    jsonld = [str(p) for name, p in sorted(documents.items()) if name.endswith("jsonld")]
+    jobs["riot validate jsonld"] = ("riotcmd.riot", ["--validate", "--syntax=jsonld10", *jsonld])
+    jobs["riot broken"] = ("riotcmd.riot", ["--validate", str(documents["broken.ttl"])])
+    jobs["riot rdfxml to nt"] = ("riotcmd.riot", ["--output=NT", str(documents["store.rdf"])])
+    return dict(zip(jobs, _run_jena(jena_classpath, list(jobs.values()))))
+
+
+# ---------------------------------------------------------------- comparing answers
+
+
+def _value(term):
+    """A term as a comparable value, not as it was written.
+
+    IRIs by their text. Literals by (value, datatype, language): the value is rdflib's Python value
+    of the lexical form (so "1.0" and "1.00" as xsd:decimal are equal), or the lexical form where
+    rdflib has no value for it; a plain literal and an xsd:string are the same (RDF 1.1); language
+    tags compare lowercased (BCP 47 tags are case-insensitive). Blank nodes all alike: their labels
+    belong to one result document (SPARQL 1.1 results), so only where one is bound counts.
+    None for an unbound variable.
+    """
+    if term is None:
+        return None
+    if isinstance(term, BNode):
+        return ("bnode",)
+    if isinstance(term, URIRef):
+        return ("iri", str(term))
+    assert isinstance(term, Literal), term
+    datatype = None if term.datatype in (None, XSD_STRING) else str(term.datatype)
+    value = term.value if term.value is not None and datatype is not None else str(term)
+    return ("literal", value, datatype, term.language.lower() if term.language else None)
+
+
+def _rows(rows) -> list[tuple]:
+    """Rows of terms as sorted value tuples: compared as a multiset (ties under ORDER BY may come in any order)."""
+    return sorted((tuple(_value(t) for t in row) for row in rows), key=repr)
+
+
+def _json_term(binding: dict | None):
+    """A term of SPARQL 1.1 JSON results as the rdflib term it stands for."""
+    if binding is None:
+        return None
+    kind, text = binding["type"], binding["value"]
+    if kind == "uri":
+        return URIRef(text)
+    if kind == "bnode":
+        return BNode(text)
+    assert kind in ("literal", "typed-literal"), binding
+    return Literal(text, lang=binding.get("xml:lang"), datatype=binding.get("datatype"))
+
+
+@pytest.fixture(scope="module")
+def expected(store) -> dict[str, object]:
+    """``kg.query`` over the same store, for each query the clients run."""
+    texts = {_query_id(p): p.read_text(encoding="utf-8") for p in QUERIES}
+    texts.update(ask=ASK, ask_false=ASK_FALSE, construct=CONSTRUCT)
+    return {name: kg.query(text, store=store, limits=LIMITS) for name, text in texts.items()}
+
+
+def _ok(run: dict) -> None:
+    assert run["status"] == 0, run["stderr"]
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def test_the_example_queries_are_all_here():
+    # The case count, so that a moved or emptied examples/queries/ cannot pass by shrinking.
+    assert len(QUERIES) >= 8, QUERIES
+    assert len([p for p in QUERIES if p.parent.name == "queries"]) >= 5
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=_query_id)
+def test_jena_parses_the_example_query_as_written(jena, query):
+    run = jena[f"qparse {_query_id(query)}"]
+    assert run["status"] == 0, f"Jena's parser refuses {_query_id(query)}: {run['stderr'].strip()}"
+    assert "SELECT" in run["stdout"] or "ASK" in run["stdout"] or "CONSTRUCT" in run["stdout"] \
+        or "DESCRIBE" in run["stdout"], run["stdout"]
+
+
+def test_jena_refuses_a_query_without_its_prefix_lines(jena):
+    run = jena["qparse no prefix"]
+    assert run["status"] == 2
+    assert "Unresolved prefixed name: pk:painPersists" in run["stderr"]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=_query_id)
+def test_jena_rsparql_answers_the_example_query_as_kg_query(jena, expected, query):
+    run = jena[f"rsparql {_query_id(query)}"]
+    assert run["status"] == 0, f"rsparql fails on {_query_id(query)}: {run['stderr'].strip()}"
+    answer, mine = json.loads(run["stdout"]), expected[_query_id(query)]
+    assert mine.type == "SELECT", "the example queries are SELECTs; compare other forms here when one is added"
+    assert tuple(answer["head"]["vars"]) == tuple(mine.vars)
+    rows = [[_json_term(b.get(v)) for v in answer["head"]["vars"]] for b in answer["results"]["bindings"]]
+    assert _rows(rows) == _rows(mine.rows)
+    if query.parent.name == "queries":  # the cohort queries: not an empty comparison
+        assert rows, f"{_query_id(query)} has no rows over the cohort store"
+
+
+def test_jena_rsparql_ask_and_construct_as_kg_query(jena, expected):
+    _ok(jena["rsparql ask"])
+    _ok(jena["rsparql ask false"])
+    assert json.loads(jena["rsparql ask"]["stdout"])["boolean"] is True is expected["ask"].askAnswer
+    assert json.loads(jena["rsparql ask false"]["stdout"])["boolean"] is False is expected["ask_false"].askAnswer
+    _ok(jena["rsparql construct"])
+    graph = rdflib.Graph().parse(data=jena["rsparql construct"]["stdout"], format="nt")
+    assert len(graph) > 0
+    assert {tuple(map(_value, t)) for t in graph} == {tuple(map(_value, t)) for t in expected["construct"].triples}
+
+
+def test_riot_validates_painkg_explain_output_and_the_store_export(jena, documents):
+    for name in ("riot validate", "riot validate jsonld"):
+        run = jena[name]
+        _ok(run)
+        # riot logs each file at INFO; a WARN (an ill-formed literal, a bad IRI) or ERROR fails too.
+        problems = [line for line in run["stderr"].splitlines() if " WARN " in line or " ERROR " in line]
+        assert not problems, "\n".join(problems)
+    checked = jena["riot validate"]["stderr"] + jena["riot validate jsonld"]["stderr"]
+    for name, path in documents.items():
+        if name != "broken.ttl":
+            assert f"File: {path}" in checked, name
+
+
+def test_riot_refuses_a_broken_document(jena):
+    # The control: the validation above can fail.
+    run = jena["riot broken"]
+    assert run["status"] != 0
+    assert "Lexical form 'x' not valid for datatype XSD integer" in run["stderr"]
+    assert "Triples not terminated by DOT" in run["stderr"]
+
+
+def test_the_endpoints_rdf_xml_read_by_jena_is_the_same_graph_as_its_n_triples(jena, documents):
+    _ok(jena["riot rdfxml to nt"])
+    from_xml = rdflib.Graph().parse(data=jena["riot rdfxml to nt"]["stdout"], format="nt")
+    from_nt = rdflib.Graph().parse(documents["store.nt"], format="nt")
+    assert len(from_nt) > 1000
+    assert set(from_xml) == set(from_nt)
+
+
+# ---------------------------------------------------------------- rdflib's SPARQLStore
+
+
+@pytest.fixture(scope="module")
+def remote(endpoint) -> rdflib.Graph:
+    """A graph over the endpoint through rdflib's SPARQLStore, as its documentation sets one up."""
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    return rdflib.Graph(SPARQLStore(query_endpoint=endpoint))
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=_query_id)
+def test_rdflib_sparqlstore_select_is_kg_query(remote, expected, query):
+    result, mine = remote.query(query.read_text(encoding="utf-8")), expected[_query_id(query)]
+    assert result.type == mine.type == "SELECT"
+    assert [str(v) for v in result.vars] == list(mine.vars)
+    assert _rows(result) == _rows(mine.rows)
+
+
+def test_rdflib_sparqlstore_ask_is_kg_query(remote, expected):
+    assert remote.query(ASK).askAnswer is True is expected["ask"].askAnswer
+    assert remote.query(ASK_FALSE).askAnswer is False is expected["ask_false"].askAnswer
+
+
+def test_rdflib_sparqlstore_construct_reads_rdf_xml_as_kg_query(remote, expected):
+    # SPARQLStore asks for application/sparql-results+xml or application/rdf+xml: the CONSTRUCT
+    # comes back as RDF/XML (issue 19's protocol gap), read by rdflib's own RDF/XML parser.
+    result = remote.query(CONSTRUCT)
+    assert result.type == "CONSTRUCT"
+    assert len(result.graph) > 0
+    assert {tuple(map(_value, t)) for t in result.graph} == {tuple(map(_value, t)) for t in expected["construct"].triples}
