@@ -180,7 +180,7 @@ def test_a_batch_writes_the_same_bytes_with_the_memo_and_without(tmp_path, optio
         runs[memo] = (_files(tmp_path / f"out-{memo}"), summary["counts"])
     assert runs[5000] == runs[0]
     files, counts = runs[0]
-    assert counts["records"] == 200 and counts["results"] + counts["rejects"] == 200 and counts["rejects"] >= 10
+    assert counts["records"] == 200 and counts["results"] + counts["rejects"] == 200 and counts["rejects"] >= 8
     lines = files["results.jsonl"].decode("utf-8").splitlines()
     assert len(lines) == counts["results"]
     first = json.loads(lines[0])
