@@ -63,6 +63,8 @@ CONSTRUCT = f"PREFIX pk: <{PK}>\nCONSTRUCT {{ ?chain ?p ?o }} WHERE {{ ?chain a 
 #: The whole store (the ontology and every stored patient), as the endpoint exports it.
 EVERYTHING = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 #: The media types the endpoint writes a graph in, with the file suffix riot reads each by.
+#: Jena parses queries as SPARQL 1.1, not as its own superset of it.
+STRICT = "--syntax=SPARQL_11"
 GRAPH_MEDIA = {"application/rdf+xml": "rdf", "text/turtle": "ttl", "application/n-triples": "nt"}
 EXPLAINED = ("two-injuries.json", "neck-strain-day16.json")
 EXPLAIN_FORMATS = ("trig", "nq", "ttl", "jsonld")
@@ -226,8 +228,8 @@ def endpoint(store, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("third-party-serve") / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([*PAINKG, "serve", "--store", str(store), "--port", str(port), "--log-level", "warning"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([*PAINKG, "serve", "--store", str(store), "--port", str(port),
+                                 "--log-level", "warning"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -305,15 +307,21 @@ def jena(jena_classpath, endpoint, documents, expected, tmp_path_factory) -> dic
     construct.write_text(CONSTRUCT, encoding="utf-8")
     jobs: dict[str, tuple[str, list[str]]] = {}
     for path in QUERIES:
-        jobs[f"qparse {_query_id(path)}"] = ("arq.qparse", ["--query", str(path)])
+        # SPARQL 1.1 as the W3C defines it: Jena's default syntax is ARQ's superset (LET, ...).
+        jobs[f"qparse {_query_id(path)}"] = ("arq.qparse", [STRICT, "--query", str(path)])
         graph = expected[_query_id(path)].type in ("CONSTRUCT", "DESCRIBE")
-        jobs[f"rsparql {_query_id(path)}"] = ("arq.rsparql", ["--service", endpoint, "--query", str(path),
+        jobs[f"rsparql {_query_id(path)}"] = ("arq.rsparql", [STRICT, "--service", endpoint, "--query", str(path),
                                                               "--results", "NT" if graph else "JSON"])
-    # The control: the prefix-less form the issue found in examples/queries/.
-    jobs["qparse no prefix"] = ("arq.qparse", ["SELECT ?p WHERE { ?p pk:painPersists true }"])
-    jobs["rsparql ask"] = ("arq.rsparql", ["--service", endpoint, "--query", str(ask), "--results", "JSON"])
-    jobs["rsparql ask false"] = ("arq.rsparql", ["--service", endpoint, "--query", str(ask_false), "--results", "JSON"])
-    jobs["rsparql construct"] = ("arq.rsparql", ["--service", endpoint, "--query", str(construct), "--results", "NT"])
+    # rsparql sends a query with GET (the query in the URL); --post sends it as an HTML form.
+    first = QUERIES[0]
+    jobs["rsparql post"] = ("arq.rsparql", [STRICT, "--post", "--service", endpoint, "--query", str(first),
+                                            "--results", "JSON"])
+    # The controls: the prefix-less form the issue found in examples/queries/, and an ARQ extension.
+    jobs["qparse no prefix"] = ("arq.qparse", [STRICT, "SELECT ?p WHERE { ?p pk:painPersists true }"])
+    jobs["qparse arq extension"] = ("arq.qparse", [STRICT, "SELECT ?x WHERE { LET (?x := 1) }"])
+    for name, path, results in (("ask", ask, "JSON"), ("ask false", ask_false, "JSON"), ("construct", construct, "NT")):
+        jobs[f"rsparql {name}"] = ("arq.rsparql", [STRICT, "--service", endpoint, "--query", str(path),
+                                                   "--results", results])
     rdf = [str(p) for name, p in sorted(documents.items()) if not name.endswith(("jsonld", "broken.ttl"))]
     jobs["riot validate"] = ("riotcmd.riot", ["--validate", *rdf])
     # JSON-LD 1.0 (jsonld-java): Debian ships no jakarta.json provider, which Jena's JSON-LD 1.1
@@ -430,6 +438,19 @@ def test_jena_refuses_a_query_without_its_prefix_lines(jena):
     run = jena["qparse no prefix"]
     assert run["status"] == 2
     assert "Unresolved prefixed name: pk:painPersists" in run["stderr"]
+
+
+def test_jena_parses_as_sparql_1_1_only(jena):
+    # The control for STRICT: ARQ's LET is not SPARQL 1.1.
+    run = jena["qparse arq extension"]
+    assert run["status"] == 2
+    assert "Lexical error at line 1" in run["stderr"]
+
+
+def test_jena_rsparql_posting_a_form_answers_as_kg_query(jena, expected):
+    run = jena["rsparql post"]
+    _ok(run)
+    _same_answer(run["stdout"], expected[_query_id(QUERIES[0])])
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=_query_id)
