@@ -143,6 +143,13 @@ def test_a_stored_sample_conforms_to_the_shapes(built):
     g.add((derivation, PK.applied, foreign))
     conforms, text = shacl_validate(g, shapes)
     assert not conforms and "the patient's: reported by it, or concluded by another plan" in text
+    g.remove((derivation, PK.applied, foreign))
+    # A shared conclusion that says its patients reported a premise this patient did not report.
+    conclusion, unreported = next((c, t) for c in g.objects(me, PK.concluded) for plan in g.objects(c, PK.justifiedBy)
+                                  for t in g.objects(plan, PK.premise) if (me, PK.reported, t) not in g)
+    g.add((conclusion, PK.reportedPremise, unreported))
+    conforms, text = shacl_validate(g, shapes)
+    assert not conforms and "conclusion of the patient says were reported" in text
 
 
 def test_a_rerun_patient_is_replaced_not_doubled(built, cohort, tmp_path):
