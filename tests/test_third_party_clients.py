@@ -3,12 +3,15 @@
 A small cohort (synthetic records with bad ones mixed in, and the examples) is stored with the real
 ``painkg batch --store``, and ``painkg serve --store`` is started for real on a loopback port. Then:
 
-- Apache Jena's query parser (``arq.qparse``) accepts every ``examples/queries/**/*.rq`` as written:
-  a client that parses before sending needs each query's ``PREFIX`` lines.
-- Jena's ``arq.rsparql`` runs every example query against the live ``/sparql`` endpoint, and its
-  rows equal ``kg.query(text, store=...)``'s over the same store (an ASK and a CONSTRUCT too).
-- rdflib's ``SPARQLStore`` runs a SELECT, an ASK and a CONSTRUCT (RDF/XML) against the endpoint,
-  with the same answers as ``kg.query``.
+- Apache Jena's query parser (``arq.qparse``, strict SPARQL 1.1) accepts every
+  ``examples/queries/**/*.rq`` as written: a client that parses before sending needs each query's
+  ``PREFIX`` lines.
+- Jena's ``arq.rsparql`` runs every example query against the live ``/sparql`` endpoint (GET, and
+  once as a POSTed form), and its rows equal ``kg.query(text, store=...)``'s over the same store
+  (an ASK and a CONSTRUCT too).
+- rdflib's ``SPARQLStore`` runs every example query, an ASK and a CONSTRUCT (RDF/XML) against the
+  endpoint, and its own queries (``len``, ``triples``, ``contexts``), with the same answers as
+  ``kg.query``.
 - Jena's ``riotcmd.riot --validate`` accepts ``painkg explain --format trig|nq|ttl|jsonld`` output
   and the endpoint's CONSTRUCT of the whole store (its only export) as RDF/XML, Turtle and
   N-Triples; the RDF/XML, read by Jena, holds the same triples as the N-Triples.
@@ -39,6 +42,7 @@ from pathlib import Path
 import pytest
 import rdflib
 from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import RDF
 
 import kg
 from kg.cohort.synthetic import synthetic_records
@@ -531,3 +535,15 @@ def test_rdflib_sparqlstore_construct_reads_rdf_xml_as_kg_query(remote, expected
     assert result.type == "CONSTRUCT"
     assert len(result.graph) > 0
     _same_graph(result.graph, expected["construct"].triples)
+
+
+def test_rdflib_sparqlstore_graph_api_is_kg_query(remote, store):
+    # Queries SPARQLStore writes itself: len() counts, triples() selects a pattern, contexts() lists graphs.
+    def column(text: str) -> list:
+        return sorted(row[0] for row in kg.query(text, store=store, limits=LIMITS).rows)
+
+    assert len(remote) == int(column("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]) > 1000
+    chains = [s for s, _, _ in remote.triples((None, RDF.type, URIRef(f"{PK}KeyChain")))]
+    assert chains and sorted(chains) == column(f"SELECT ?s WHERE {{ ?s a <{PK}KeyChain> }}")
+    graphs = column("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }")
+    assert len(graphs) > 100 and sorted(remote.store.contexts()) == graphs
