@@ -40,6 +40,9 @@ class StoreLoader:
         self.loaded_now = 0
         self.replaced = 0
         self.store = PatientStore(store)
+        # Into a store that held no patient when the run began, only a patient loaded earlier in this
+        # run can need replacing: the others' two lookups each (about 30 us) are skipped.
+        self.seen: set[str] | None = None if self.store.has_patients() else set()
 
     def _collect(self) -> None:
         """Queue the parts of every chunk from the next one on that is done, in order."""
@@ -76,7 +79,9 @@ class StoreLoader:
 
     def _load(self, group: list, ids: set) -> None:
         started = time.perf_counter()
-        self.replaced += self.store.remove_patients(ids)
+        self.replaced += self.store.remove_patients(ids if self.seen is None else ids & self.seen)
+        if self.seen is not None:
+            self.seen |= ids
         # File by file, by path: Oxigraph reads them itself (about 15% faster than through a Python
         # stream, measured), and no Python code runs inside the loader for a Ctrl-C to land in.
         for _, _, part in group:

@@ -148,6 +148,10 @@ class PatientStore:
                 removed += 1
         return removed
 
+    def has_patients(self) -> bool:
+        """Whether any patient's graphs are in the store (stops at the first)."""
+        return any(g.value.endswith("/graph/input") for g in self.store.named_graphs())
+
     def bulk_load(self, source) -> None:
         """Add N-Quads from ``source`` (a path or a binary stream) with Oxigraph's bulk loader.
 
