@@ -16,19 +16,17 @@ A small cohort (synthetic records with bad ones mixed in, and the examples) is s
   and the endpoint's CONSTRUCT of the whole store (its only export) as RDF/XML, Turtle and
   N-Triples; the RDF/XML, read by Jena, holds the same triples as the N-Triples.
 
-Jena is Debian's ``libapache-jena-java`` (jars in /usr/share/java; another class path in
-``PAINKG_JENA_CLASSPATH``, entries separated by ``os.pathsep``). Its command classes run in one JVM,
-through JPype, in a subprocess (:data:`_RUNNER`), so a JVM starts once for all of them (about 2 s)
-instead of once per command, and the test session never hosts a JVM. Without Java, the jars or
-JPype the tests skip, except under CI (CI=true), where they fail: a missing install step must
-not pass CI silently (.ci/run installs the package).
+Jena is Debian's ``libapache-jena-java`` (or a class path in ``PAINKG_JENA_CLASSPATH``). Its command
+classes run in one JVM, through JPype, in a subprocess (tests/jena_commands.py), so a JVM starts once
+for all of them (about 2 s) instead of once per command. Without Java, the jars or JPype the Jena
+tests skip, except under CI (CI=true), where they fail: a missing install step must not pass CI
+silently (.ci/run installs the package). The rdflib tests need neither.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -36,7 +34,6 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -66,66 +63,14 @@ ASK_FALSE = f"PREFIX pk: <{PK}>\nASK {{ ?patient pk:painPersists \"no such value
 CONSTRUCT = f"PREFIX pk: <{PK}>\nCONSTRUCT {{ ?chain ?p ?o }} WHERE {{ ?chain a pk:KeyChain ; ?p ?o }}\n"
 #: The whole store (the ontology and every stored patient), as the endpoint exports it.
 EVERYTHING = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
-#: The media types the endpoint writes a graph in, with the file suffix riot reads each by.
 #: Jena parses queries as SPARQL 1.1, not as its own superset of it.
 STRICT = "--syntax=SPARQL_11"
+#: The media types the endpoint writes a graph in, with the file suffix riot reads each by.
 GRAPH_MEDIA = {"application/rdf+xml": "rdf", "text/turtle": "ttl", "application/n-triples": "nt"}
 EXPLAINED = ("two-injuries.json", "neck-strain-day16.json")
 EXPLAIN_FORMATS = ("trig", "nq", "ttl", "jsonld")
 
-#: Jena (bookworm's libapache-jena-java 4.5) and the jars its commands need, as Debian names them.
-JENA_JARS = (
-    "jena-arq", "jena-base", "jena-cmds", "jena-core", "jena-iri", "jena-shacl", "jena-shex",
-    "jena-rdfconnection", "jena-dboe-base", "jena-dboe-index", "jena-dboe-storage", "jena-dboe-trans-data",
-    "jena-dboe-transaction", "jena-tdb", "jena-tdb2",
-    "commons-cli", "commons-codec", "commons-compress", "commons-csv", "commons-io", "commons-lang3",
-    "commons-logging", "dexx.collection", "gson", "guava", "jackson-core", "jackson-databind",
-    "jakarta.json-api", "jsonld-java", "titanium-json-ld", "protobuf", "thrift", "httpclient",
-    "httpclient-cache", "httpcore", "slf4j-api", "slf4j-simple",
-)
-JAR_DIR = Path("/usr/share/java")
-
-#: Runs Jena command classes in one JVM. Reads ``{"classpath": [...], "jobs": [[class, [args]], ...]}``
-#: on stdin; writes ``[{"status", "stdout", "stderr"}, ...]``, one per job, or exits 3 with a reason
-#: when JPype or the JVM is missing. A command runs as ``CmdMain.mainRun`` runs it, less its
-#: ``System.exit``: ``mainMethod`` (argument processing, then ``exec``) by reflection, a
-#: ``TerminationException`` giving the exit status and any other exception status 1.
-_RUNNER = r"""
-import json, sys
-spec = json.load(sys.stdin)
-try:
-    import jpype
-    jpype.startJVM(classpath=spec["classpath"], convertStrings=True)
-except Exception as err:
-    print(json.dumps({"reason": f"cannot start Java through JPype: {err!r}"}))
-    sys.exit(3)
-J = jpype.JClass
-String, System = J("java.lang.String"), J("java.lang.System")
-out, err = J("java.io.ByteArrayOutputStream")(), J("java.io.ByteArrayOutputStream")()
-System.setOut(J("java.io.PrintStream")(out, True, "UTF-8"))  # before Jena starts: it keeps System.out
-System.setErr(J("java.io.PrintStream")(err, True, "UTF-8"))
-main_method = J("org.apache.jena.cmd.CmdMain").class_.getDeclaredMethod("mainMethod")
-main_method.setAccessible(True)
-Termination = J("org.apache.jena.cmd.TerminationException")
-results = []
-for command, args in spec["jobs"]:
-    constructor = J(command).class_.getDeclaredConstructor(jpype.JArray(String))
-    constructor.setAccessible(True)  # riotcmd.riot's is protected
-    status = 0
-    try:
-        main_method.invoke(constructor.newInstance(jpype.JArray(jpype.JObject)([jpype.JArray(String)(args)])))
-    except J("java.lang.reflect.InvocationTargetException") as exc:
-        cause = exc.getTargetException()
-        status = int(cause.getCode()) if isinstance(cause, Termination) else 1
-        if status:
-            System.err.println(cause.toString())
-    System.out.flush()
-    System.err.flush()
-    results.append({"status": status, "stdout": str(out.toString("UTF-8")), "stderr": str(err.toString("UTF-8"))})
-    out.reset()
-    err.reset()
-print(json.dumps(results))
-"""
+JENA = Path(__file__).with_name("jena_commands.py")
 
 
 def _in_ci() -> bool:
@@ -145,57 +90,22 @@ def _query_id(path: Path) -> str:
 # ---------------------------------------------------------------- Jena
 
 
-def _xerces_resources(folder: Path) -> Path | None:
-    """A class path folder that puts back the resources Debian's Jena jar misplaces.
-
-    Debian's jena-core 4.5 moves the Xerces classes it bundles to the package ``xerces`` but
-    leaves their resource bundles under ``org/apache/jena/ext/xerces``; without them every
-    command dies as Jena starts ("RuntimeException: internal error" from
-    ``XSSimpleTypeDecl.applyFacets1``: building xsd:language's pattern cannot load
-    ``xerces.impl.xpath.regex.message``). Copied to ``xerces/`` here, on the class path before
-    the jar. None when the jar needs no such help (Jena's own build, another class path).
-    """
-    core = JAR_DIR / "jena-core.jar"
-    if not core.exists():
-        return None
-    with zipfile.ZipFile(core) as jar:
-        names = jar.namelist()
-        if "xerces/impl/dv/SchemaDVFactory.class" not in names:
-            return None
-        prefix = "org/apache/jena/ext/xerces/"
-        for name in names:
-            if name.startswith(prefix) and not name.endswith((".class", "/")):
-                target = folder / "xerces" / name[len(prefix):]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(jar.read(name))
-    return folder
-
-
 @pytest.fixture(scope="module")
-def jena_classpath(tmp_path_factory) -> list[str]:
-    if shutil.which("java") is None:
-        _unavailable("no Java runtime (apt-get install default-jre-headless)")
-    try:
-        import jpype  # noqa: F401
-    except ImportError:
-        _unavailable("JPype is not installed (pip install jpype1)")
-    configured = os.environ.get("PAINKG_JENA_CLASSPATH")
-    if configured:
-        return [p for p in configured.split(os.pathsep) if p]
-    jars = [JAR_DIR / f"{name}.jar" for name in JENA_JARS]
-    missing = [j.name for j in jars if not j.exists()]
-    if missing:
-        _unavailable(f"Jena jars not found in {JAR_DIR} ({', '.join(missing)}): apt-get install libapache-jena-java, "
-                     "or set PAINKG_JENA_CLASSPATH")
-    fix = _xerces_resources(tmp_path_factory.mktemp("jena-xerces"))
-    return ([str(fix)] if fix else []) + [str(j) for j in jars]
+def jena_here() -> None:
+    """Skip (fail under CI) at once when Jena cannot run, before the store and server are built for it."""
+    from jena_commands import unavailable
+
+    reason = unavailable()
+    if reason:
+        _unavailable(f"Jena unavailable: {reason}")
 
 
-def _run_jena(classpath: list[str], jobs: list[tuple[str, list[str]]]) -> list[dict]:
-    proc = subprocess.run([sys.executable, "-c", _RUNNER], input=json.dumps({"classpath": classpath, "jobs": jobs}),
-                          capture_output=True, text=True, timeout=600)
+def _run_jena(jobs: list[tuple[str, list[str]]]) -> list[dict]:
+    """Jena's commands ``jobs`` run in one JVM (tests/jena_commands.py): each one's status, stdout and stderr."""
+    proc = subprocess.run([sys.executable, str(JENA)], input=json.dumps({"jobs": jobs}), capture_output=True,
+                          text=True, timeout=600)
     if proc.returncode == 3:
-        _unavailable(json.loads(proc.stdout)["reason"])
+        _unavailable("Jena unavailable: " + json.loads(proc.stdout)["reason"])
     assert proc.returncode == 0, f"the Jena runner failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     results = json.loads(proc.stdout)
     assert len(results) == len(jobs)
@@ -302,7 +212,7 @@ def _finish(running: list) -> None:
 
 
 @pytest.fixture(scope="module")
-def jena(jena_classpath, endpoint, documents, expected, tmp_path_factory) -> dict[str, dict]:
+def jena(jena_here, endpoint, documents, expected, tmp_path_factory) -> dict[str, dict]:
     """Every Jena command of this module, run once in one JVM: results by a name for each job."""
     folder = tmp_path_factory.mktemp("third-party-queries")
     ask, ask_false, construct = folder / "ask.rq", folder / "ask-false.rq", folder / "construct.rq"
@@ -334,7 +244,7 @@ def jena(jena_classpath, endpoint, documents, expected, tmp_path_factory) -> dic
     jobs["riot validate jsonld"] = ("riotcmd.riot", ["--validate", "--syntax=jsonld10", *jsonld])
     jobs["riot broken"] = ("riotcmd.riot", ["--validate", str(documents["broken.ttl"])])
     jobs["riot rdfxml to nt"] = ("riotcmd.riot", ["--output=NT", str(documents["store.rdf"])])
-    return dict(zip(jobs, _run_jena(jena_classpath, list(jobs.values()))))
+    return dict(zip(jobs, _run_jena(list(jobs.values()))))
 
 
 # ---------------------------------------------------------------- comparing answers
