@@ -38,12 +38,13 @@ from pathlib import Path
 
 import pytest
 import rdflib
-from rdflib import BNode, Literal, URIRef
+from rdflib import URIRef
 from rdflib.namespace import RDF
 
 import kg
 from kg.cohort.synthetic import synthetic_records
 from kg.store.query_limits import QueryLimits
+from sparql_answers import XSD, row_values, same_answer, same_graph
 from support import EXAMPLES, ROOT
 
 pytest.importorskip("fastapi")
@@ -55,8 +56,6 @@ QUERIES = sorted((EXAMPLES / "queries").glob("**/*.rq"))
 #: The busy test machine: a generous timeout, the other limits as by default.
 LIMITS = QueryLimits(timeout=180)
 PK = "https://w3id.org/painkg/ontology#"
-XSD = "http://www.w3.org/2001/XMLSchema#"  # a string: pytest's collection trips over rdflib's closed XSD namespace
-XSD_STRING = URIRef(f"{XSD}string")
 ASK = f"PREFIX pk: <{PK}>\nASK {{ ?patient pk:painPersists true }}\n"
 ASK_FALSE = f"PREFIX pk: <{PK}>\nASK {{ ?patient pk:painPersists \"no such value\" }}\n"
 #: Every key chain with what it says.
@@ -247,47 +246,7 @@ def jena(jena_here, endpoint, documents, expected, tmp_path_factory) -> dict[str
     return dict(zip(jobs, _run_jena(list(jobs.values()))))
 
 
-# ---------------------------------------------------------------- comparing answers
-
-
-def _value(term):
-    """A term as a comparable value, not as it was written.
-
-    IRIs by their text. Literals by (value, datatype, language): the value is rdflib's Python value
-    of the lexical form (so "1.0" and "1.00" as xsd:decimal are equal), or the lexical form where
-    rdflib has no value for it; a plain literal and an xsd:string are the same (RDF 1.1); language
-    tags compare lowercased (BCP 47 tags are case-insensitive). Blank nodes all alike: their labels
-    belong to one result document (SPARQL 1.1 results), so only where one is bound counts.
-    None for an unbound variable.
-    """
-    if term is None:
-        return None
-    if isinstance(term, BNode):
-        return ("bnode",)
-    if isinstance(term, URIRef):
-        return ("iri", str(term))
-    assert isinstance(term, Literal), term
-    datatype = None if term.datatype in (None, XSD_STRING) else str(term.datatype)
-    value = term.value if term.value is not None and datatype is not None else str(term)
-    return ("literal", value, datatype, term.language.lower() if term.language else None)
-
-
-def _rows(rows) -> list[tuple]:
-    """Rows of terms as sorted value tuples: compared as a multiset (ties under ORDER BY may come in any order)."""
-    return sorted((tuple(_value(t) for t in row) for row in rows), key=repr)
-
-
-def _json_term(binding: dict | None):
-    """A term of SPARQL 1.1 JSON results as the rdflib term it stands for."""
-    if binding is None:
-        return None
-    kind, text = binding["type"], binding["value"]
-    if kind == "uri":
-        return URIRef(text)
-    if kind == "bnode":
-        return BNode(text)
-    assert kind in ("literal", "typed-literal"), binding
-    return Literal(text, lang=binding.get("xml:lang"), datatype=binding.get("datatype"))
+# ---------------------------------------------------------------- kg.query's answers
 
 
 @pytest.fixture(scope="module")
@@ -300,35 +259,6 @@ def expected(store) -> dict[str, object]:
 
 def _ok(run: dict) -> None:
     assert run["status"] == 0, run["stderr"]
-
-
-def _same_graph(theirs, mine) -> None:
-    """Two graphs (iterables of triples) equal: as sets of value triples, or isomorphic where blank nodes are."""
-    theirs, mine = list(theirs), list(mine)
-    if any(isinstance(t, BNode) for triple in theirs + mine for t in triple):
-        from rdflib.compare import isomorphic
-
-        one, two = rdflib.Graph(), rdflib.Graph()
-        for graph, triples in ((one, theirs), (two, mine)):
-            for triple in triples:
-                graph.add(triple)
-        assert isomorphic(one, two)
-    else:
-        assert {tuple(map(_value, t)) for t in theirs} == {tuple(map(_value, t)) for t in mine}
-
-
-def _same_answer(output: str, mine) -> None:
-    """rsparql's output (SPARQL 1.1 JSON results, or N-Triples for a graph) gives ``mine``'s answer."""
-    if mine.type in ("CONSTRUCT", "DESCRIBE"):
-        _same_graph(rdflib.Graph().parse(data=output, format="nt"), mine.triples)
-        return
-    answer = json.loads(output)
-    if mine.type == "ASK":
-        assert answer["boolean"] is mine.askAnswer
-        return
-    assert tuple(answer["head"]["vars"]) == tuple(mine.vars)
-    rows = [[_json_term(b.get(v)) for v in answer["head"]["vars"]] for b in answer["results"]["bindings"]]
-    assert _rows(rows) == _rows(mine.rows)
 
 
 # ---------------------------------------------------------------- the tests
@@ -364,14 +294,14 @@ def test_jena_parses_as_sparql_1_1_only(jena):
 def test_jena_rsparql_posting_a_form_answers_as_kg_query(jena, expected):
     run = jena["rsparql post"]
     _ok(run)
-    _same_answer(run["stdout"], expected[_query_id(QUERIES[0])])
+    same_answer(run["stdout"], expected[_query_id(QUERIES[0])])
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=_query_id)
 def test_jena_rsparql_answers_the_example_query_as_kg_query(jena, expected, query):
     run, mine = jena[f"rsparql {_query_id(query)}"], expected[_query_id(query)]
     assert run["status"] == 0, f"rsparql fails on {_query_id(query)}: {run['stderr'].strip()}"
-    _same_answer(run["stdout"], mine)
+    same_answer(run["stdout"], mine)
     if query.parent.name == "queries":  # the cohort queries: not an empty comparison
         assert mine, f"{_query_id(query)} has no answer over the cohort store"
 
@@ -380,7 +310,7 @@ def test_jena_rsparql_ask_and_construct_as_kg_query(jena, expected):
     for name in ("ask", "ask false", "construct"):
         run = jena[f"rsparql {name}"]
         _ok(run)
-        _same_answer(run["stdout"], expected[name.replace(" ", "_")])
+        same_answer(run["stdout"], expected[name.replace(" ", "_")])
     assert expected["ask"].askAnswer is True and expected["ask_false"].askAnswer is False
     assert len(expected["construct"]) > 0
 
@@ -430,7 +360,7 @@ def test_rdflib_sparqlstore_select_is_kg_query(remote, expected, query):
     result, mine = remote.query(query.read_text(encoding="utf-8")), expected[_query_id(query)]
     assert result.type == mine.type == "SELECT"
     assert [str(v) for v in result.vars] == list(mine.vars)
-    assert _rows(result) == _rows(mine.rows)
+    assert row_values(result) == row_values(mine.rows)
 
 
 def test_rdflib_sparqlstore_ask_is_kg_query(remote, expected):
@@ -444,7 +374,7 @@ def test_rdflib_sparqlstore_construct_reads_rdf_xml_as_kg_query(remote, expected
     result = remote.query(CONSTRUCT)
     assert result.type == "CONSTRUCT"
     assert len(result.graph) > 0
-    _same_graph(result.graph, expected["construct"].triples)
+    same_graph(result.graph, expected["construct"].triples)
 
 
 def test_rdflib_sparqlstore_graph_api_is_kg_query(remote, store):
