@@ -10,7 +10,8 @@ rows of one run with each other, not with another run's absolute numbers):
   `python -c pass`, `import kg.cli`, `painkg --help`, `painkg explain FILE`. The commands are
   the installed entry point `painkg` next to this interpreter, run from a temporary folder, so
   a non-editable install is measured as installed, not the checkout's sources;
-- patients per second on one core (CPU time, median of --repeat): experta on painkg's own rules
+- patients per second on one core (CPU time, median of --repeat rounds, each round timing every
+  case once in turn, so that load from other processes falls on all rows alike): experta on painkg's own rules
   without tracing (the baseline: every rule family of `PainEngine`, on a plain
   `experta.KnowledgeEngine`), the traced engine, `Reasoner.explain`, and `Reasoner.explain` +
   `to_json()`, with each row's ratio to the baseline.
@@ -129,13 +130,6 @@ def main() -> None:
     n = len(patients)
     rows: list[dict] = []
 
-    def row(name: str, seconds: float, count: int, note: str = "") -> None:
-        rows.append({"case": name, "patients": count, "cpu_seconds": round(seconds, 4),
-                     "patients_per_s": round(count / seconds, 1), "note": note})
-        print(f"  {name:<46} {count / seconds:>10.1f} patients/s", file=sys.stderr)
-
-    print(f"{n} synthetic patients (seed {args.seed}), CPU time, median of {args.repeat}", file=sys.stderr)
-
     def run_untraced():
         for f in facts:
             untraced.reset()
@@ -143,13 +137,23 @@ def main() -> None:
             untraced.declare(*f)
             untraced.run()
 
-    row("experta, same rules, no tracing (reused)", cpu_timed(run_untraced, args.repeat), n, "baseline")
-    row("engine with tracing (reused), infer only",
-        cpu_timed(lambda: [reasoner.engine.infer(f) for f in facts], args.repeat), n)
-    row("kg.Reasoner.explain (parse+infer+chains)",
-        cpu_timed(lambda: [reasoner.explain(p) for p in patients], args.repeat), n)
-    row("kg.Reasoner.explain + to_json",
-        cpu_timed(lambda: [reasoner.explain(p).to_json() for p in patients], args.repeat), n)
+    cases = [("experta, same rules, no tracing (reused)", run_untraced, "baseline"),
+             ("engine with tracing (reused), infer only", lambda: [reasoner.engine.infer(f) for f in facts], ""),
+             ("kg.Reasoner.explain (parse+infer+chains)", lambda: [reasoner.explain(p) for p in patients], ""),
+             ("kg.Reasoner.explain + to_json", lambda: [reasoner.explain(p).to_json() for p in patients], "")]
+    print(f"{n} synthetic patients (seed {args.seed}), CPU time, median of {args.repeat} rounds", file=sys.stderr)
+    # Round-robin: each round times every case once, so a burst of load from another process
+    # on this shared machine falls on every row alike rather than on whichever row runs then.
+    seconds: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    for _ in range(args.repeat):
+        for name, fn, _ in cases:
+            seconds[name].append(cpu_timed(fn, 1))
+    for name, _, note in cases:
+        median = statistics.median(seconds[name])
+        rows.append({"case": name, "patients": n, "cpu_seconds": round(median, 4),
+                     "cpu_seconds_runs": [round(x, 4) for x in seconds[name]],
+                     "patients_per_s": round(n / median, 1), "note": note})
+        print(f"  {name:<46} {n / median:>10.1f} patients/s", file=sys.stderr)
 
     tracemalloc_peak = _peak_memory(reasoner, patients)
     base = rows[0]["patients_per_s"]

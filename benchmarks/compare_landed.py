@@ -4,9 +4,9 @@
                                         [--json benchmarks/results/compare-landed.json] [--keep DIR]
 
 Each version is a git worktree of its commit in a temporary folder with its own venv
-(``python -m venv``; ``pip install --no-deps -e`` of the worktree, its build tools from pip's cache; the dependencies are this
-interpreter's own, seen through a ``.pth`` file, so the two runs differ in painkg's code alone
-and nothing is downloaded). The held-out patients come from this file's own seeded generator,
+(``python -m venv``, then ``pip install --no-deps -e`` of the worktree: pip fetches only the build
+backend, from its cache where it can). Its dependencies are this interpreter's own, seen through a
+``.pth`` file, so the two runs differ in painkg's code alone. The held-out patients come from this file's own seeded generator,
 not ``kg.cohort.synthetic``: several injuries, every site and alias, onsets as dates and as
 days, resolved with and without dates, recurrences, reported knots and spasm, findings at and
 without sites, mechanisms, some as FHIR R4 Bundles, and bad records (unknown keys, dates given
@@ -145,7 +145,7 @@ def _code(key: str) -> dict:
 
 
 def fhir_bundle(rng: random.Random, patient: dict) -> dict:
-    """The patient as a FHIR R4 Bundle (Conditions and Observations in painkg's code system), plus noise painkg ignores."""
+    """The patient as a FHIR R4 Bundle (Conditions, Observations in painkg's codes), plus noise painkg ignores."""
     pid = patient["id"]
     assessed = dt.date.fromisoformat(patient["assessed_on"])
     entries = [{"fullUrl": f"Patient/{pid}", "resource": {"resourceType": "Patient", "id": pid,
@@ -197,7 +197,8 @@ def held_out_cohort(n: int, seed: int) -> list[dict]:
             bad += 1
             records.append({"id": pid, "kind": kind, "text": bad_record(rng, pid, kind)})
         elif i % 5 == 3:
-            records.append({"id": pid, "kind": "fhir", "text": json.dumps(fhir_bundle(rng, held_out_patient(rng, pid)))})
+            bundle = fhir_bundle(rng, held_out_patient(rng, pid))
+            records.append({"id": pid, "kind": "fhir", "text": json.dumps(bundle)})
         else:
             records.append({"id": pid, "kind": "patient", "text": json.dumps(held_out_patient(rng, pid))})
     return records

@@ -69,6 +69,26 @@ def injury_fields(inj) -> dict:
     return fields
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
+def _input_fact(**fields) -> C:
+    """``C(**fields)`` for a patient's input, made without experta's per-value ``freeze``.
+
+    ``Fact.__init__`` sets each field through ``__setitem__``, which calls experta's
+    singledispatch ``freeze``; for a string, number, boolean or None it returns the value
+    itself, which is all an input fact holds. So the same dict is filled directly; anything
+    else goes through experta.
+    """
+    for value in fields.values():
+        if type(value) not in _PLAIN:
+            return C(**fields)
+    fact = C.__new__(C)
+    dict.update(fact, fields)
+    fact._Fact__defaults = {}  # what Fact.__init__ leaves besides the fields (its __missing__ reads it)
+    return fact
+
+
 def observed_facts(patient: Patient) -> list[C]:
     """The input facts of a patient, in a stable order.
 
@@ -85,11 +105,11 @@ def observed_facts(patient: Patient) -> list[C]:
     """
     facts: list[C] = []
     for inj in patient.injuries:
-        facts.append(C(**injury_fields(inj)))
+        facts.append(_input_fact(**injury_fields(inj)))
         if inj.mechanism:
-            facts.append(C(role="mechanism", concept=inj.mechanism, site=inj.site))
+            facts.append(_input_fact(role="mechanism", concept=inj.mechanism, site=inj.site))
         if not inj.resolved:
-            facts.append(C(role="status", concept="injury_unresolved", site=inj.site, injury=inj.kind))
+            facts.append(_input_fact(role="status", concept="injury_unresolved", site=inj.site, injury=inj.kind))
     for finding in patient.findings:
-        facts.append(C(concept=finding.concept, site=finding.site))
+        facts.append(_input_fact(concept=finding.concept, site=finding.site))
     return facts

@@ -18,6 +18,8 @@ from kg.cohort.synthetic import synthetic_patient
 from kg.reasoning.causal_graph import causal_digraph, causal_model, derivations, feedback_pairs, sorted_cycles
 from kg.reasoning.certainty import LEVEL_OF_RANK, certainty_ranks, fact_certainties
 from kg.reasoning.chains import ChainIndex, chain_steps, depths, main_path
+from kg.inputs.patient import parse_patient
+from kg.rules.engine import _input_fact, injury_fields, observed_facts
 from kg.rules.facts import C
 from kg.rules.tracing import Justification, TracedFact, _details
 
@@ -116,3 +118,17 @@ def test_details_are_as_dict_without_concept_and_site():
     expected = {k: v for k, v in fact.as_dict().items() if k not in ("concept", "site")}
     assert _details(fact) == expected
     assert type(_details(fact)["extra"]) is list  # unfrozen, as as_dict gives it
+
+
+def test_input_facts_are_the_facts_experta_makes():
+    rng = random.Random(5)
+    for i in range(200):
+        patient = parse_patient(synthetic_patient(rng, f"f-{i}"))
+        for fact in observed_facts(patient):
+            plain = C(**dict(fact))
+            assert type(fact) is C and fact == plain and list(fact.items()) == list(plain.items())
+            assert fact.as_dict() == plain.as_dict() and fact.__factid__ is None
+        for inj in patient.injuries:
+            assert _input_fact(**injury_fields(inj)) == C(**injury_fields(inj))
+    odd = _input_fact(concept="x", site=None, values=[1, 2])  # not a plain value: experta freezes it
+    assert odd == C(concept="x", site=None, values=[1, 2]) and type(dict.__getitem__(odd, "values")) is not list

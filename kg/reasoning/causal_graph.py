@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 from ..knowledge.ontology import OBO, Ontology
 
-__all__ = ["CAUSAL_PREDICATES", "CausalModel", "causal_model", "causal_digraph", "sorted_cycles", "feedback_pairs",
-           "derivations", "successors", "simple_paths"]
+__all__ = ["CAUSAL_PREDICATES", "CausalModel", "causal_model", "ancestor_table", "causal_digraph", "sorted_cycles",
+           "feedback_pairs", "derivations", "successors", "simple_paths"]
 
 #: Predicates that make a causal-model edge a cause (and so able to close a loop).
 CAUSAL_PREDICATES = frozenset(str(OBO[p]) for p in ("RO_0002411", "RO_0003302", "RO_0003304"))
@@ -125,6 +125,17 @@ def causal_model(onto: Ontology) -> CausalModel:
     graph = causal_digraph(onto)
     feedback = frozenset(feedback_pairs(onto))
     return CausalModel(graph, feedback, tuple(sorted_cycles(graph, feedback)))
+
+
+@functools.lru_cache(maxsize=16)
+def ancestor_table(onto: Ontology) -> dict[str, tuple[str, ...]]:
+    """Each concept of ``onto`` with its ancestors (:meth:`~kg.knowledge.ontology.Ontology.ancestors`), made once.
+
+    >>> from kg.knowledge.ontology import load_ontology
+    >>> ancestor_table(load_ontology())["lower_back"]
+    ('lower_back', 'back', 'body_site')
+    """
+    return {key: tuple(onto.ancestors(key)) for key in onto.concepts}
 
 
 def derivations(e, causal_only: bool = False, within=None) -> dict[tuple[str, str], tuple[str, ...]]:

@@ -102,7 +102,8 @@ def certainty_ranks(trace: Mapping[str, TracedFact], ontology: Ontology
     reported = _RANK[REPORTED]
     fact_rank: dict[str, int] = {k: reported for k, f in trace.items() if f.observed}
     step_rank: dict[tuple[str, int], int] = {}
-    facts = [(key, fact.observed, [((key, n), rule_rank[j.rule], j.premises) for n, j in enumerate(fact.justifications)])
+    facts = [(key, fact.observed,
+              [((key, n), rule_rank[j.rule], j.premises) for n, j in enumerate(fact.justifications)])
              for key, fact in trace.items() if fact.justifications]
     changed = True
     while changed:

@@ -91,7 +91,8 @@ class Step:
                 "certainty": self.certainty, "rule": self.rule, "rule_certainty": self.rule_certainty,
                 "premises": list(self.premises), "edge": self.edge,
                 "condition": self.condition,
-                "evidence": [{"passage": e.passage, "text": e.text} for e in self.evidence]}  # Evidence.to_dict, inlined
+                # Evidence.to_dict, inlined (a call per quote of every step of every chain)
+                "evidence": [{"passage": e.passage, "text": e.text} for e in self.evidence]}
 
 
 @dataclass(frozen=True)

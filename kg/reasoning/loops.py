@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..knowledge.ontology import Ontology, load_ontology
-from .causal_graph import CAUSAL_PREDICATES, causal_model, derivations, simple_paths, successors
+from .causal_graph import CAUSAL_PREDICATES, ancestor_table, causal_model, derivations, simple_paths, successors
 
 __all__ = ["CAUSAL_PREDICATES", "LoopEdge", "Loop", "CausalPath", "CausalLink", "causal_cycles",
            "feedback_loops", "inactive_loops", "causal_paths", "derivation_graph", "causal_links"]
@@ -179,13 +179,20 @@ def causal_links(e) -> list[CausalLink]:
 def _presence(e) -> dict[str, dict[str, list[str]]]:
     """site -> concept key -> fact ids at the site standing for it (exact concept first), in one pass."""
     found: dict[str, dict[str, list[str]]] = {}
-    ancestors = e.ontology.ancestors
+    table, ancestors = ancestor_table(e.ontology), e.ontology.ancestors
     for fact in e.facts:
-        if fact.site is None:
+        site = fact.site
+        if site is None:
             continue
-        at = found.setdefault(fact.site, {})
-        for concept in ancestors(fact.concept):
-            at.setdefault(concept, []).append(fact.id)
+        at = found.get(site)
+        if at is None:
+            at = found[site] = {}
+        for concept in table.get(fact.concept) or ancestors(fact.concept):
+            ids = at.get(concept)
+            if ids is None:
+                at[concept] = [fact.id]
+            else:
+                ids.append(fact.id)
     by_id = e._by_id
     for at in found.values():
         for concept, ids in at.items():
