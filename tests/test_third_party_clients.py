@@ -136,8 +136,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def endpoint(store, tmp_path_factory):
-    """``painkg serve --store`` on a free loopback port, as a process: yields its ``/sparql`` URL."""
+def served(store, tmp_path_factory):
+    """``painkg serve --store`` on a free loopback port, as a process: yields its ``/sparql`` URL and its log."""
     port = _free_port()
     log = tmp_path_factory.mktemp("third-party-serve") / "serve.log"
     with open(log, "wb") as out:
@@ -155,7 +155,7 @@ def endpoint(store, tmp_path_factory):
                 assert proc.poll() is None, log.read_text(errors="replace")
                 assert time.monotonic() < deadline, "painkg serve did not answer /healthz in time"
                 time.sleep(0.1)
-        yield f"{base}/sparql"
+        yield f"{base}/sparql", log
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -163,6 +163,11 @@ def endpoint(store, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def endpoint(served) -> str:
+    return served[0]  # the /sparql URL
 
 
 def _construct(url: str, media: str) -> bytes:
@@ -180,7 +185,7 @@ def documents(endpoint, tmp_path_factory) -> dict[str, Path]:
     """RDF for riot: ``painkg explain`` output (name ``EXAMPLE.FORMAT``) and the store as the endpoint exports it."""
     folder = tmp_path_factory.mktemp("third-party-rdf")
     paths: dict[str, Path] = {}
-    running = []
+    running: list = []  # (path, its open file, the process writing it)
     for example in EXPLAINED:
         for fmt in EXPLAIN_FORMATS:
             path = folder / f"{Path(example).stem}.{fmt}"
@@ -215,9 +220,8 @@ def jena(jena_here, endpoint, documents, expected, tmp_path_factory) -> dict[str
     """Every Jena command of this module, run once in one JVM: results by a name for each job."""
     folder = tmp_path_factory.mktemp("third-party-queries")
     ask, ask_false, construct = folder / "ask.rq", folder / "ask-false.rq", folder / "construct.rq"
-    ask.write_text(ASK, encoding="utf-8")
-    ask_false.write_text(ASK_FALSE, encoding="utf-8")
-    construct.write_text(CONSTRUCT, encoding="utf-8")
+    for path, text in ((ask, ASK), (ask_false, ASK_FALSE), (construct, CONSTRUCT)):
+        path.write_text(text, encoding="utf-8")
     jobs: dict[str, tuple[str, list[str]]] = {}
     for path in QUERIES:
         # SPARQL 1.1 as the W3C defines it: Jena's default syntax is ARQ's superset (LET, ...).
@@ -226,8 +230,7 @@ def jena(jena_here, endpoint, documents, expected, tmp_path_factory) -> dict[str
         jobs[f"rsparql {_query_id(path)}"] = ("arq.rsparql", [STRICT, "--service", endpoint, "--query", str(path),
                                                               "--results", "NT" if graph else "JSON"])
     # rsparql sends a query with GET (the query in the URL); --post sends it as an HTML form.
-    first = QUERIES[0]
-    jobs["rsparql post"] = ("arq.rsparql", [STRICT, "--post", "--service", endpoint, "--query", str(first),
+    jobs["rsparql post"] = ("arq.rsparql", [STRICT, "--post", "--service", endpoint, "--query", str(QUERIES[0]),
                                             "--results", "JSON"])
     # The controls: the prefix-less form the issue found in examples/queries/, and an ARQ extension.
     jobs["qparse no prefix"] = ("arq.qparse", [STRICT, "SELECT ?p WHERE { ?p pk:painPersists true }"])
@@ -387,3 +390,10 @@ def test_rdflib_sparqlstore_graph_api_is_kg_query(remote, store):
     assert chains and sorted(chains) == column(f"SELECT ?s WHERE {{ ?s a <{PK}KeyChain> }}")
     graphs = column("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }")
     assert len(graphs) > 100 and sorted(remote.store.contexts()) == graphs
+
+
+def test_the_server_logged_no_error(served, jena):
+    # Last, after every client above (jena: the Jena commands have run): what they sent gave no
+    # traceback or error (uvicorn's "ERROR:" lines) on the server's side either.
+    lines = served[1].read_text(errors="replace").splitlines()
+    assert not [line for line in lines if "Traceback" in line or line.startswith("ERROR")], "\n".join(lines[-40:])
