@@ -258,7 +258,9 @@ def drive(records_file: str, out_file: str, entry_point_calls: int) -> None:
     has_dot = shutil.which("dot") is not None
     runner = CliRunner()
     found: dict[str, dict[str, list]] = {}
-    work = Path(tempfile.mkdtemp(prefix="painkg-drive-"))
+    # The same folder for both versions: an error message names the file it could not read.
+    work = Path(out_file).parent / "patients"
+    work.mkdir(exist_ok=True)
     started = time.perf_counter()
     for record in records:
         path = work / f"{record['id']}.json"
