@@ -41,6 +41,7 @@ SLOW = (
     "tests/test_serve_attack_",
     "tests/test_html_browser.py::",
     "tests/test_serve_browser.py::",
+    "tests/test_third_party_clients.py::",
 )
 
 
