@@ -118,7 +118,8 @@ def run_chunk(chunk: Chunk, out: Path, options: Options, engine: Callable, tick:
                 counts["results"] += 1
                 counts["pain_persists"] += bool(outcome.pain_persists)
                 counts["ignored"] += outcome.ignored
-                writers[0].write(outcome.result + "\n")
+                writers[0].write(outcome.result)  # (not result + "\n": that copies the line once more)
+                writers[0].write("\n")
                 if outcome.nquads is not None:
                     if nq is None or outcome.patient_id in parts[-1]["_seen"]:
                         nq = _AtomicWriter(chunk_path(out, chunk.index, f"{len(parts)}.nq"))
