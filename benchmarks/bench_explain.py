@@ -1,6 +1,6 @@
 """Benchmark one patient, fast: `painkg explain` start-up and `Reasoner.explain` + JSON vs bare experta.
 
-    python benchmarks/bench_explain.py [--patients 2000] [--seed 7] [--repeat 3] [--starts 15]
+    python benchmarks/bench_explain.py [--patients 2000] [--seed 7] [--repeat 3] [--chunk 50] [--starts 15]
                                        [--json benchmarks/results/explain.json]
 
 Two tables, every row measured in this one run (the machine is shared and noisy: compare the
@@ -10,8 +10,9 @@ rows of one run with each other, not with another run's absolute numbers):
   `python -c pass`, `import kg.cli`, `painkg --help`, `painkg explain FILE`. The commands are
   the installed entry point `painkg` next to this interpreter, run from a temporary folder, so
   a non-editable install is measured as installed, not the checkout's sources;
-- patients per second on one core (CPU time, median of --repeat rounds, each round timing every
-  case once in turn, so that load from other processes falls on all rows alike): experta on painkg's own rules
+- patients per second on one core (CPU time, median of --repeat rounds; within a round the cases
+  take turns on chunks of --chunk patients, so that load from other processes falls on all rows
+  alike; the JSON also gives each round's ratios): experta on painkg's own rules
   without tracing (the baseline: every rule family of `PainEngine`, on a plain
   `experta.KnowledgeEngine`), the traced engine, `Reasoner.explain`, and `Reasoner.explain` +
   `to_json()`, with each row's ratio to the baseline.
@@ -115,6 +116,7 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--chunk", type=int, default=50, help="patients per turn of the interleaved rows")
     ap.add_argument("--starts", type=int, default=15, help="whole-process runs per start-up row")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "explain.json"))
     args = ap.parse_args()
@@ -130,30 +132,41 @@ def main() -> None:
     n = len(patients)
     rows: list[dict] = []
 
-    def run_untraced():
-        for f in facts:
+    def untraced_run(chunk: range):
+        for i in chunk:
             untraced.reset()
             untraced.declare(Setting(threshold_days=14))
-            untraced.declare(*f)
+            untraced.declare(*facts[i])
             untraced.run()
 
-    cases = [("experta, same rules, no tracing (reused)", run_untraced, "baseline"),
-             ("engine with tracing (reused), infer only", lambda: [reasoner.engine.infer(f) for f in facts], ""),
-             ("kg.Reasoner.explain (parse+infer+chains)", lambda: [reasoner.explain(p) for p in patients], ""),
-             ("kg.Reasoner.explain + to_json", lambda: [reasoner.explain(p).to_json() for p in patients], "")]
+    cases = [("experta, same rules, no tracing (reused)", untraced_run, "baseline"),
+             ("engine with tracing (reused), infer only", lambda c: [reasoner.engine.infer(facts[i]) for i in c], ""),
+             ("kg.Reasoner.explain (parse+infer+chains)", lambda c: [reasoner.explain(patients[i]) for i in c], ""),
+             ("kg.Reasoner.explain + to_json", lambda c: [reasoner.explain(patients[i]).to_json() for i in c], "")]
+    chunks = [range(i, min(i + args.chunk, n)) for i in range(0, n, args.chunk)]
     print(f"{n} synthetic patients (seed {args.seed}), CPU time, median of {args.repeat} rounds", file=sys.stderr)
-    # Round-robin: each round times every case once, so a burst of load from another process
-    # on this shared machine falls on every row alike rather than on whichever row runs then.
+    # Interleaved: each round runs every case on one chunk of patients, then the next chunk, so
+    # the load other processes put on this shared machine, which changes from second to second,
+    # falls on every row alike; a row's time in a round is the sum over the chunks.
     seconds: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    for _, fn, _ in cases:  # warm: first-use caches (the ontology's, the rules') are not what is measured
+        fn(chunks[0])
     for _ in range(args.repeat):
-        for name, fn, _ in cases:
-            seconds[name].append(cpu_timed(fn, 1))
+        spent = dict.fromkeys(seconds, 0.0)
+        for chunk in chunks:
+            for name, fn, _ in cases:
+                spent[name] += cpu_timed(lambda: fn(chunk), 1)
+        for name in seconds:
+            seconds[name].append(spent[name])
     for name, _, note in cases:
         median = statistics.median(seconds[name])
         rows.append({"case": name, "patients": n, "cpu_seconds": round(median, 4),
                      "cpu_seconds_runs": [round(x, 4) for x in seconds[name]],
                      "patients_per_s": round(n / median, 1), "note": note})
         print(f"  {name:<46} {n / median:>10.1f} patients/s", file=sys.stderr)
+    # The ratio within each round too (both rows of a round ran under the same load).
+    base_runs = seconds[cases[0][0]]
+    ratio_per_round = {name: [round(b / s, 3) for b, s in zip(base_runs, runs)] for name, runs in seconds.items()}
 
     tracemalloc_peak = _peak_memory(reasoner, patients)
     base = rows[0]["patients_per_s"]
@@ -163,7 +176,8 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
                     "note": "shared, noisy machine: compare rows within this run"},
         "kg": {"version": kg.__version__, "file": kg.__file__},
-        "patients": n, "seed": args.seed, "startup": startup, "rows": rows,
+        "patients": n, "seed": args.seed, "chunk": args.chunk, "startup": startup, "rows": rows,
+        "ratio_to_baseline_per_round": ratio_per_round,
         "tracemalloc_peak_mib_explaining_all": tracemalloc_peak,
         "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
