@@ -3,9 +3,10 @@
 Chunks finish in any order; the loader takes them in input order (chunk 0, 1,
 2...), so that when a patient id repeats, the later record is the one the store
 keeps, whatever the number of workers. Oxigraph's bulk loader costs much more
-per quad on small inputs, so the N-Quads of consecutive chunks are gathered
-into one load of about :data:`LOAD_BYTES` (never two records of one id in one
-load). A load removes the graphs of its patients that are already in the
+per quad on small inputs, and each load ends in an ingestion the store compacts
+against all it holds, so the N-Quads of consecutive chunks are gathered into
+one load of about :data:`LOAD_BYTES`, their files joined into one (never two
+records of one id in one load). A load removes the graphs of its patients that are already in the
 store (from an earlier batch, an earlier chunk, or a load a killed run left
 half done), bulk-loads the N-Quads, then writes ``NNNNNN.loaded`` for each
 chunk it completed and deletes their N-Quads. A chunk with a ``loaded`` file is
@@ -16,16 +17,19 @@ with the store an uninterrupted run builds.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
 from ..store.persistent import PatientStore
 from .chunks import chunk_dir, chunk_path, is_done, read_done, replace_file
 
-__all__ = ["StoreLoader", "LOAD_BYTES"]
+__all__ = ["StoreLoader", "LOAD_BYTES", "LOADING_FILE"]
 
-#: N-Quads gathered into one bulk load while the batch runs (about 650 patients).
+#: N-Quads gathered into one bulk load while the batch runs (about 7,000 patients).
 LOAD_BYTES = 64 * 1024 * 1024
+#: The file (in the chunks folder) a load's chunk files are joined into; a killed run's is overwritten.
+LOADING_FILE = "loading.nq"
 
 
 class StoreLoader:
@@ -82,11 +86,22 @@ class StoreLoader:
         self.replaced += self.store.remove_patients(ids if self.seen is None else ids & self.seen)
         if self.seen is not None:
             self.seen |= ids
-        # File by file, by path: Oxigraph reads them itself (about 15% faster than through a Python
-        # stream, measured), and no Python code runs inside the loader for a Ctrl-C to land in.
-        for _, _, part in group:
-            self.store.bulk_load(chunk_dir(self.out) / part["file"])
+        # One bulk load per group, of its files joined into one (LOADING_FILE): each of Oxigraph's bulk
+        # loads ends in an ingestion that the store compacts against all it holds, so loading each
+        # 1,000-patient file alone cost about twice as much at 100,000 patients (measured). By path:
+        # Oxigraph reads it itself (about 15% faster than through a Python stream, measured), and no
+        # Python code runs inside the loader for a Ctrl-C to land in.
+        files = [chunk_dir(self.out) / part["file"] for _, _, part in group]
+        path = files[0] if len(files) == 1 else chunk_dir(self.out) / LOADING_FILE
+        if len(files) > 1:
+            with open(path, "wb") as joined:
+                for file in files:
+                    with open(file, "rb") as part:
+                        shutil.copyfileobj(part, joined, 1 << 20)
+        self.store.bulk_load(path)
         self.store.flush()
+        if len(files) > 1:
+            path.unlink()
         for index, left, _part in group:
             if left == 0:
                 self._mark(index)
