@@ -138,12 +138,14 @@ def _quote(onto, passage: str | None) -> Quote | None:
 
 
 def _step_index(data: Mapping) -> dict[tuple, Mapping]:
-    # Each firing's step (with its condition text, which carries the patient's dates) by (fact, rule, premises).
+    # Each firing's step (with its condition text, which carries the patient's dates) by (fact, rule, premises
+    # as a set): the first in the chains' order, found by one lookup per link (a scan per link was ~15% of a
+    # CDS call).
     index: dict[tuple, Mapping] = {}
     for chain in data["chains"]:
         for step in chain["steps"]:
             if step["rule"] is not None:
-                index.setdefault((step["fact"], step["rule"], tuple(step["premises"])), step)
+                index.setdefault((step["fact"], step["rule"], frozenset(step["premises"])), step)
     return index
 
 
@@ -153,9 +155,7 @@ def _link(facts, steps, key, previous: str | None, onto, audience: str) -> Link:
         said = (w.recorded_sentence(f["label"], f["site"], f["detail"], onto, f["concept"], audience)
                 if audience == "clinician" else w.patient_step(f["label"], f["site"], "reported", onto))
         return Link(key.fact, f["concept"], f["label"], f["site"], f["certainty"], said)
-    premises = set(key.conditions) | {previous}
-    step = next((s for (fact, rule, prem), s in steps.items()
-                 if fact == key.fact and rule == key.rule and set(prem) == premises), None)
+    step = steps.get((key.fact, key.rule, frozenset(key.conditions) | {previous}))
     rule = onto.rules[key.rule]
     passages = [e["passage"] for e in step["evidence"]] if step else list(onto.evidence(key.rule, f["site"]))
     because = tuple(_because(facts[c], onto) for c in key.conditions)
