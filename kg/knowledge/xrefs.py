@@ -130,11 +130,20 @@ class Xrefs:
         if scheme is None or not isinstance(code, str) or not code.strip():
             return ()
         if scheme == "painkg":
-            onto = load_ontology()
-            key = normalize_key(code)
-            hit = next((c.key for c in onto.concepts.values() if key in (c.key, *c.alt_keys)), None)
+            hit = self._painkg_keys.get(normalize_key(code))
             return (hit,) if hit else ()
         return self._index.get((scheme, _norm(scheme, code)), ())
+
+    @functools.cached_property
+    def _painkg_keys(self) -> Mapping[str, str]:
+        # painkg's own codes: each concept's key and alternative keys, the first concept (in the ontology's
+        # order) that gives one winning, as a scan would find it; built on first use (a scan per coding was
+        # most of a CDS call's coding lookups), from the process's one ontology.
+        keys: dict[str, str] = {}
+        for c in load_ontology().concepts.values():
+            for key in (c.key, *c.alt_keys):
+                keys.setdefault(key, c.key)
+        return MappingProxyType(keys)
 
     def site_of(self, system: object, code: object) -> str | None:
         """The body site (a site key) a coding names (``pk:codeSite``), None if it names none."""
