@@ -29,7 +29,7 @@ traceback.
 The date painkg assesses the patient on is today (UTC), or the request's
 extension ``org.w3id.painkg.asOf`` (``YYYY-MM-DD``), so a call can be
 replayed with the same answer. Cards of identical data (same resources, date
-and base URL) are cached, bounded (``ServeSettings.extra["cds_cache"]``
+and base URL) are cached, bounded (``ServeSettings.cds_cache``
 entries, default 1024; 0 turns it off): the explanation is deterministic, so a
 cached card is byte-identical to a fresh one.
 
@@ -266,7 +266,7 @@ def cds_router(settings: ServeSettings):
 
     check_auth_settings(settings)
     router = APIRouter(tags=["CDS Hooks"])
-    state = CdsState(settings.extra.get("cds_cache", 1024))
+    state = CdsState(settings.cds_cache)
     router.cds_state = state
     verifier = None if settings.cds_open else TokenVerifier(settings)
     router.token_verifier = verifier

@@ -19,7 +19,7 @@ bytes are a thousand objects. The key is computed with orjson where installed
 integers, booleans, null, arrays and objects, never a float), else with json.
 
 The cache lives in ``app.state.explanations`` (one per app, no global state);
-its bound is ``ServeSettings.extra["explanation_cache"]`` (default
+its bound is ``ServeSettings.explanation_cache`` (default
 :data:`DEFAULT_SIZE`). The least recently used entry goes first; an evicted
 key answers 404 and the page asks to submit the patient again.
 
