@@ -22,7 +22,8 @@ spec, for safety:
   otherwise keys come from the issuer's inline JWKS. Fetched sets are cached
   with their misses and failures (:mod:`kg.serve.jwks`), so no token can make
   the service fetch often; :meth:`TokenVerifier.verify` may block on such a
-  fetch (bounded), so the router runs it on a worker thread.
+  fetch (bounded), so the router then runs it on a worker thread
+  (:attr:`TokenVerifier.may_fetch`); with inline keys only, on the event loop.
 * ``aud`` must name this server as its operator configured it
   (``ServeSettings.base_url``), never as the request's ``Host`` or
   ``X-Forwarded-*`` headers say: :func:`check_auth_settings` makes ``base_url``
@@ -161,6 +162,11 @@ class TokenVerifier:
         self._lock = threading.Lock()
         self._seen = {iss: _SeenJti(max_seen) for iss in self.issuers}
         self._keys: OrderedDict[tuple[str, str], jwt.PyJWK] = OrderedDict()  # (alg, JWK as JSON) -> key
+        #: Whether :meth:`verify` can ever wait on a JWK Set fetch: only for an issuer without inline keys,
+        #: with a ``jwks_url``, when ``fetch_jwks`` is on. When it cannot, a call is CPU only (a signature
+        #: check, tens of µs) and the router verifies on the event loop, without a thread hop per call.
+        self.may_fetch = bool(settings.fetch_jwks) and any(
+            i.jwks is None and bool(i.jwks_url) for i in settings.cds_issuers)
 
     def verify_call(self, authorization: str | None, *paths: str) -> dict[str, Any]:
         """:meth:`verify` for a call to one of ``paths`` of this server (``aud`` is ``base_url`` + a path)."""

@@ -21,8 +21,10 @@ called under ``ServeSettings.base_url``, which is required when issuers are
 configured (:func:`~kg.serve.auth.check_auth_settings`; the request's ``Host``
 is never trusted for it). ``ServeSettings.cds_open`` turns the check off, for
 local testing only; the router logs a warning when it is built that way.
-Tokens are verified on a worker thread (a key fetch may block), and so is the
-reading of the call's body and prefetch: the event loop only moves bytes.
+Tokens are verified on a worker thread when a key fetch may block
+(:attr:`~kg.serve.auth.TokenVerifier.may_fetch`), else on the event loop (a
+signature check costs less than the thread hop); a large call's body and
+prefetch are read on a worker thread.
 Each refused call is logged on one line (status, field, reason), without a
 traceback.
 
@@ -285,8 +287,11 @@ def cds_router(settings: ServeSettings):
         if verifier is None:
             return None
         try:
-            # On a worker thread: a signature check costs CPU, and a key fetch (when allowed) may wait.
-            await run_in_threadpool(verifier.verify_call, request.headers.get("authorization"), *paths)
+            authorization = request.headers.get("authorization")
+            if verifier.may_fetch:  # a key fetch may wait (bounded): on a worker thread
+                await run_in_threadpool(verifier.verify_call, authorization, *paths)
+            else:  # a signature check only: the thread hop would cost more than it spares the loop
+                verifier.verify_call(authorization, *paths)
         except TokenError as exc:
             _log.info("CDS call refused: 401 Authorization: %s", _one_line(str(exc)))
             return error_response(401, "Authorization", f"Authorization: {exc}", reason=exc.reason,
