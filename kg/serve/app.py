@@ -82,6 +82,12 @@ def create_app(settings: ServeSettings):
     app.state.explanations = ExplanationCache(settings.explanation_cache)
     install_error_handlers(app)
 
+    # The CDS hook first: its calls are the most frequent, and each route tried before the match costs
+    # it (~10% of a call with the CDS router fifth). No other route matches a /cds-services path, nor
+    # any CDS route another path, so every answer is the same; the documented order is kept below.
+    from .cds_hooks import cds_router
+
+    app.include_router(cds_router(settings))
     # Readiness, not liveness: /healthz runs a trivial query through the real worker path.
     app.include_router(health_router(settings))
 
@@ -95,10 +101,8 @@ def create_app(settings: ServeSettings):
 
     app.include_router(explain_router())
     app.include_router(sparql_router(settings))
-    from .cds_hooks import cds_router
-
-    app.include_router(cds_router(settings))
     app.include_router(pages_router(settings))
+    _document_cds_after_sparql(app)
     static = resources.files("kg").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     # Added innermost first. From the outside in: HEAD runs as GET; CORS, so that every error answer below
@@ -110,6 +114,24 @@ def create_app(settings: ServeSettings):
                            allow_headers=["Content-Type", "Accept", "Authorization"], max_age=600)
     app.add_middleware(HeadMiddleware)
     return app
+
+
+def _document_cds_after_sparql(app) -> None:
+    """Keep ``/openapi.json`` (and ``/docs``) listing the CDS paths after ``/sparql``, where they were before
+    the CDS router was matched first: the schema FastAPI builds, its paths in that order."""
+    built = app.openapi
+
+    def openapi() -> dict:
+        schema = built()
+        paths = schema.get("paths", {})
+        if next(iter(paths), "").startswith("/cds-services"):
+            cds = [p for p in paths if p.startswith("/cds-services")]
+            rest = [p for p in paths if not p.startswith("/cds-services")]
+            at = next((n + 1 for n, p in enumerate(rest) if p == "/sparql"), len(rest))
+            schema["paths"] = {p: paths[p] for p in rest[:at] + cds + rest[at:]}
+        return schema
+
+    app.openapi = openapi
 
 
 def _endpoints(openapi: dict) -> list[tuple[str, str, str]]:
