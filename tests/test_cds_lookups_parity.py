@@ -2,8 +2,8 @@
 
 * :func:`kg.inputs.reading._nesting_within` (the running depth's maximum, in C) is the Python loop over
   brackets outside strings, on generated texts, unterminated strings and escapes included;
-* :func:`kg.inputs.reading.loads` keeps the quick parse for a body whose only long digit run is inside a
-  string (an id of zeros) and still keeps a long number as its text wherever a number can start;
+* :func:`kg.inputs.reading.loads` parses a body whose long digit run is inside a string (an id of zeros)
+  without walking the value, and still keeps a long number as its text and names a repeated key;
 * painkg's own codes (:meth:`kg.knowledge.xrefs.Xrefs.concepts_for`) map as a scan of the concepts maps
   them, for every key, alternative key and some that are neither;
 * a presentation's links find the step a scan of the steps found (:func:`kg.render.presentation._link`),
@@ -50,15 +50,22 @@ def test_nesting_within_is_the_loop(text, limit):
     assert reading._nesting_within(text, limit) == loop_within(text, limit)
 
 
+@quick
+@given(st.text(alphabet='[]{}"a\u00e9\u20ac\ud800:,', max_size=80), st.integers(0, 6))
+def test_nesting_within_is_the_loop_for_text_without_escapes(text, limit):
+    assert reading._nesting_within(text, limit) == loop_within(text, limit)
+
+
 def test_a_too_deep_text_names_the_same_place():
     text = '{"a": "[[[[[[", "b": ' + "[" * 21 + "]" * 21 + "}"
     with pytest.raises(reading.JsonLimitError, match=r"nested more than 20 deep \(line 1, column 41\)"):
         loads(text)
 
 
-def test_an_id_of_zeros_takes_the_quick_parse_and_a_long_number_is_kept(monkeypatch):
+def test_an_id_of_zeros_is_parsed_without_a_walk_and_a_long_number_is_kept(monkeypatch):
     careful = []
-    monkeypatch.setattr(reading, "_first_duplicate", lambda value: careful.append(value))
+    walk = reading._first_duplicate
+    monkeypatch.setattr(reading, "_first_duplicate", lambda value: careful.append(value) or walk(value))
     assert loads('{"id": "00000000-0000-4000-8000-000000000019"}') == {"id": "00000000-0000-4000-8000-000000000019"}
     assert careful == []
     long = "1" + "0" * 30
@@ -68,7 +75,9 @@ def test_an_id_of_zeros_takes_the_quick_parse_and_a_long_number_is_kept(monkeypa
             value["a"] if isinstance(value, dict) else value[1])
         found = found[0] if isinstance(found, list) else found
         assert isinstance(found, LongNumber), text
-    assert len(careful) == 5
+    assert careful == []  # numbers kept by the parser's hooks: no walk of the value either
+    with pytest.raises(reading.JsonLimitError, match=r'the key "a" is given twice \(line 1, column 45\)'):
+        loads('{"id": "0000000000000000000000000", "a": 1, "a": 2}')
 
 
 def test_painkg_codes_map_as_a_scan_of_the_concepts():

@@ -52,6 +52,9 @@ _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.S)
 # The same tokens, a string captured as "" (so only brackets count): found in C, not looped over in Python.
 _BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|([\[\]{}])', re.S).findall
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# Every byte but the brackets': what bytes.translate deletes to leave a text's brackets, in C.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BYTE_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 class JsonLimitError(ValueError):
@@ -165,6 +168,11 @@ def _nesting_within(text: str, limit: int) -> bool:
     """
     if text.count("[") + text.count("{") <= limit:
         return True
+    if "\\" not in text:
+        # No escape: every '"' opens or closes a string, so the even pieces of a split are what lies
+        # outside strings (an unterminated string is the last, odd, piece): their brackets, as bytes.
+        brackets = "".join(text.split('"')[::2]).encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+        return max(accumulate(map(_BYTE_STEP.__getitem__, brackets)), default=0) <= limit
     return max(accumulate(map(_STEP.get, _BRACKETS(text), repeat(0))), default=0) <= limit
 
 
@@ -235,12 +243,11 @@ def _pairs(pairs: list) -> dict:
     return out
 
 
-#: A run of the characters JSON numbers are written with, longer than ``LIMITS.number_chars``, where a
-#: number can start (the text's start, or after ``[``, ``:`` or ``,`` and whitespace): only text with
-#: one can hold a number too long to convert. The run may still be inside a string ("a:000..."): then
-#: the careful parse runs for nothing, and gives the same value. (Without the start, an id such as
-#: "00000000-0000-4000-8000-000000000019" sent every CDS call through the careful parse.)
-_LONG_RUN = re.compile(r"(?:^|[\[:,])[ \t\n\r]*[-+.0-9eE]{%d,}" % (LIMITS.number_chars + 1)).search
+#: A run of the characters JSON numbers are written with, longer than ``LIMITS.number_chars``: only
+#: text with one can hold a number too long to convert (the run may be inside a string, as an id
+#: "00000000-0000-4000-8000-000000000019" is: then the numbers are read by the hooks for nothing, and
+#: give the same value).
+_LONG_RUN = re.compile(r"[-+.0-9eE]{%d,}" % (LIMITS.number_chars + 1)).search
 
 
 class _Repeated(Exception):
@@ -256,8 +263,11 @@ def _unique_pairs(pairs: list) -> dict:
 
 
 # Built once (a batch parses millions of records): the quick parser converts numbers itself; the
-# careful one keeps a long number as its text and marks an object that repeats a key.
+# numbering one keeps a long number as its text (a Python call per number, not a walk of the value);
+# the careful one also marks an object that repeats a key, for the walk that says where.
 _QUICK = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_constant)
+_NUMBERING = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_int=_number(int), parse_float=_number(float),
+                              parse_constant=_constant)
 _CAREFUL = json.JSONDecoder(object_pairs_hook=_pairs, parse_int=_number(int), parse_float=_number(float),
                             parse_constant=_constant)
 
@@ -274,11 +284,10 @@ def loads(text: str, *, depth: int = LIMITS.depth) -> Any:
     if text.startswith("\ufeff"):  # json.loads' own error for it (the decoders below would not see one)
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     try:
-        if _LONG_RUN(text) is None:
-            try:
-                return _QUICK.decode(text)  # no object in it repeats a key: nothing to walk for
-            except _Repeated:
-                pass
+        try:  # no object in it repeats a key: nothing to walk for
+            return (_QUICK if _LONG_RUN(text) is None else _NUMBERING).decode(text)
+        except _Repeated:
+            pass
         value = _CAREFUL.decode(text)
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise JsonLimitError("arrays and objects are nested too deep", f"at most {depth} levels") from None
