@@ -38,6 +38,7 @@ from ..errors import InputError, type_name
 from ..inputs.limits import LIMITS
 from ..inputs.reading import JsonLimitError, loads, size_text
 from ..reasoning.memo import DEFAULT_MEMO_SIZE, MemoReasoner, MemoResult, result_of
+from ..reasoning.json_text import loads_json
 from ..reasoning.memo_pieces import dumps
 from ..reasoning.reasoner import DEFAULT_THRESHOLD_DAYS, Reasoner
 from .sources import RAW_CHARS, Record
@@ -133,7 +134,7 @@ def reason_record(reasoner: Reasoner, record: Record, options: Options, *, write
                 from ..inputs.patient import load_patient
 
                 quads = writer.nquads(load_patient(data, as_of=as_of, ontology=reasoner.ontology),
-                                      json.loads(m.explanation))
+                                      loads_json(m.explanation))  # orjson where installed: ~0.5 ms less a patient
             return Outcome(result=_line(m, record, options, ignored), patient_id=m.patient_id,
                            pain_persists=m.pain_persists, ignored=len(ignored), nquads=quads)
         e = reasoner.explain(data, as_of=as_of, threshold_days=options.threshold_days)
