@@ -62,7 +62,9 @@ about 7 ms plus 5-40 ms for painkg's example queries (Oxigraph itself: 0.5-7 ms)
 
 The child sends terms back as JSON and the caller rebuilds pyoxigraph terms
 (blank node labels included), so code that converted ``Store.query`` results
-keeps working and its output does not change.
+keeps working and its output does not change. SELECT rows come as a table of
+distinct terms in N-Triples and rows of indices (:class:`~kg.store.query_rows.RowTable`,
+pyoxigraph terms made on first use; ``kg.query`` makes rdflib terms from the text).
 
 Example
 -------
@@ -105,6 +107,7 @@ from .query_lexer import check_query
 from .query_limits import (DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, MAX_NESTING, QueryCrashError,
                            QueryLimitError, QueryLimits, QueryMemoryError, QueryNestingError, QueryRefusedError,
                            QueryTimeoutError, QueryTooManyRowsError, fmt_number)
+from .query_rows import RowTable
 from .query_sandbox import (address_space, decode_term, evaluate_in_process, load_rdflib_parser,
                             network_filter_available, resource, worker)
 
@@ -284,6 +287,6 @@ def _answer(payload: dict | None, limits: QueryLimits, status: int | None, stder
         return Answer("boolean", boolean=payload["boolean"])
     if "variables" in payload:
         return Answer("solutions", variables=tuple(payload["variables"]),
-                      solutions=tuple(tuple(decode_term(t, cache) for t in row) for row in payload["solutions"]))
+                      solutions=RowTable(payload["table"], payload["rows"]))
     triples = tuple(decode_term(["T", *row], cache) for row in payload["triples"])
     return Answer("triples", triples=triples)

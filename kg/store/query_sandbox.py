@@ -3,7 +3,9 @@
 :func:`worker` sets up barriers 3 and 4 (resource limits, no descriptors but
 its pipes, the seccomp network filter), then :func:`evaluate` applies barrier 2
 (rdflib's parse tree) and runs the query, counting rows. Terms travel to the
-caller as JSON (:func:`encode_term`, :func:`decode_term`).
+caller as JSON: SELECT rows as a table of distinct N-Triples terms and indices
+(:mod:`kg.store.query_rows`), triples as lists (:func:`encode_term`,
+:func:`decode_term`).
 
 >>> import pyoxigraph as ox
 >>> data = encode_term(ox.Literal("chat", language="fr"))
@@ -212,12 +214,27 @@ def evaluate(store, sparql: str, query_kwargs: dict, limits: QueryLimits) -> dic
         return {"boolean": bool(result)}
     rows = []
     if isinstance(result, ox.QuerySolutions):
-        variables = list(result.variables)
+        # Each distinct term once, as N-Triples text; rows as indices, 0 for unbound
+        # (kg.store.query_rows): 3-4x less work per row than a JSON list per cell.
+        triple = ox.Triple
+        table: list = [None]
+        index: dict[str, int] = {}
         for solution in result:
             if len(rows) >= limits.max_rows:
                 return {"too_many_rows": True}
-            rows.append([encode_term(solution[v]) for v in variables])
-        return {"variables": [v.value for v in variables], "solutions": rows}
+            row = []
+            for term in solution:
+                if term is None:
+                    row.append(0)
+                    continue
+                text = str(term)
+                at = index.get(text)
+                if at is None:
+                    at = index[text] = len(table)
+                    table.append(encode_term(term) if type(term) is triple else text)
+                row.append(at)
+            rows.append(row)
+        return {"variables": [v.value for v in result.variables], "table": table, "rows": rows}
     for triple in result:
         if len(rows) >= limits.max_rows:
             return {"too_many_rows": True}

@@ -42,6 +42,7 @@ from .prefixes import PREFIXES
 from .query_guard import Answer, run_query
 from .query_lexer import check_query
 from .query_limits import QueryLimits
+from .query_rows import RowTable, rdflib_table
 from .query_text import query_form, read_query, syntax_error
 from .results import QueryResult, Row, canonical_bnodes, nt, rdflib_term, stable_bnode
 
@@ -101,6 +102,12 @@ def result_from_answer(answer: Answer, form: str) -> QueryResult:
     """A :class:`QueryResult` (rdflib terms, blank nodes numbered stably) from the engine's answer."""
     if answer.kind == "boolean":
         return QueryResult("ASK", ask=answer.boolean)
+    if answer.kind == "solutions" and isinstance(answer.solutions, RowTable):
+        # Straight from the worker's N-Triples text, each distinct term once.
+        terms = rdflib_table(answer.solutions.table, {})
+        names = answer.variables
+        rows = [Row(names, [terms[i] for i in values]) for values in answer.solutions.rows]
+        return QueryResult("SELECT", vars=names, rows=tuple(rows))
     if answer.kind == "solutions":
         bnodes: dict[str, BNode] = {}
         rows = [Row(answer.variables, [None if t is None else stable_bnode(rdflib_term(t), bnodes) for t in values])
