@@ -231,6 +231,10 @@ EXPLANATIONS = {
 }
 
 
+#: Differing outputs shown in full (their first 400 characters) per path; the others by id.
+EXAMPLES = 3
+
+
 def attribute(path: str, kinds_of: dict[str, str], old: dict, new: dict) -> str:
     """Why a path's outputs differ (a key of :data:`EXPLANATIONS`), from the records that differ."""
     labels = list(EXPLANATIONS)
@@ -283,8 +287,10 @@ def main() -> None:
         if differ:
             kinds_of = {k: kind_of.get(k.split(" line ")[-1] if " line " in k else k, "file") for k in differ}
             rows[-1]["why"] = attribute(path, kinds_of, old, new)
-            differences[path] = {k: {"landed": a.get(k, [None, None])[1], "new": b.get(k, [None, None])[1],
-                                     "kind": kinds_of[k]} for k in differ}
+            # Every differing id with its record's kind; both outputs' heads for the first few.
+            differences[path] = {"ids": {k: kinds_of[k] for k in differ},
+                                 "examples": {k: {"landed": a.get(k, [None, None])[1], "new": b.get(k, [None, None])[1]}
+                                              for k in differ[:EXAMPLES]}}
     result = {"base": runs["landed"]["commit"], "new": runs["new"]["commit"], "patients": len(records),
               "seed": args.seed, "records_by_kind": kinds, "rows": rows,
               "seconds": {"landed": old.get("_seconds"), "new": new.get("_seconds")},
