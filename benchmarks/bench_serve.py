@@ -63,6 +63,17 @@ clients p99 869 and 607 ms before, 272 and 302 ms after; CPU 3.16 and 3.46 ms a 
 p99 under 50 ms at 50 clients is not reached by one process: in a closed loop of 50 clients the median
 latency is 50 / throughput, so it needs well over 1,000 calls a second, about 0.5 ms of CPU a call with
 the load generator on the same 2 cores (POST /explain's cost); the hook still spends about 1.3 ms.
+
+Then the per-call lookups (the body's JSON read without a walk or a regex per token, a link's step by
+one dict lookup, painkg codes by a dict, the CDS router matched first, a token verified on the event loop
+when no key fetch can happen). The pieces, in one process, min of 7 repeats (CPU µs, before -> after):
+the body's `loads` 87 -> 31, the route match 22 -> 5, a painkg code 1.3 -> 0.4 (about 5 a call),
+`present` 126 -> 123; about 80 µs of a call's ~1.2 ms. Two interleaved pairs of this benchmark
+(`--scenarios cds --duration 6 --warmup 5000 --no-stall`, load average 3 to 4) could not tell them
+apart: 1.14-1.44 ms CPU a call before, 1.34-1.45 after at 50 clients, p99 158-235 ms before and
+241-284 after (the machine's other load moves each cell by more than the change). What is left, by
+benchmarks/profile_cds.py: the FHIR intake (~27%), the card (~19%), the memo's answer on the event
+loop (~13%), Starlette/FastAPI's middleware and routing stack.
 """
 
 from __future__ import annotations
