@@ -1,6 +1,6 @@
 """The CDS hook's per-call lookups answer as the scans they replaced (issue 18, the hook's remaining cost).
 
-* :func:`kg.inputs.reading._nesting_within` (the running depth's maximum, in C) is the Python loop over
+* :func:`kg.inputs.json_nesting.nesting_within` (the running depth's maximum, in C) is the Python loop over
   brackets outside strings, on generated texts, unterminated strings and escapes included;
 * :func:`kg.inputs.reading.loads` parses a body whose long digit run is inside a string (an id of zeros)
   without walking the value, and still keeps a long number as its text and names a repeated key;
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kg.inputs import reading
+from kg.inputs import json_nesting, reading
 from kg.inputs.reading import LongNumber, loads
 from kg.knowledge.ontology import load_ontology, normalize_key
 from kg.knowledge.xrefs import PAINKG_SYSTEM, load_xrefs
@@ -33,7 +33,7 @@ quick = settings(max_examples=400, deadline=None, suppress_health_check=[HealthC
 def loop_within(text: str, limit: int) -> bool:
     """The depth check as a Python loop over the tokens (the way _check_depth walked them)."""
     depth = 0
-    for match in reading._TOKENS.finditer(text):
+    for match in json_nesting.TOKENS.finditer(text):
         token = match.group(0)
         if token in "[{":
             depth += 1
@@ -47,13 +47,13 @@ def loop_within(text: str, limit: int) -> bool:
 @quick
 @given(st.text(alphabet='[]{}"\\ax:,', max_size=80), st.integers(0, 6))
 def test_nesting_within_is_the_loop(text, limit):
-    assert reading._nesting_within(text, limit) == loop_within(text, limit)
+    assert json_nesting.nesting_within(text, limit) == loop_within(text, limit)
 
 
 @quick
 @given(st.text(alphabet='[]{}"a\u00e9\u20ac\ud800:,', max_size=80), st.integers(0, 6))
 def test_nesting_within_is_the_loop_for_text_without_escapes(text, limit):
-    assert reading._nesting_within(text, limit) == loop_within(text, limit)
+    assert json_nesting.nesting_within(text, limit) == loop_within(text, limit)
 
 
 def test_a_too_deep_text_names_the_same_place():

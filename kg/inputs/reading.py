@@ -35,10 +35,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from itertools import accumulate, repeat
 from typing import Any
 
 from ..errors import InputError, show
+from .json_nesting import first_too_deep, nesting_within as _nesting_within
+from .json_nesting import position as _position
 from .limits import LIMITS
 from .plain_tree import plainly_within
 
@@ -47,14 +48,6 @@ __all__ = ["JsonLimitError", "LongNumber", "read_bytes", "decode_utf8", "read_te
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# A JSON string (closing quote optional, so an unterminated one ends the text) or a bracket.
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.S)
-# The same tokens, a string captured as "" (so only brackets count): found in C, not looped over in Python.
-_BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|([\[\]{}])', re.S).findall
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
-# Every byte but the brackets': what bytes.translate deletes to leave a text's brackets, in C.
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_BYTE_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 class JsonLimitError(ValueError):
@@ -154,42 +147,14 @@ def read_text(source: str | os.PathLike, *, field: str, shown: object, expected:
     return decode_utf8(data, field=field, shown="-" if os.fspath(source) == "-" else shown)
 
 
-def _position(text: str, offset: int) -> str:
-    line = text.count("\n", 0, offset) + 1
-    return f"line {line}, column {offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
-
-
-def _nesting_within(text: str, limit: int) -> bool:
-    """Whether no bracket of ``text`` (outside strings) opens deeper than ``limit``: the running depth's
-    maximum, in C (a request body's thousands of tokens would take a Python loop a quarter of its parse).
-
-    >>> _nesting_within('[[{"a": "[[[["}]]]', 3), _nesting_within('[[[[]]]]', 3), _nesting_within('', 3)
-    (True, False, True)
-    """
-    if text.count("[") + text.count("{") <= limit:
-        return True
-    if "\\" not in text:
-        # No escape: every '"' opens or closes a string, so the even pieces of a split are what lies
-        # outside strings (an unterminated string is the last, odd, piece): their brackets, as bytes.
-        brackets = "".join(text.split('"')[::2]).encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
-        return max(accumulate(map(_BYTE_STEP.__getitem__, brackets)), default=0) <= limit
-    return max(accumulate(map(_STEP.get, _BRACKETS(text), repeat(0))), default=0) <= limit
-
-
 def _check_depth(text: str, limit: int) -> None:
     """Raise :class:`JsonLimitError` at the first bracket of ``text`` opening deeper than ``limit``."""
     if _nesting_within(text, limit):
         return
-    depth = 0
-    for match in _TOKENS.finditer(text):
-        token = match.group(0)
-        if token in "[{":
-            depth += 1
-            if depth > limit:
-                raise JsonLimitError(f"arrays and objects are nested more than {limit} deep "
-                                     f"({_position(text, match.start())})", f"at most {limit} levels")
-        elif token in "]}":
-            depth -= 1
+    offset = first_too_deep(text, limit)
+    if offset is not None:
+        raise JsonLimitError(f"arrays and objects are nested more than {limit} deep "
+                             f"({_position(text, offset)})", f"at most {limit} levels")
 
 
 class _Duplicate(dict):
