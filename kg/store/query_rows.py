@@ -9,8 +9,8 @@ terms on demand (:class:`RowTable`, what :func:`kg.store.query_guard.run_query`
 returns). An RDF-star triple has no N-Triples text in a term position, so it
 travels as :func:`~kg.store.query_sandbox.encode_term` lists.
 
-Measured at 100,000 patients, a 75,000-row listing: the old per-cell JSON lists
-cost about 40 us a row after the engine (see ``benchmarks/bench_store.py``).
+Measured at 100,000 patients, a 75,000-row listing (``benchmarks/bench_query_rows.py``):
+``kg.query`` cost 45-53 us a row beyond the engine with a JSON list per cell, 12-14 us so.
 
 >>> table = RowTable([None, '<http://ex.org/a>', '"chat"@fr', '_:x1'], [[1, 2], [3, 0]])
 >>> table
