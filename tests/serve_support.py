@@ -65,6 +65,21 @@ def serve_url(settings=None, *, startup_timeout: float = 30.0, app=None) -> Iter
         thread.join(timeout=15)
 
 
+def wait_until_healthy(base: str, proc, log, *, timeout: float = 60.0) -> None:
+    """Wait for a ``painkg serve`` subprocess at ``base`` to answer ``/healthz`` with 200; fail with its log
+    if the process ends first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=10) as answer:
+                assert answer.status == 200
+                return
+        except OSError:
+            assert proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "painkg serve did not answer /healthz in time"
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[str]:
     """A running server (``cds_open=True``, no store) for the module; yields its base URL."""

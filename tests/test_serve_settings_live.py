@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from serve_support import http  # noqa: E402
+from serve_support import http, wait_until_healthy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # a cross product: runs to the timeout
@@ -49,16 +48,7 @@ def served(tmp_path_factory):
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=10) as answer:
-                    assert answer.status == 200
-                    break
-            except OSError:
-                assert proc.poll() is None, log.read_text(errors="replace")
-                assert time.monotonic() < deadline, "painkg serve did not answer /healthz in time"
-                time.sleep(0.1)
+        wait_until_healthy(base, proc, log)
         yield base, proc, log
     finally:
         if proc.poll() is None:

@@ -28,7 +28,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -41,6 +40,7 @@ from rdflib.namespace import RDF
 import kg
 from kg.cohort.synthetic import synthetic_records
 from kg.store.query_limits import QueryLimits
+from serve_support import wait_until_healthy
 from sparql_answers import XSD, row_values, same_answer, same_graph
 from support import EXAMPLES, ROOT
 
@@ -142,16 +142,7 @@ def served(store, tmp_path_factory):
                                  "--log-level", "warning"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=10) as answer:
-                    assert answer.status == 200
-                    break
-            except OSError:
-                assert proc.poll() is None, log.read_text(errors="replace")
-                assert time.monotonic() < deadline, "painkg serve did not answer /healthz in time"
-                time.sleep(0.1)
+        wait_until_healthy(base, proc, log)
         yield f"{base}/sparql", log
     finally:
         proc.send_signal(signal.SIGTERM)
