@@ -28,7 +28,7 @@ _MISSING_EXTRA = ("the serve extra is not installed ({name} cannot be imported);
 
 #: ``painkg serve --help``'s sections after "Options", each with its options: (option, ServeSettings field).
 SECTIONS = {
-    "Service": (("--workers", "workers"), ("--log-level", "log_level"), ("--http-parser", "http_parser"),
+    "Service": (("--processes", "processes"), ("--workers", "workers"), ("--log-level", "log_level"), ("--http-parser", "http_parser"),
                 ("--health-ttl", "health_ttl_s")),
     "Connections and time": (("--header-timeout", "header_timeout_s"), ("--body-timeout", "body_timeout_s"),
                              ("--keep-alive", "keep_alive_s"), ("--max-connections", "max_connections"),
@@ -127,7 +127,7 @@ def _setting_options(function):
     return function
 
 
-def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url=None, **limits):
+def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url=None, replay_store=None, **limits):
     """ServeSettings from the options; InputError naming the option for anything wrong."""
     if (cds_issuer is None) != (cds_jwks is None):
         raise InputError("--cds-issuer" if cds_issuer is None else "--cds-jwks",
@@ -142,8 +142,13 @@ def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url=
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise InputError("--cds-jwks", cds_jwks, "a JWKS document: a JSON object with a \"keys\" array")
         issuers = (kg.CdsIssuer(iss=cds_issuer, jwks=jwks),)
+    if replay_store is not None:
+        from ..serve.settings import check_replay_store
+
+        check_replay_store(replay_store, "--replay-store")
     return kg.ServeSettings(host=host, port=port, store=Path(store) if store else None, cors_origins=tuple(cors),
-                            cds_issuers=issuers, cds_open=cds_open, base_url=base_url, **limits)
+                            cds_issuers=issuers, cds_open=cds_open, base_url=base_url, replay_store=replay_store,
+                            **limits)
 
 
 @cli.command("serve", cls=_ServeCommand)
@@ -160,8 +165,11 @@ def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url=
 @click.option("--base-url", metavar="URL",
               help="The public URL clients call (https://cds.example.org): card links and the JWT aud. "
                    "Required with --cds-issuer.")
+@click.option("--replay-store", metavar="URL", cls=_SectionOption, section="Service",
+              help="Where each CDS JWT's jti is remembered, shared by every process (redis://HOST:PORT/DB). "
+                   "Required with --processes over 1 and --cds-issuer.")
 @_setting_options
-def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url, **limits):
+def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url, replay_store, **limits):
     """Start the HTTP service: explain API, CDS Hooks, SPARQL endpoint and pages.
 
     Faces: POST /explain (and /why-not, /what-if, /interventions, /timeline),
@@ -176,25 +184,33 @@ def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_
         painkg serve
         painkg serve --store run1/store --port 8080 --cors https://app.example.org
         painkg serve --header-timeout 5 --max-connections 256 --sparql-queue 4
+        painkg serve --processes 2 --replay-store redis://127.0.0.1:6379/0 ...
     """
     for module in ("fastapi", "uvicorn"):
         try:
             __import__(module)
         except ImportError:
             raise click.ClickException(_MISSING_EXTRA.format(name=module)) from None
-    settings = _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url, **limits)
+    settings = _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url, replay_store, **limits)
     try:
-        app = kg.create_app(settings)  # checks the store (error: --store: ... and exit 2) and the base URL
+        # Checks the store (error: --store: ... and exit 2), the base URL and, with several processes verifying
+        # tokens, that the replay guard is shared (a replay to another process must not pass silently).
+        app = kg.create_app(settings)
     except InputError as exc:
-        if exc.field != "base_url":
+        option = {"base_url": "--base-url", "replay_store": "--replay-store"}.get(exc.field)
+        if option is None:
             raise
-        raise InputError("--base-url", message=exc.message) from None
-    click.echo(f"painkg serve: http://{host}:{port}/ (store: {settings.store or 'none'}; Ctrl-C stops)", err=True)
+        raise InputError(option, message=exc.message) from None
+    processes = f"; {settings.processes} processes" if settings.processes > 1 else ""
+    click.echo(f"painkg serve: http://{host}:{port}/ (store: {settings.store or 'none'}{processes}; Ctrl-C stops)",
+               err=True)
     if cds_open:
         click.echo("warning: --cds-open: CDS Hooks calls are NOT authenticated; local testing only", err=True)
     # The production server: header and body timeouts, connection and upload caps, JSON errors from the
     # HTTP parser, a rate-limited log (kg.serve.run; docs/serve.md, "Running in production").
-    kg.run_server(settings, app=app)
+    status = kg.run_server(settings, app=app)
+    if status:  # one of several processes crashed at its start (its log line says why)
+        raise SystemExit(status)
 
 
 __all__ = ["serve_command", "SECTIONS"]

@@ -48,7 +48,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +57,7 @@ import jwt
 from ..errors import InputError
 from .jwks import JwksCache
 from .jwt_parts import TokenError, check_claim_types, check_header, read_token
+from .replay_guard import ReplayStoreUnavailable, _Seen, check_replay_settings, replay_guard
 from .settings import CdsIssuer, ServeSettings
 
 __all__ = ["TokenError", "TokenVerifier", "check_auth_settings", "verifies_tokens", "ALGORITHMS", "MAX_LIFETIME_S",
@@ -107,6 +107,8 @@ def check_auth_settings(settings: ServeSettings) -> None:
     ...
     kg.errors.InputError: base_url: "cds.example.org" is not allowed; expected an absolute http:// or https:// URL with a host and no query or fragment, such as https://cds.example.org
     """
+    # Several processes each with its own memory of jti values would let a replay to another one pass.
+    check_replay_settings(settings, verifies_tokens(settings))
     base = settings.base_url
     if base is None:
         if verifies_tokens(settings):
@@ -124,27 +126,12 @@ def check_auth_settings(settings: ServeSettings) -> None:
                                            "fragment, such as https://cds.example.org")
 
 
-class _SeenJti:
-    """The ``jti`` values of one issuer still inside their token's life, bounded."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.entries: OrderedDict[str, float] = OrderedDict()  # jti -> exp, in arrival order
+class _SeenJti(_Seen):
+    """The ``jti`` values of one issuer still inside their token's life, bounded (:class:`MemoryGuard`'s part)."""
 
     def add(self, jti: str, exp: float, now: float) -> bool:
         """Remember ``jti``; False if it was already seen (a replay)."""
-        if jti in self.entries and self.entries[jti] + LEEWAY_S >= now:
-            return False
-        # Arrival order is close to expiry order (lifetimes are bounded): drop the expired from the front.
-        while self.entries:
-            oldest, exp_oldest = next(iter(self.entries.items()))
-            if exp_oldest + LEEWAY_S >= now:
-                break
-            del self.entries[oldest]
-        while len(self.entries) >= self.limit:
-            self.entries.popitem(last=False)
-        self.entries[jti] = exp
-        return True
+        return super().add(jti, exp, now, LEEWAY_S)
 
 
 class TokenVerifier:
@@ -160,13 +147,16 @@ class TokenVerifier:
         self.issuers: dict[str, CdsIssuer] = {i.iss: i for i in settings.cds_issuers}
         self.jwks = jwks or JwksCache()
         self._lock = threading.Lock()
-        self._seen = {iss: _SeenJti(max_seen) for iss in self.issuers}
+        # Each jti once (kg.serve.replay_guard): in this process's memory, or shared through Redis when the
+        # service runs several processes (ServeSettings.replay_store).
+        self._guard = replay_guard(settings, LEEWAY_S, max_seen)
         self._keys: OrderedDict[tuple[str, str], jwt.PyJWK] = OrderedDict()  # (alg, JWK as JSON) -> key
         #: Whether :meth:`verify` can ever wait on a JWK Set fetch: only for an issuer without inline keys,
         #: with a ``jwks_url``, when ``fetch_jwks`` is on. When it cannot, a call is CPU only (a signature
         #: check, tens of µs) and the router verifies on the event loop, without a thread hop per call.
-        self.may_fetch = bool(settings.fetch_jwks) and any(
-            i.jwks is None and bool(i.jwks_url) for i in settings.cds_issuers)
+        #: A Redis round trip may wait too (bounded by its timeout): with a replay store, off the loop as well.
+        self.may_fetch = bool(settings.replay_store) or (bool(settings.fetch_jwks) and any(
+            i.jwks is None and bool(i.jwks_url) for i in settings.cds_issuers))
 
     def verify_call(self, authorization: str | None, *paths: str) -> dict[str, Any]:
         """:meth:`verify` for a call to one of ``paths`` of this server (``aud`` is ``base_url`` + a path)."""
@@ -226,9 +216,12 @@ class TokenVerifier:
             raise TokenError("token lives too long", f"exp - iat must be at most {MAX_LIFETIME_S} s")
         if issuer.tenant is not None and claims.get("tenant") != issuer.tenant:
             raise TokenError("wrong tenant")
-        with self._lock:
-            if not self._seen[issuer.iss].add(jti, float(exp), time.time()):
-                raise TokenError("token replayed", "this jti was already used")
+        try:
+            new = self._guard.add(issuer.iss, jti, float(exp))
+        except ReplayStoreUnavailable as exc:  # never accepted unchecked: 503 with Retry-After
+            raise exc.http() from None
+        if not new:
+            raise TokenError("token replayed", "this jti was already used")
 
     def _key(self, issuer: CdsIssuer, kid: str, alg: str, jku: str | None) -> jwt.PyJWK:
         if jku is not None and jku != issuer.jwks_url:

@@ -71,8 +71,13 @@ def raise_file_limit(wanted: int) -> int:
     return soft
 
 
-def serve(settings, *, app=None) -> None:
-    """Serve ``app`` (default: built from ``settings``) until interrupted: what ``painkg serve`` runs.
+def serve(settings, *, app=None) -> int:
+    """Serve ``app`` (default: built from ``settings``) until interrupted: what ``painkg serve`` runs; the exit
+    status (0, or 1 when one of ``settings.processes`` server processes crashed at its start).
+
+    With ``settings.processes`` over 1 the socket is bound once and served by that many processes
+    (:func:`kg.serve.processes.serve_processes`; the CDS replay guard is then shared through
+    ``settings.replay_store``, :mod:`kg.serve.replay_guard`).
 
     A bad ``--store`` or limit is :class:`~kg.errors.InputError` before anything listens (a caller that
     builds ``app`` itself, to report those before it prints where it listens, passes it).
@@ -94,7 +99,15 @@ def serve(settings, *, app=None) -> None:
     # 20,000 allocations, not 700, so full passes come far less often (latency, not memory: the
     # caches are bounded).
     gc.set_threshold(20_000, 20, 20)
-    uvicorn.Server(uvicorn_config(app, settings)).run()
+    config = uvicorn_config(app, settings)
+    if settings.processes > 1:
+        # Bound once here, served by that many forked processes (kg.serve.processes): the app built above, its
+        # frozen objects shared copy-on-write. A status of 1 means a process crashed at its start.
+        from .processes import serve_processes
+
+        return serve_processes(config, settings.processes)
+    uvicorn.Server(config).run()
+    return 0
 
 
 #: The package root's name for :func:`serve` (``kg.run_server``): ``kg.serve`` is this package.

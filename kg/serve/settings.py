@@ -36,7 +36,8 @@ from .explanation_cache import DEFAULT_SIZE as DEFAULT_EXPLANATIONS
 from .health import DEFAULT_TTL_S
 from .sparql_queue import DEFAULT_MAX_WAIT_S, DEFAULT_RUNNING, DEFAULT_WAITING
 
-__all__ = ["ServeSettings", "CdsIssuer", "SETTING_SPECS", "SettingSpec", "check_setting", "LOG_LEVELS",
+__all__ = ["ServeSettings", "CdsIssuer", "SETTING_SPECS", "SettingSpec", "check_setting", "check_replay_store",
+           "LOG_LEVELS",
            "HTTP_PARSERS"]
 
 #: uvicorn's log levels (``trace`` is below ``debug``).
@@ -219,6 +220,12 @@ class ServeSettings:
         help="Seconds a /healthz result is reused (each check forks one query worker).")
     workers: int = _setting(DEFAULT_WORKERS, "whole", 1, 64,
                             help="Engine threads (one reasoning engine each).")
+    processes: int = _setting(
+        1, "whole", 1, 64,
+        help="Server processes on the one port (about one per core); over 1 with JWTs needs --replay-store.")
+    # Where the CDS JWT replay guard remembers each jti (redis://HOST:PORT/DB): shared by every process of
+    # the service (kg.serve.replay_guard). None: in this process's memory, which only one process can use.
+    replay_store: str | None = None
     explanation_cache: int = _setting(
         DEFAULT_EXPLANATIONS, "whole", 1, 1_000_000,
         help="Explanations kept for the pages that link to them (least recently used first out).")
@@ -243,6 +250,37 @@ class ServeSettings:
                 object.__setattr__(self, key, value)
         for name, spec in SETTING_SPECS.items():
             object.__setattr__(self, name, check_setting(name, getattr(self, name), spec))
+        if self.replay_store is not None:
+            check_replay_store(self.replay_store)
+
+
+def check_replay_store(url: Any, label: str = "replay_store") -> str:
+    """``url`` if it names a Redis database (``redis://``, ``rediss://`` or ``unix://``), else InputError.
+
+    >>> check_replay_store("redis://127.0.0.1:6379/0")
+    'redis://127.0.0.1:6379/0'
+    >>> check_replay_store("http://127.0.0.1:6379", "--replay-store")
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: --replay-store: "http://127.0.0.1:6379" is not allowed; expected a Redis URL: redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH?db=DB
+    """
+    from urllib.parse import urlsplit
+
+    expected = "a Redis URL: redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH?db=DB"
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        port = parts.port if parts is not None else None  # ValueError for a port that is not a number
+    except ValueError:
+        parts = port = None
+    if parts is None or any(c.isspace() for c in url) or parts.fragment:
+        raise InputError(label, url, expected)
+    if parts.scheme in ("redis", "rediss"):
+        db = parts.path.strip("/")
+        if parts.hostname and (port is None or 0 < port) and (db == "" or (db.isdigit() and int(db) < 100_000)):
+            return url
+    elif parts.scheme == "unix" and parts.path:
+        return url
+    raise InputError(label, url, expected)
 
 
 def _extra(self: ServeSettings) -> dict:
