@@ -112,40 +112,60 @@ def painkg_command() -> list[str]:
     return [str(entry)] if entry.exists() else [sys.executable, "-m", "kg.cli"]
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants, MiB, from /proc."""
-    total, todo, seen = 0, [pid], set()
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it, from /proc (the server processes of `--processes`, query workers)."""
+    found, todo = [], [pid]
     while todo:
         p = todo.pop()
-        if p in seen:
+        if p in found:
             continue
-        seen.add(p)
+        found.append(p)
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, ValueError):
             continue
-    return round(total / 1024, 1)
+    return found
+
+
+def own_rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` alone, MiB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, MiB, from /proc (shared pages counted in each)."""
+    return round(sum(own_rss_mib(p) for p in descendants(pid)), 1)
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (all its threads), from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of ``pid`` (all its threads) and of its living descendants (the server processes of
+    `--processes`; query workers), from /proc/PID/stat."""
+    total = 0
+    for p in descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Servers:
     """``count`` servers side by side (each a process with its own memo), as behind a proxy that spreads
     connections; ``count=1`` is one `painkg serve`. The `jti` replay guard is not shared: `--cds-open` only."""
 
-    def __init__(self, count: int, workers: int, cwd: Path, pythonpath: str | None = None):
+    def __init__(self, count: int, workers: int, cwd: Path, pythonpath: str | None = None, processes: int = 1):
         self.servers: list[Server] = []
         try:
             for _ in range(count):
-                self.servers.append(Server(workers, cwd, pythonpath))
+                self.servers.append(Server(workers, cwd, pythonpath, processes))
         except BaseException:
             self.stop()
             raise
@@ -157,19 +177,29 @@ class Servers:
     def cpu(self) -> float:
         return sum(cpu_seconds(s.proc.pid) for s in self.servers)
 
+    def rss_per_process(self) -> list[float]:
+        """RSS of each serving process, MiB: the `--processes` children (not the supervising parent), else each."""
+        pids = []
+        for s in self.servers:
+            children = [int(c) for c in Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()]
+            pids.extend(children if s.processes > 1 else [s.proc.pid])
+        return [own_rss_mib(p) for p in pids]
+
     def stop(self) -> None:
         for s in self.servers:
             s.stop()
 
 
 class Server:
-    """`painkg serve --cds-open` on a free loopback port, in its own process group, run from a temp dir."""
+    """`painkg serve --cds-open` on a free loopback port, in its own process group, run from a temp dir
+    (`--processes` of them on the one port when ``processes`` is over 1)."""
 
-    def __init__(self, workers: int, cwd: Path, pythonpath: str | None = None):
+    def __init__(self, workers: int, cwd: Path, pythonpath: str | None = None, processes: int = 1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.processes = processes
         cmd = [*painkg_command(), "serve", "--cds-open", "--host", "127.0.0.1", "--port", str(self.port),
-               "--workers", str(workers)]
+               "--workers", str(workers), "--processes", str(processes)]
         self.log = tempfile.TemporaryFile()
         env = dict(os.environ)
         if pythonpath:  # e.g. httptools/uvloop installed with `pip install --target DIR`: uvicorn picks them up
@@ -245,11 +275,11 @@ def long_run(server: "Servers", requests: list[bytes], count: int) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'scenario':<9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+    head = (f"{'procs':>5} {'scenario':<9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
             f"{'errors':>6} {'cpu ms/req':>10}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['scenario']:<9} {r['clients']:>7} {r['requests_per_s']:>8} {r['p50_ms']:>8} "
+        lines.append(f"{r.get('processes', 1):>5} {r['scenario']:<9} {r['clients']:>7} {r['requests_per_s']:>8} {r['p50_ms']:>8} "
                      f"{r['p90_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6} "
                      f"{r['server_cpu_ms_per_request']:>10}")
     return "\n".join(lines)
@@ -259,6 +289,41 @@ def write(path: str, result: dict) -> None:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def run_cells(server: Servers, processes: int, args, seconds: float, scenarios: dict, warmups: dict,
+              result: dict) -> None:
+    """The timed cells (then the stall section and the long run, if asked) on ``server``, into ``result``."""
+    key = "" if processes == 1 else f"_{processes}_processes"  # the one-process keys as they always were
+    result["command"] = painkg_command()
+    result["rss_start_mib" + key] = server.rss()
+    for name in args.scenarios.split(","):
+        requests = scenarios[name]
+        check_once(server.port, requests)
+        if args.warmup:
+            result.setdefault("warmup" + key, {})[name] = warm_up(server.port, warmups[name])
+            print(f"warm-up {name} ({processes} processes): {result['warmup' + key][name]}", file=sys.stderr)
+        for clients in (int(c) for c in args.clients.split(",")):
+            cpu = server.cpu()
+            # The same patients for each --processes value (each server starts with an empty memo).
+            sent = sum(r["requests"] + r["errors"] for r in result["rows"]
+                       if r["scenario"] == name and r["processes"] == processes)
+            row = {"scenario": name, "processes": processes,
+                   **asyncio.run(drive(server.port, requests, clients, seconds, offset=sent))}
+            # The server's CPU per answer (all its processes): what the machine's other load changes least.
+            row["server_cpu_ms_per_request"] = round(1000 * (server.cpu() - cpu) / max(1, row["requests"]), 3)
+            row["rss_per_process_mib"] = server.rss_per_process()
+            result["rows"].append(row)
+            print(json.dumps(row), file=sys.stderr)
+    result["rss_after_cells_mib" + key] = server.rss()
+    if not args.no_stall:
+        first = server.port if isinstance(server.port, int) else server.port[0]
+        result["healthz" + key] = asyncio.run(stall_section(first, min(seconds, 5.0)))
+        result["rss_after_stall_mib" + key] = server.rss()
+    write(args.json, result)  # the cells survive an interrupted long run
+    if args.requests:
+        result["long_run" + key] = {"scenario": "cds", "clients": 10, "processes": processes,
+                                    **long_run(server, scenarios["cds"], args.requests)}
 
 
 def _interrupted(signum, frame):
@@ -281,6 +346,8 @@ def main() -> None:
     ap.add_argument("--no-stall", action="store_true", help="skip the /healthz stall section")
     ap.add_argument("--servers", type=int, default=1, help="server processes side by side (clients spread over "
                                                             "them), to measure what several uvicorn workers give")
+    ap.add_argument("--processes", default="1", help="painkg serve --processes, comma-separated (1,2: one server "
+                                                      "after the other, same run, same patients)")
     ap.add_argument("--label", default="", help="a note kept in the JSON (e.g. before/after)")
     ap.add_argument("--server-pythonpath", help="a folder put first on the server's PYTHONPATH (packages installed "
                                                 "with pip --target, e.g. httptools and uvloop, to measure them)")
@@ -300,51 +367,33 @@ def main() -> None:
                     "patients": args.patients, "seed": args.seed,
                     "warmup_patients": args.warmup,
                     "server_pythonpath": args.server_pythonpath,
-                    "servers": args.servers,
+                    "servers": args.servers, "processes": args.processes,
                     "note": "the load generator runs on the same machine and competes with the server for the CPU",
                     "rows": []}
     try:
-        server = Servers(args.servers, args.workers, tmp, args.server_pythonpath)
-        result["command"] = painkg_command()
-        result["rss_start_mib"] = server.rss()
-        for name in args.scenarios.split(","):
-            requests = scenarios[name]
-            check_once(server.port, requests)
-            if args.warmup:
-                result.setdefault("warmup", {})[name] = warm_up(server.port, warmups[name])
-                print(f"warm-up {name}: {result['warmup'][name]}", file=sys.stderr)
-            for clients in (int(c) for c in args.clients.split(",")):
-                cpu = server.cpu()
-                sent = sum(r["requests"] + r["errors"] for r in result["rows"] if r["scenario"] == name)
-                row = {"scenario": name, **asyncio.run(drive(server.port, requests, clients, seconds, offset=sent))}
-                # The server's CPU per answer: what the machine's other load changes least.
-                row["server_cpu_ms_per_request"] = round(1000 * (server.cpu() - cpu)
-                                                         / max(1, row["requests"]), 3)
-                result["rows"].append(row)
-                print(json.dumps(row), file=sys.stderr)
-        result["rss_after_cells_mib"] = server.rss()
-        if not args.no_stall:
-            first = server.port if isinstance(server.port, int) else server.port[0]
-            result["healthz"] = asyncio.run(stall_section(first, min(seconds, 5.0)))
-            result["rss_after_stall_mib"] = server.rss()
-        write(args.json, result)  # the cells survive an interrupted long run
-        if args.requests:
-            result["long_run"] = {"scenario": "cds", "clients": 10, **long_run(server, scenarios["cds"], args.requests)}
+        for processes in (int(n) for n in args.processes.split(",")):
+            server = Servers(args.servers, args.workers, tmp, args.server_pythonpath, processes)
+            run_cells(server, processes, args, seconds, scenarios, warmups, result)
+            server.stop()
+            server = None
     finally:
         if server is not None:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     print(table(result["rows"]))
-    print(f"server RSS: start {result['rss_start_mib']} MiB, after the cells {result['rss_after_cells_mib']} MiB")
-    for name, h in result.get("healthz", {}).items():
-        print(f"/healthz {name:<12} p50 {h['p50_ms']} ms  p99 {h['p99_ms']} ms  max {h['max_ms']} ms  "
-              f"({h['probes']} probes, {h['failures']} failed"
-              f"{', answers ' + str(h['answers']) if 'answers' in h else ''})")
-    if args.requests:
-        lr = result["long_run"]
-        print(f"long run: {lr['requests']} CDS calls in {lr['seconds']} s ({lr['requests_per_s']}/s, {lr['errors']} "
-              f"errors, worst p99 {lr['worst_chunk_p99_ms']} ms); RSS after the first 10,000 "
-              f"{lr['rss_after_first_chunk_mib']} MiB, at the end {lr['rss_end_mib']} MiB")
+    for n in (int(n) for n in args.processes.split(",")):
+        key = "" if n == 1 else f"_{n}_processes"
+        print(f"{n} process(es): server RSS start {result['rss_start_mib' + key]} MiB, after the cells "
+              f"{result['rss_after_cells_mib' + key]} MiB")
+        for name, h in result.get("healthz" + key, {}).items():
+            print(f"/healthz {name:<12} p50 {h['p50_ms']} ms  p99 {h['p99_ms']} ms  max {h['max_ms']} ms  "
+                  f"({h['probes']} probes, {h['failures']} failed"
+                  f"{', answers ' + str(h['answers']) if 'answers' in h else ''})")
+        if args.requests:
+            lr = result["long_run" + key]
+            print(f"long run: {lr['requests']} CDS calls in {lr['seconds']} s ({lr['requests_per_s']}/s, "
+                  f"{lr['errors']} errors, worst p99 {lr['worst_chunk_p99_ms']} ms); RSS after the first 10,000 "
+                  f"{lr['rss_after_first_chunk_mib']} MiB, at the end {lr['rss_end_mib']} MiB")
     write(args.json, result)
 
 
