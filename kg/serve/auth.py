@@ -33,6 +33,10 @@ spec, for safety:
 * A token may live at most :data:`MAX_LIFETIME_S` seconds (``exp - iat``),
   so the replay guard, which remembers each ``jti`` until its token expires,
   stays bounded (at most :data:`MAX_SEEN_JTI` per issuer).
+* The replay guard (:mod:`kg.serve.replay_guard`) is this process's memory, or,
+  with ``ServeSettings.replay_store``, a Redis database every server process
+  shares (required with ``processes`` over 1); when Redis does not answer, the
+  call is a 503 with ``Retry-After``, never a token accepted unchecked.
 
 >>> from kg.serve.settings import ServeSettings
 >>> v = TokenVerifier(ServeSettings())
