@@ -1,8 +1,13 @@
-"""Several server processes on one port (``painkg serve --processes N``): bind once, fork N, supervise.
+"""Several server processes on one port (``painkg serve --processes N``): hold the port, fork N, supervise.
 
-The parent binds the listening socket, then forks ``N`` children that each
-run the same uvicorn server (:func:`kg.serve.run.uvicorn_config`) on that
-socket (the kernel spreads the connections among them). The app is built in
+The parent binds the port (``SO_REUSEPORT``, not listening: it holds the port,
+also while a process is restarted), then forks ``N`` children that each listen
+on a socket of their own bound to that port with ``SO_REUSEPORT`` and run the
+same uvicorn server (:func:`kg.serve.run.uvicorn_config`) on it: the kernel
+spreads the new connections evenly among the listening processes. One socket
+shared by all would not: asyncio accepts every pending connection in one go,
+so the first process to wake took all 50 clients of a burst (measured: the
+other one idle). Only processes of the same user can join the port. The app is built in
 the parent before the fork, with no thread started yet (its engine threads and
 query workers start on first use, in each child), so the children share its
 memory copy-on-write and start at once.
@@ -50,7 +55,11 @@ def serve_processes(config, count: int, *, grace_s: float | None = None) -> int:
         _log.warning("%d threads run before the fork: their locks may be held in the server processes",
                      threading.active_count())
     grace_s = grace_s if grace_s is not None else float(config.timeout_graceful_shutdown or 30) + 5
-    sock = config.bind_socket()
+    try:
+        sock = _reuseport_socket(config.host, config.port)  # holds the port; port 0: the one the system picked
+    except OSError as exc:  # as uvicorn says it for one process: one line, exit status 1
+        _log.error("painkg serve: cannot listen on %s:%s: %s", config.host, config.port, exc.strerror or exc)
+        return 1
     parent = os.getpid()
     # Signals are taken synchronously (sigtimedwait), never in a handler that could interrupt a fork.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)
@@ -102,13 +111,30 @@ def _fork(config, sock, parent: int, old_mask) -> int:
         _die_with(parent)
         import uvicorn
 
-        uvicorn.Server(config).run(sockets=[sock])
+        own = _reuseport_socket(config.host, sock.getsockname()[1])
+        sock.close()  # the parent's, which never listens
+        uvicorn.Server(config).run(sockets=[own])
         code = 0
     except BaseException:  # noqa: BLE001 - logged; the parent sees the exit status
         _log.exception("painkg serve: process %d failed", os.getpid())
     finally:
         logging.shutdown()
         os._exit(code)
+
+
+def _reuseport_socket(host: str, port: int):
+    """A TCP socket bound to ``host``:``port`` with ``SO_REUSEPORT`` (not listening yet)."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _die_with(parent: int) -> None:
