@@ -126,7 +126,9 @@ def _reuseport_socket(host: str, port: int):
     """A TCP socket bound to ``host``:``port`` with ``SO_REUSEPORT`` (not listening yet)."""
     import socket
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # proto given, as uvicorn does: asyncio sets TCP_NODELAY on accepted connections only when the listening
+    # socket says IPPROTO_TCP (with 0, each small answer waited ~40 ms for the client's delayed ACK).
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
