@@ -275,12 +275,12 @@ def long_run(server: "Servers", requests: list[bytes], count: int) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'procs':>5} {'scenario':<9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-            f"{'errors':>6} {'cpu ms/req':>10}")
+    head = (f"{'procs':>5} {'scenario':<9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+            f"{'max ms':>8} {'errors':>6} {'cpu ms/req':>10}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.get('processes', 1):>5} {r['scenario']:<9} {r['clients']:>7} {r['requests_per_s']:>8} {r['p50_ms']:>8} "
-                     f"{r['p90_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6} "
+        lines.append(f"{r.get('processes', 1):>5} {r['scenario']:<9} {r['clients']:>7} {r['requests_per_s']:>8} "
+                     f"{r['p50_ms']:>8} {r['p90_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6} "
                      f"{r['server_cpu_ms_per_request']:>10}")
     return "\n".join(lines)
 
