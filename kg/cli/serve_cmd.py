@@ -142,13 +142,14 @@ def _settings(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_url=
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise InputError("--cds-jwks", cds_jwks, "a JWKS document: a JSON object with a \"keys\" array")
         issuers = (kg.CdsIssuer(iss=cds_issuer, jwks=jwks),)
-    if replay_store is not None:
-        from ..serve.settings import check_replay_store
-
-        check_replay_store(replay_store, "--replay-store")
-    return kg.ServeSettings(host=host, port=port, store=Path(store) if store else None, cors_origins=tuple(cors),
-                            cds_issuers=issuers, cds_open=cds_open, base_url=base_url, replay_store=replay_store,
-                            **limits)
+    try:
+        return kg.ServeSettings(host=host, port=port, store=Path(store) if store else None, cors_origins=tuple(cors),
+                                cds_issuers=issuers, cds_open=cds_open, base_url=base_url, replay_store=replay_store,
+                                **limits)
+    except InputError as exc:  # the one field checked here that has no _SettingType: named as its option
+        if exc.field != "replay_store":
+            raise
+        raise InputError("--replay-store", message=exc.message) from None
 
 
 @cli.command("serve", cls=_ServeCommand)
