@@ -284,3 +284,25 @@ def test_several_processes_verifying_tokens_need_a_shared_replay_store(tmp_path)
 def test_a_replay_store_that_is_not_a_redis_url_is_refused(tmp_path):
     text = _refused_at_start(tmp_path, "--replay-store", "http://127.0.0.1:6379/0")
     assert 'error: --replay-store: "http://127.0.0.1:6379/0" is not allowed; expected a Redis URL' in text
+
+
+def test_a_process_dying_at_its_start_stops_the_whole_service_cleanly(tmp_path):
+    """A process that dies within CRASH_WINDOW_S of its start (a crash loop) stops the service: exit status 1,
+    one log line, no process left (one that dies later is started again: checked by hand, it takes 10 s)."""
+    server, base, log = _serve(tmp_path, "--processes", "2", "--cds-open")
+    pids = []
+    try:
+        wait_until_healthy(base, server, log)
+        deadline = time.monotonic() + 30
+        while len(pids := _children(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(pids[0], signal.SIGKILL)
+        assert server.wait(timeout=40) == 1
+        assert not [pid for pid in pids if _alive(pid)]
+        text = log.read_text(errors="replace")
+        assert f"process {pids[0]} ended (signal SIGKILL)" in text and "stopping the service" in text
+    finally:
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        _stop(server)
