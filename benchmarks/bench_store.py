@@ -11,7 +11,8 @@ one-patient derivation asks for ``syn-0000001``), and again in-process on the st
 (``engine``: Oxigraph's evaluation, every row read), and one patient is read back as its
 explanation (``kg.store.readback``). The
 results JSON of both runs is compared byte for byte. A table on stdout, everything in JSON.
-The machine is shared and noisy: compare the rows of one run with each other.
+The machine is shared and noisy: compare the rows of one run with each other, and the CPU
+seconds (parent with the loader's threads, and its workers) across runs.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 _RUN = """
 import json, resource, sys, kg
 summary = kg.batch([sys.argv[1]], out=sys.argv[2], jobs=int(sys.argv[3]), store=sys.argv[4] or None)
-summary["parent_max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+summary["parent_max_rss_mib"] = round(me.ru_maxrss / 1024, 1)
+# CPU seconds (user + system): the parent's (with the loader's threads) and its workers', which a busy
+# machine does not inflate the way it inflates wall time.
+summary["cpu_seconds"] = {"parent": round(me.ru_utime + me.ru_stime, 1), "workers": round(kids.ru_utime + kids.ru_stime, 1)}
 print(json.dumps(summary))
 """
 
@@ -114,6 +119,8 @@ def main() -> None:
         "load_seconds": stored["store"]["load_seconds"], "compact_seconds": stored["store"]["compact_seconds"],
         "store_bytes": size, "store_bytes_per_patient": round(size / max(1, stored["counts"]["results"])),
         "parent_rss_mib": {"plain": plain["parent_max_rss_mib"], "store": stored["parent_max_rss_mib"]},
+        "cpu_seconds": {"plain": plain["cpu_seconds"], "store": stored["cpu_seconds"]},
+        "store_extra_cpu_seconds": round(sum(stored["cpu_seconds"].values()) - sum(plain["cpu_seconds"].values()), 1),
         "results_identical": same,
         "queries": {Path(k).stem if k != "readback" else k: v for k, v in times.items()},
     }
@@ -122,6 +129,10 @@ def main() -> None:
     print(f"{'batch':34} {report['plain_wall_seconds']:>9}")
     print(f"{'batch --store':34} {report['store_wall_seconds']:>9}")
     print(f"{'  of which load + compact':34} {report['load_seconds']:>9}")
+    cpu = report["cpu_seconds"]
+    print(f"{'CPU: parent + workers (batch)':34} {cpu['plain']['parent']:>5} + {cpu['plain']['workers']}")
+    print(f"{'CPU: parent + workers (--store)':34} {cpu['store']['parent']:>5} + {cpu['store']['workers']}"
+          f"  (extra {report['store_extra_cpu_seconds']})")
     print(f"store: {size / 2**20:,.1f} MiB, {report['store_bytes_per_patient']:,} bytes/patient; parent RSS "
           f"{report['parent_rss_mib']['store']} MiB (plain {report['parent_rss_mib']['plain']} MiB); "
           f"results identical: {same}")
