@@ -75,6 +75,10 @@ apart: 1.14-1.44 ms CPU a call before, 1.34-1.45 after at 50 clients, p99 158-23
 241-284 after (the machine's other load moves each cell by more than the change). What is left, by
 benchmarks/profile_cds.py: the FHIR intake (~27%), the card (~19%), the memo's answer on the event
 loop (~13%), Starlette/FastAPI's middleware and routing stack.
+
+`--processes 1,2` runs `painkg serve --processes N` for each value, one after the other, same patients
+(CPU summed over the processes; RSS per process in the JSON); its numbers are in docs/serve.md, "Several
+processes".
 """
 
 from __future__ import annotations
@@ -117,8 +121,6 @@ def descendants(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
         p = todo.pop()
-        if p in found:
-            continue
         found.append(p)
         try:
             for task in Path(f"/proc/{p}/task").iterdir():
@@ -129,14 +131,11 @@ def descendants(pid: int) -> list[int]:
 
 
 def own_rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` alone, MiB (0 if it is gone)."""
+    """Resident memory of ``pid`` alone (VmRSS, from /proc/PID/statm), MiB; 0 if it is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except (OSError, ValueError):
-        pass
-    return 0.0
+        return round(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def rss_mib(pid: int) -> float:
@@ -191,8 +190,7 @@ class Servers:
 
 
 class Server:
-    """`painkg serve --cds-open` on a free loopback port, in its own process group, run from a temp dir
-    (`--processes` of them on the one port when ``processes`` is over 1)."""
+    """`painkg serve --cds-open --processes N` on a free loopback port, in its own process group, from a temp dir."""
 
     def __init__(self, workers: int, cwd: Path, pythonpath: str | None = None, processes: int = 1):
         self.port = free_port()
@@ -293,7 +291,8 @@ def write(path: str, result: dict) -> None:
 
 def run_cells(server: Servers, processes: int, args, seconds: float, scenarios: dict, warmups: dict,
               result: dict) -> None:
-    """The timed cells (then the stall section and the long run, if asked) on ``server``, into ``result``."""
+    """The timed cells (then the stall section and the long run, if asked) on ``server``, into ``result``; the same
+    patients for each ``processes`` value (each server starts with an empty memo)."""
     key = "" if processes == 1 else f"_{processes}_processes"  # the one-process keys as they always were
     result["command"] = painkg_command()
     result["rss_start_mib" + key] = server.rss()
@@ -305,7 +304,6 @@ def run_cells(server: Servers, processes: int, args, seconds: float, scenarios: 
             print(f"warm-up {name} ({processes} processes): {result['warmup' + key][name]}", file=sys.stderr)
         for clients in (int(c) for c in args.clients.split(",")):
             cpu = server.cpu()
-            # The same patients for each --processes value (each server starts with an empty memo).
             sent = sum(r["requests"] + r["errors"] for r in result["rows"]
                        if r["scenario"] == name and r["processes"] == processes)
             row = {"scenario": name, "processes": processes,
