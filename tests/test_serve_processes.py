@@ -4,7 +4,8 @@ Real components: a ``redis-server`` of the test's own on a free loopback port (n
 --appendonly no``, in a tmp dir), and the real ``painkg serve`` command with JWT verification on. Checked:
 both processes answer (which process holds each connection is read from /proc), a token replayed over new
 connections is accepted exactly once whichever process gets it, Redis stopped mid-run gives 503 JSON with
-``Retry-After`` (never the token accepted unchecked), SIGTERM to the parent leaves no process behind, and
+``Retry-After`` (never the token accepted unchecked) and calls are checked again once Redis is back, SIGTERM
+to the parent leaves no process behind, a killed parent or a process crashing at its start neither, and
 the refusals at start (several processes verifying tokens without a shared guard; a bad URL).
 
 Without redis-server or the ``redis`` package the tests skip, except under CI (CI=true), where they fail:
@@ -65,9 +66,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_redis(tmp: Path) -> tuple[subprocess.Popen, int]:
+def _start_redis(tmp: Path, port: int | None = None) -> tuple[subprocess.Popen, int]:
     binary = _need_redis()
-    port = _free_port()
+    port = port or _free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
@@ -235,6 +237,19 @@ def test_redis_stopped_mid_run_is_503_json_with_retry_after_never_accepted(serve
     assert server.poll() is None and len(_children(server.pid)) == 2  # the service itself is still up
     text = log.read_text(errors="replace")
     assert "did not answer (ConnectionError)" in text and "Traceback" not in text
+    # Redis back (empty: no disk) on the same address: the next calls are checked and answered again.
+    port = int(_redis_port(redis_proc))
+    again, _ = _start_redis(log.parent / "again", port)
+    try:
+        token = RS.token(AUD)
+        assert _cds(base, token)[0] == 200
+        assert json.loads(_cds(base, token)[2])["reason"] == "token replayed"
+    finally:
+        _stop(again)
+
+
+def _redis_port(proc: subprocess.Popen) -> str:
+    return proc.args[proc.args.index("--port") + 1]
 
 
 def test_sigterm_to_the_parent_stops_every_process(served):
