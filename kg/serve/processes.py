@@ -27,6 +27,14 @@ The parent only supervises (POSIX only):
 What must be shared between the children is shared outside them: the CDS JWT
 replay guard through Redis (:mod:`kg.serve.replay_guard`); everything else a
 child keeps (caches, engines) is per process and safe to lose.
+
+Two sockets on one port, as the parent and a process hold it:
+
+>>> held = _reuseport_socket("127.0.0.1", 0)
+>>> own = _reuseport_socket("127.0.0.1", held.getsockname()[1])
+>>> own.getsockname() == held.getsockname()
+True
+>>> own.close(); held.close()
 """
 
 from __future__ import annotations
