@@ -384,7 +384,7 @@ def test_content_length_that_is_not_a_whole_number_is_400(length):
 
 @pytest.mark.parametrize("parser", ["h11", "httptools"])
 def test_the_guards_hold_with_either_parser(parser):
-    """uvicorn's two HTTP/1.1 parsers each get the guards (the module's server uses the one of "auto")."""
+    """uvicorn's two HTTP/1.1 parsers each get the guards (the module's server uses the default, h11)."""
     if parser == "httptools":
         pytest.importorskip("httptools")
     settings = ServeSettings(cds_open=True, http_parser=parser, **LIMITS)

@@ -233,7 +233,8 @@ def test_redis_stopped_mid_run_is_503_json_with_retry_after_never_accepted(serve
         headers = {k.lower(): v for k, v in headers.items()}
         assert headers["retry-after"] == "2" and headers["content-type"] == "application/json"
         body = json.loads(raw)
-        assert body["status"] == 503 and "replay guard is unavailable" in body["error"]
+        assert body["status"] == 503 and body["field"] == "Authorization"
+        assert "replay guard is unavailable" in body["error"]
     assert server.poll() is None and len(_children(server.pid)) == 2  # the service itself is still up
     text = log.read_text(errors="replace")
     assert "did not answer (ConnectionError)" in text and "Traceback" not in text

@@ -42,7 +42,7 @@ def test_the_defaults_are_the_limits_the_server_had():
     assert (s.sparql_timeout_s, s.sparql_max_rows, s.sparql_concurrency, s.sparql_queue, s.sparql_max_wait_s) == (
         30.0, 100_000, 2, 8, 5.0)
     assert (s.health_ttl_s, s.workers, s.explanation_cache, s.cds_cache, s.log_level, s.http_parser) == (
-        5.0, 4, 1000, 1024, "info", "auto")
+        5.0, 4, 1000, 1024, "info", "h11")
     # kg.serve.http_limits keeps the same defaults for a ServeLimits built without settings.
     assert serve_limits(s) == ServeLimits()
 

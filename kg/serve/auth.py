@@ -61,7 +61,7 @@ import jwt
 from ..errors import InputError
 from .jwks import JwksCache
 from .jwt_parts import TokenError, check_claim_types, check_header, read_token
-from .replay_guard import ReplayStoreUnavailable, _Seen, check_replay_settings, replay_guard
+from .replay_guard import _Seen, check_replay_settings, replay_guard
 from .settings import CdsIssuer, ServeSettings
 
 __all__ = ["TokenError", "TokenVerifier", "check_auth_settings", "verifies_tokens", "ALGORITHMS", "MAX_LIFETIME_S",
@@ -220,11 +220,8 @@ class TokenVerifier:
             raise TokenError("token lives too long", f"exp - iat must be at most {MAX_LIFETIME_S} s")
         if issuer.tenant is not None and claims.get("tenant") != issuer.tenant:
             raise TokenError("wrong tenant")
-        try:
-            new = self._guard.add(issuer.iss, jti, float(exp))
-        except ReplayStoreUnavailable as exc:  # never accepted unchecked: 503 with Retry-After
-            raise exc.http() from None
-        if not new:
+        # ReplayStoreUnavailable (the shared guard did not answer) goes up: the CDS route answers 503.
+        if not self._guard.add(issuer.iss, jti, float(exp)):
             raise TokenError("token replayed", "this jti was already used")
 
     def _key(self, issuer: CdsIssuer, kid: str, alg: str, jku: str | None) -> jwt.PyJWK:

@@ -59,6 +59,7 @@ from .cds_models import HOOK, parse_feedback, parse_request
 from .cds_prefetch import PREFETCH, gather, prefetch_patient
 from .http_errors import ApiError, error_response
 from .http_io import json_body
+from .replay_guard import RETRY_AFTER_S, ReplayStoreUnavailable
 from .settings import ServeSettings
 
 __all__ = ["cds_router", "SERVICE_ID", "AS_OF_EXTENSION", "CdsState", "service_description"]
@@ -296,6 +297,9 @@ def cds_router(settings: ServeSettings):
             _log.info("CDS call refused: 401 Authorization: %s", _one_line(str(exc)))
             return error_response(401, "Authorization", f"Authorization: {exc}", reason=exc.reason,
                                   headers={"WWW-Authenticate": exc.www_authenticate()})
+        except ReplayStoreUnavailable as exc:  # never accept a token unchecked (the guard logged why)
+            return error_response(503, "Authorization", f"Authorization: the replay guard is unavailable ({exc}); "
+                                  "try again", headers={"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"})
         return None
 
     def refusing(handler):

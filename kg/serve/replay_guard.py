@@ -44,19 +44,9 @@ RETRY_AFTER_S = 2
 REDIS_TIMEOUT_S = 1.0
 
 
-def _http_exception():
-    from starlette.exceptions import HTTPException
-
-    return HTTPException
-
-
 class ReplayStoreUnavailable(Exception):
-    """The shared guard could not say whether a ``jti`` is new: the call is answered 503 (see :meth:`http`)."""
-
-    def http(self):
-        """The Starlette ``HTTPException`` the app's handler answers as JSON 503 with ``Retry-After``."""
-        return _http_exception()(503, detail=f"Authorization: the replay guard is unavailable ({self}); try again",
-                                 headers={"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"})
+    """The shared guard could not say whether a ``jti`` is new: the CDS call is answered 503 with
+    ``Retry-After`` (:data:`RETRY_AFTER_S`), never with the token accepted unchecked."""
 
 
 def redis_key(iss: str, jti: str) -> str:

@@ -233,8 +233,11 @@ class ServeSettings:
         1024, "whole", 0, 1_000_000, help="CDS cards kept for repeated calls (0: none).")
     log_level: str = _setting("info", "choice", choices=LOG_LEVELS,
                               help="The server's log level (refusals log at warning, rate-limited).")
-    http_parser: str = _setting("auto", "choice", choices=HTTP_PARSERS,
-                                help="The HTTP parser: auto is httptools where it is installed, else h11.")
+    # h11 by default, even where httptools is installed: uvicorn's httptools protocol drops the body of a
+    # request offering an h2c upgrade, which every stock Java HttpClient sends (uvicorn issue 2722).
+    http_parser: str = _setting("h11", "choice", choices=HTTP_PARSERS,
+                                help="The HTTP parser: h11; httptools is faster but loses the body of a request "
+                                     "offering an h2c upgrade (Java clients do); auto is httptools where installed.")
 
     extra: InitVar[dict | None] = None
 
