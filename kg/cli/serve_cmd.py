@@ -185,7 +185,7 @@ def serve_command(store, host, port, cors, cds_open, cds_issuer, cds_jwks, base_
         painkg serve
         painkg serve --store run1/store --port 8080 --cors https://app.example.org
         painkg serve --header-timeout 5 --max-connections 256 --sparql-queue 4
-        painkg serve --processes 2 --replay-store redis://127.0.0.1:6379/0 ...
+        painkg serve --processes 2 --replay-store redis://127.0.0.1:6379/0
     """
     for module in ("fastapi", "uvicorn"):
         try:
