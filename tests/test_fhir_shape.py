@@ -18,7 +18,6 @@ resources, or the same error, word for word.
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 from pathlib import Path
@@ -36,6 +35,7 @@ from kg.inputs.reading import loads
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "benchmarks"))
+from json_mutation import mutated_at_random_path  # noqa: E402
 from serve_load import fhir_prefetch, patients  # noqa: E402
 
 GEN = settings(max_examples=400, deadline=None, derandomize=True, database=None,
@@ -198,22 +198,7 @@ EXTRA_KEYS = ("extension", "valueString", "onsetPeriod", "contained", "text", "_
 @st.composite
 def broken(draw):
     """A realistic resource with the value at a random path (drawn level by level) replaced by a near miss, or removed."""
-    out = copy.deepcopy(draw(st.sampled_from(REALISTIC)))
-    node = out
-    while True:
-        keys = list(node) + list(EXTRA_KEYS) if isinstance(node, dict) else list(range(len(node)))
-        if not keys:
-            return out
-        key = draw(st.sampled_from(keys))
-        child = node.get(key) if isinstance(node, dict) else node[key]
-        if isinstance(child, (dict, list)) and child and draw(st.integers(0, 3)):
-            node = child
-            continue
-        if isinstance(node, dict) and key in node and draw(st.integers(0, 5)) == 0:
-            del node[key]
-        else:
-            node[key] = draw(NASTY)
-        return out
+    return draw(mutated_at_random_path(draw(st.sampled_from(REALISTIC)), EXTRA_KEYS, NASTY))
 
 
 @GEN

@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fhir_cds.cds_support import EXTERNAL, ISS, SERVICE, Signer, cds_server, hook_request, prefetch
+from json_mutation import mutated_at_random_path
 from serve_support import http
 
 from kg.serve.settings import CdsIssuer, ServeSettings
@@ -179,27 +180,11 @@ BASE_CALL = hook_request("cds-lb-1", prefetch("strain-lower-back-day20"))
 EXTRA_KEYS = ("search", "resource", "entry", "resourceType", "id", "link", "extension", "fhirServer")
 
 
-@st.composite
-def mutated(draw, document):
-    """``document`` with the value at a random path (drawn level by level) replaced by any JSON, or removed;
-    an object may also get one of the keys FHIR and CDS Hooks give meaning to (``search``, ``resource``...)."""
-    out = copy.deepcopy(document)
-    node = out
-    while True:
-        keys = list(node) + list(EXTRA_KEYS) if isinstance(node, dict) else list(range(len(node)))
-        if not keys:
-            return out
-        key = draw(st.sampled_from(keys))
-        child = node.get(key) if isinstance(node, dict) else node[key]
-        if isinstance(child, (dict, list)) and child and draw(st.integers(0, 3)):
-            node = child
-            continue
-        if isinstance(node, dict) and key in node and draw(st.integers(0, 5)) == 0:
-            del node[key]
-        else:
-            node[key] = draw(VALUE | st.sampled_from([{"mode": "outcome"}, "match", [], {}, {"resourceType": "Bundle"},
-                                                      {"resourceType": "OperationOutcome"}]))
-        return out
+def mutated(document):
+    """``document`` with the value at a random path replaced by any JSON, or removed; an object may also get one
+    of the keys FHIR and CDS Hooks give meaning to (``search``, ``resource``...)."""
+    return mutated_at_random_path(document, EXTRA_KEYS, VALUE | st.sampled_from(
+        [{"mode": "outcome"}, "match", [], {}, {"resourceType": "Bundle"}, {"resourceType": "OperationOutcome"}]))
 
 
 @st.composite
